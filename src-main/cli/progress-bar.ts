@@ -1,0 +1,66 @@
+import cliProgress from 'cli-progress';
+import type { ProgressEvent, ProgressListener } from '../util/progress.ts';
+
+/** Formats seconds as `1h02m`, `3m05s` or `42s`. */
+export function formatDuration(seconds: number): string {
+  if (!Number.isFinite(seconds)) return '?';
+  const s = Math.round(seconds);
+  if (s >= 3600) return `${Math.floor(s / 3600)}h${String(Math.floor((s % 3600) / 60)).padStart(2, '0')}m`;
+  if (s >= 60) return `${Math.floor(s / 60)}m${String(s % 60).padStart(2, '0')}s`;
+  return `${s}s`;
+}
+
+function formatValue(name: string, value: number): string {
+  if (name === 'tokensPerSec' || name === 'tokens/s') return `${Math.round(value)} tok/s`;
+  if (Number.isInteger(value)) return `${name} ${value}`;
+  return `${name} ${value.toPrecision(4)}`;
+}
+
+/**
+ * Renders the shared ProgressEvent stream as a terminal progress bar on stderr (so stdout stays clean for
+ * `--json`). When stderr is not a TTY it prints at most one plain line every few seconds instead.
+ */
+export class ProgressBar {
+  private bar: cliProgress.SingleBar | undefined;
+  private lastTask = '';
+  private lastPlain = 0;
+
+  constructor(private readonly stream: NodeJS.WriteStream = process.stderr, private readonly quiet = false) {}
+
+  readonly listener: ProgressListener = (event) => this.update(event);
+
+  update(event: ProgressEvent): void {
+    if (this.quiet) return;
+    const detail = [
+      event.phase ?? '',
+      ...Object.entries(event.values ?? {}).map(([k, v]) => formatValue(k, v)),
+      event.etaSeconds !== undefined ? `ETA ${formatDuration(event.etaSeconds)}` : '',
+    ]
+      .filter(Boolean)
+      .join(' · ');
+    if (!this.stream.isTTY) {
+      const now = Date.now();
+      if (now - this.lastPlain >= 5000 || event.done === event.total) {
+        this.lastPlain = now;
+        this.stream.write(`${event.task} ${event.done}/${event.total || '?'} ${detail}\n`);
+      }
+      return;
+    }
+    if (!this.bar || event.task !== this.lastTask) {
+      this.stop();
+      this.lastTask = event.task;
+      this.bar = new cliProgress.SingleBar(
+        { format: `${event.task.padEnd(8)} [{bar}] {value}/{total} {detail}`, stream: this.stream, hideCursor: true, clearOnComplete: false },
+        cliProgress.Presets.shades_classic,
+      );
+      this.bar.start(Math.max(event.total, 1), event.done, { detail });
+    }
+    this.bar.setTotal(Math.max(event.total, 1));
+    this.bar.update(event.done, { detail });
+  }
+
+  stop(): void {
+    this.bar?.stop();
+    this.bar = undefined;
+  }
+}
