@@ -1,0 +1,190 @@
+/**
+ * Picks the TensorFlow.js backend the whole process runs on, once, and says why.
+ *
+ * Order tried with 'auto': tensorflow-gpu (@tensorflow/tfjs-node-gpu, CUDA) → tensorflow (@tensorflow/tfjs-node)
+ * → wasm (@tensorflow/tfjs-backend-wasm, SIMD when the runtime has it) → cpu (plain JS, ~20× slower than wasm).
+ * The choice comes from, first to last: the `prefer` option (the CLI's `--backend`), the environment variable
+ * `CAPTION_STUDIO_BACKEND`, else 'auto'. A named backend that cannot start is an error, never a silent fallback.
+ * The two tfjs-node packages are optional dependencies and are imported dynamically; both register the tfjs
+ * backend named 'tensorflow'.
+ */
+import { createRequire } from 'node:module';
+import path from 'node:path';
+import * as tf from '@tensorflow/tfjs';
+import { setWasmPaths } from '@tensorflow/tfjs-backend-wasm';
+
+/** The backends Caption Studio knows, fastest first. */
+export const BACKEND_NAMES = ['tensorflow-gpu', 'tensorflow', 'wasm', 'cpu'] as const;
+export type BackendName = (typeof BACKEND_NAMES)[number];
+export type BackendPreference = 'auto' | BackendName;
+
+/** The environment variable that names a backend when no option does. */
+export const BACKEND_ENV_VAR = 'CAPTION_STUDIO_BACKEND';
+
+export interface BackendOptions {
+  /** A backend to use, or 'auto'; when absent or 'auto' the environment variable may still name one. */
+  readonly prefer?: BackendPreference;
+  /** Environment to read `CAPTION_STUDIO_BACKEND` from (default `process.env`). */
+  readonly env?: Readonly<Record<string, string | undefined>>;
+}
+
+/** What runs, and what was passed over on the way. */
+export interface BackendReport {
+  /** The backend now running. */
+  readonly backend: BackendName;
+  /** The name tfjs itself gives it (`tf.getBackend()`): 'tensorflow', 'wasm' or 'cpu'. */
+  readonly tfjsBackend: string;
+  /** What was asked for, and by whom. */
+  readonly requested: BackendPreference;
+  readonly requestedBy: 'option' | 'env' | 'default';
+  /** Faster backends that were tried or ruled out first, each with the reason. */
+  readonly skipped: readonly { readonly backend: BackendName; readonly reason: string }[];
+  /** Set for wasm: which binary runs (SIMD or not), whether threads are on, where the .wasm files came from. */
+  readonly wasm?: { readonly simd: boolean; readonly threads: boolean; readonly threadsCount: number; readonly dir: string };
+  /** tfjs-core version. */
+  readonly tfjsVersion: string;
+}
+
+let current: BackendReport | null = null;
+let pending: { key: BackendPreference; promise: Promise<BackendReport> } | null = null;
+
+/**
+ * Starts the chosen backend (see the module comment for the order) and returns a report. Idempotent: a second
+ * call asking for the same thing returns the first report; asking for a different backend switches to it.
+ */
+export async function initBackend(opts: BackendOptions = {}): Promise<BackendReport> {
+  const { requested, requestedBy } = resolvePreference(opts);
+  if (current && current.requested === requested && tf.getBackend() === current.tfjsBackend) return current;
+  if (pending && pending.key === requested) return pending.promise;
+  const promise = start(requested, requestedBy);
+  pending = { key: requested, promise };
+  try {
+    current = await promise;
+    return current;
+  } finally {
+    if (pending?.promise === promise) pending = null;
+  }
+}
+
+/** The report of the backend started by `initBackend`, or null before it has run. */
+export function currentBackend(): BackendReport | null {
+  return current;
+}
+
+/** The one-line summary the CLI and the app print, e.g. "wasm (SIMD, 1 thread; tensorflow: package … not installed)". */
+export function describeBackend(report: BackendReport): string {
+  const parts: string[] = [];
+  if (report.wasm) parts.push(`${report.wasm.simd ? 'SIMD' : 'no SIMD'}, ${report.wasm.threadsCount} thread${report.wasm.threadsCount === 1 ? '' : 's'}`);
+  for (const s of report.skipped) parts.push(`${s.backend}: ${s.reason}`);
+  return parts.length ? `${report.backend} (${parts.join('; ')})` : report.backend;
+}
+
+/**
+ * The directory holding tfjs-backend-wasm's `.wasm` binaries, with a trailing separator. Resolved from
+ * node_modules; a bundled Electron main process can set `CAPTION_STUDIO_WASM_DIR` instead (e.g. to a folder in
+ * app resources), which is the only other place this is decided.
+ */
+export function resolveWasmDir(env: Readonly<Record<string, string | undefined>> = process.env): string {
+  const override = env.CAPTION_STUDIO_WASM_DIR;
+  if (override) return override.endsWith(path.sep) || override.endsWith('/') ? override : override + path.sep;
+  const require = createRequire(import.meta.url);
+  const file = require.resolve('@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm.wasm');
+  return path.dirname(file) + path.sep;
+}
+
+function resolvePreference(opts: BackendOptions): { requested: BackendPreference; requestedBy: BackendReport['requestedBy'] } {
+  if (opts.prefer !== undefined && opts.prefer !== 'auto') {
+    return { requested: parsePreference(opts.prefer, 'option prefer'), requestedBy: 'option' };
+  }
+  const fromEnv = (opts.env ?? process.env)[BACKEND_ENV_VAR]?.trim();
+  if (fromEnv) return { requested: parsePreference(fromEnv, BACKEND_ENV_VAR), requestedBy: 'env' };
+  return { requested: 'auto', requestedBy: opts.prefer === 'auto' ? 'option' : 'default' };
+}
+
+/** Checks a backend name from the user; throws naming where it came from and the valid names. */
+export function parsePreference(value: string, source = 'backend'): BackendPreference {
+  const v = value.toLowerCase();
+  if (v === 'auto' || (BACKEND_NAMES as readonly string[]).includes(v)) return v as BackendPreference;
+  throw new Error(`${source}: unknown backend "${value}" (expected auto, ${BACKEND_NAMES.join(', ')})`);
+}
+
+async function start(requested: BackendPreference, requestedBy: BackendReport['requestedBy']): Promise<BackendReport> {
+  const candidates: readonly BackendName[] = requested === 'auto' ? BACKEND_NAMES : [requested];
+  const skipped: { backend: BackendName; reason: string }[] = [];
+  for (const backend of candidates) {
+    const failure = await tryStart(backend);
+    if (failure === null) {
+      return {
+        backend,
+        tfjsBackend: tf.getBackend(),
+        requested,
+        requestedBy,
+        skipped,
+        ...(backend === 'wasm' ? { wasm: await wasmInfo() } : {}),
+        tfjsVersion: tf.version_core,
+      };
+    }
+    if (requested !== 'auto') throw new Error(`backend ${backend} (asked for by ${requestedBy === 'env' ? BACKEND_ENV_VAR : 'option'}) cannot start: ${failure}`);
+    skipped.push({ backend, reason: failure });
+  }
+  throw new Error(`no tfjs backend could start: ${skipped.map((s) => `${s.backend}: ${s.reason}`).join('; ')}`);
+}
+
+/** Starts one backend; returns null on success or the reason it could not start. */
+async function tryStart(backend: BackendName): Promise<string | null> {
+  try {
+    switch (backend) {
+      case 'tensorflow-gpu':
+      case 'tensorflow': {
+        const pkg = backend === 'tensorflow-gpu' ? '@tensorflow/tfjs-node-gpu' : '@tensorflow/tfjs-node';
+        const missing = await importOptional(pkg);
+        if (missing) return missing;
+        return (await tf.setBackend('tensorflow')) ? null : `package ${pkg} loaded but the 'tensorflow' backend did not start`;
+      }
+      case 'wasm': {
+        setWasmPathsOnce(resolveWasmDir());
+        return (await tf.setBackend('wasm')) ? null : 'the wasm backend did not start';
+      }
+      case 'cpu':
+        return (await tf.setBackend('cpu')) ? null : 'the cpu backend did not start';
+    }
+  } catch (err) {
+    return firstLine(err);
+  }
+}
+
+/** Imports an optional package by a computed name (so bundlers leave it alone); null when it loaded. */
+async function importOptional(pkg: string): Promise<string | null> {
+  try {
+    await import(/* @vite-ignore */ pkg);
+    return null;
+  } catch (err) {
+    const code = (err as { code?: unknown }).code;
+    const message = firstLine(err);
+    if ((code === 'ERR_MODULE_NOT_FOUND' || code === 'MODULE_NOT_FOUND') && message.includes(pkg)) {
+      return `package ${pkg} not installed`;
+    }
+    return `package ${pkg} failed to load: ${message}`;
+  }
+}
+
+let wasmDirSet: string | null = null;
+function setWasmPathsOnce(dir: string): void {
+  // setWasmPaths throws once the wasm backend has been initialised; the paths only matter before that.
+  if (wasmDirSet !== null || tf.findBackend('wasm') !== null) return;
+  setWasmPaths(dir);
+  wasmDirSet = dir;
+}
+
+async function wasmInfo(): Promise<NonNullable<BackendReport['wasm']>> {
+  const simd = (await tf.env().getAsync('WASM_HAS_SIMD_SUPPORT')) === true;
+  const threads = (await tf.env().getAsync('WASM_HAS_MULTITHREAD_SUPPORT')) === true;
+  const backend = tf.backend() as unknown as { wasm?: { tfjs?: { getThreadsCount?: () => number } } };
+  const threadsCount = backend.wasm?.tfjs?.getThreadsCount?.() ?? 1;
+  return { simd, threads, threadsCount, dir: wasmDirSet ?? resolveWasmDir() };
+}
+
+function firstLine(err: unknown): string {
+  const text = err instanceof Error ? err.message : typeof err === 'object' && err !== null && 'message' in err ? String((err as { message: unknown }).message) : String(err);
+  return text.split('\n')[0]!.trim();
+}
