@@ -1,0 +1,119 @@
+/**
+ * A zod schema for the request of every contract method. The main process and the HTTP server validate every
+ * payload with these before anything else looks at it; the renderer only imports their types.
+ */
+import { z } from 'zod';
+import type { MethodName } from './channels.ts';
+import { BACKEND_CHOICES, THEMES } from './types.ts';
+
+const empty = z.strictObject({});
+/** An absolute or relative file-system path as the user gave it (resolved on the backend). */
+const path = z.string().min(1, 'path must not be empty').max(4096);
+const id = z.string().min(1).max(200);
+const beamSize = z.int().min(1).max(20);
+
+/** Mirrors engine/schedules.ts `EpsilonSchedule` (checked against it in services/train-service.ts). */
+export const epsilonScheduleSchema = z.discriminatedUnion('type', [
+  z.strictObject({ type: z.literal('none') }),
+  z.strictObject({ type: z.literal('always') }),
+  z.strictObject({ type: z.literal('linear'), k: z.number().finite(), c: z.number().finite().min(0), epsMin: z.number().min(0).max(1) }),
+  z.strictObject({ type: z.literal('exponential'), k: z.number().gt(0).max(1), epsMin: z.number().min(0).max(1).optional() }),
+  z.strictObject({ type: z.literal('inverse-sigmoid'), k: z.number().min(1).finite(), epsMin: z.number().min(0).max(1).optional() }),
+]);
+
+export const settingsPatchSchema = z.strictObject({
+  backend: z.enum(BACKEND_CHOICES).optional(),
+  beamSize: beamSize.optional(),
+  maxLength: z.int().min(2).max(60).optional(),
+  theme: z.enum(THEMES).optional(),
+  modelId: id.nullable().optional(),
+});
+
+/** Where a dataset comes from: a folder (sidecar captions) or a file in one of the formats the CLI reads. */
+export const datasetSourceSchema = z.strictObject({
+  path,
+  format: z.enum(['auto', 'sidecar', 'csv', 'coco', 'karpathy', 'flickr8k']).optional(),
+  imagesDir: path.optional(),
+});
+
+export const trainRequestSchema = z.strictObject({
+  dataset: datasetSourceSchema,
+  /** Name of the model to create (also its folder name once made safe). */
+  name: z.string().trim().min(1).max(80),
+  epochs: z.int().min(1).max(1000),
+  batchSize: z.int().min(1).max(1024),
+  hiddenDim: z.int().min(4).max(4096),
+  embedDim: z.int().min(4).max(4096).optional(),
+  learningRate: z.number().gt(0).max(1).optional(),
+  schedule: epsilonScheduleSchema,
+  /** Fraction of images held out for validation when the dataset has no split. */
+  valFraction: z.number().min(0).max(0.9).optional(),
+  minCount: z.int().min(1).max(1000).optional(),
+  seed: z.int().min(0).max(2 ** 31 - 1).optional(),
+  /** Resume the named model's last checkpoint instead of starting afresh. */
+  resume: z.boolean().optional(),
+});
+
+export const requestSchemas = {
+  'app.info': empty,
+  'settings.get': empty,
+  'settings.update': settingsPatchSchema,
+  'fs.list': z.strictObject({ path: path.optional() }),
+  'dialog.open': z.strictObject({ purpose: z.enum(['images', 'folder', 'dataset', 'model', 'save-csv', 'save-model']) }),
+  'caption.start': z.strictObject({
+    paths: z.array(path).min(1).max(100_000),
+    modelId: id.optional(),
+    beamSize: beamSize.optional(),
+  }),
+  'dataset.open': datasetSourceSchema,
+  'dataset.save': z.strictObject({
+    datasetId: id,
+    changes: z.array(z.strictObject({ id: z.string().min(1), captions: z.array(z.string().max(2000)).max(100) })).max(1_000_000),
+  }),
+  'dataset.close': z.strictObject({ datasetId: id }),
+  'train.start': trainRequestSchema,
+  'export.start': z.strictObject({
+    source: datasetSourceSchema,
+    outPath: path,
+    modelId: id.optional(),
+    beamSize: beamSize.optional(),
+    /** Add the dataset's reference captions as extra columns. */
+    includeReferences: z.boolean().optional(),
+  }),
+  'models.list': empty,
+  'models.import': z.strictObject({ path }),
+  'models.export': z.strictObject({ id, destPath: path }),
+  'models.delete': z.strictObject({ id }),
+  'jobs.list': empty,
+  'jobs.cancel': z.strictObject({ jobId: id }),
+  'jobs.pause': z.strictObject({ jobId: id }),
+  'jobs.resume': z.strictObject({ jobId: id }),
+} as const satisfies Record<MethodName, z.ZodType>;
+
+export type RequestSchemas = typeof requestSchemas;
+/** The request type of a method, as the caller writes it (optional fields may be left out). */
+export type RequestOf<M extends MethodName> = z.input<RequestSchemas[M]>;
+/** The request type after validation. */
+export type ParsedRequestOf<M extends MethodName> = z.output<RequestSchemas[M]>;
+export type EpsilonScheduleInput = z.output<typeof epsilonScheduleSchema>;
+export type TrainRequest = z.output<typeof trainRequestSchema>;
+export type DatasetSource = z.output<typeof datasetSourceSchema>;
+
+/** Thrown for a payload that does not match its schema; the message is one line naming the method and fields. */
+export class ValidationError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'ValidationError';
+  }
+}
+
+/** Validates `payload` against the method's schema; throws ValidationError with a one-line reason. */
+export function parseRequest<M extends MethodName>(method: M, payload: unknown): ParsedRequestOf<M> {
+  const schema = requestSchemas[method] as z.ZodType;
+  const result = schema.safeParse(payload ?? {});
+  if (!result.success) {
+    const reasons = result.error.issues.map((i) => `${i.path.length ? i.path.join('.') : '(payload)'}: ${i.message}`);
+    throw new ValidationError(`${method}: invalid request — ${reasons.join('; ')}`);
+  }
+  return result.data as ParsedRequestOf<M>;
+}
