@@ -14,7 +14,7 @@
  * `ImageLoadError` whose message is one line naming the path and the reason.
  */
 import { readFile, stat } from 'node:fs/promises';
-import sharp from 'sharp';
+import sharp, { type Metadata, type OutputInfo } from 'sharp';
 
 /** Side of the square the encoder takes. */
 export const IMAGE_SIZE = 224;
@@ -80,7 +80,7 @@ export async function loadImage(path: string, limits: ImageLimits = {}): Promise
 export async function decodeImage(data: Uint8Array, path: string, limits: ImageLimits = {}): Promise<LoadedImage> {
   const header = await readHeader(data, path, limits);
   const maxPixels = limits.maxPixels ?? MAX_INPUT_PIXELS;
-  let out: { data: Buffer; info: sharp.OutputInfo };
+  let out: { data: Buffer; info: OutputInfo };
   try {
     out = await sharp(data, { limitInputPixels: maxPixels, failOn: 'warning' })
       .rotate()
@@ -205,7 +205,7 @@ async function readImageFile(path: string, limits: ImageLimits): Promise<Uint8Ar
 /** Reads the header only: format, oriented size, and the pixel-limit check. */
 async function readHeader(data: Uint8Array, path: string, limits: ImageLimits): Promise<{ format: string; width: number; height: number }> {
   if (data.byteLength === 0) throw new ImageLoadError(path, 'empty', 'empty file (0 bytes)');
-  let meta: sharp.Metadata;
+  let meta: Metadata;
   try {
     // The header read must not trip the limit itself, so that the message below can give the size.
     meta = await sharp(data, { limitInputPixels: false }).metadata();
