@@ -1,0 +1,105 @@
+/**
+ * Adam with a savable state, and gradient clipping by global norm. Written with plain element-wise tfjs ops (no
+ * tf.train optimizer) so the moments can be checkpointed and restored exactly and the learning rate can change
+ * every step without rebuilding anything.
+ */
+import * as tf from '@tensorflow/tfjs';
+import type { AdamConfig } from './train-config.ts';
+
+/** Adam's state: the step count and the first and second moments, one pair per parameter name. */
+export interface AdamState {
+  readonly step: number;
+  readonly m: Readonly<Record<string, tf.Tensor>>;
+  readonly v: Readonly<Record<string, tf.Tensor>>;
+}
+
+/**
+ * Adam (Kingma & Ba 2015): m ← β1·m + (1−β1)·g, v ← β2·v + (1−β2)·g², θ ← θ − lr·m̂ / (√v̂ + ε) with the
+ * bias-corrected m̂ = m / (1−β1^t), v̂ = v / (1−β2^t). Owns its moment variables: call `dispose()`.
+ */
+export class Adam {
+  private t = 0;
+  private readonly m: Record<string, tf.Variable> = {};
+  private readonly v: Record<string, tf.Variable> = {};
+
+  constructor(
+    private readonly params: Readonly<Record<string, tf.Variable>>,
+    private readonly config: AdamConfig,
+  ) {
+    for (const [name, p] of Object.entries(params)) {
+      // tidy disposes the zeros and keeps the variables.
+      this.m[name] = tf.tidy(() => tf.variable(tf.zerosLike(p), false));
+      this.v[name] = tf.tidy(() => tf.variable(tf.zerosLike(p), false));
+    }
+  }
+
+  /** Steps taken so far. */
+  get step(): number {
+    return this.t;
+  }
+
+  /** One update of every parameter named in `grads` with step size `lr`. The grads are not disposed. */
+  apply(grads: Readonly<Record<string, tf.Tensor>>, lr: number): void {
+    this.t += 1;
+    const { beta1, beta2, epsilon } = this.config;
+    const c1 = 1 - Math.pow(beta1, this.t);
+    const c2 = 1 - Math.pow(beta2, this.t);
+    tf.tidy(() => {
+      for (const [name, g] of Object.entries(grads)) {
+        const p = this.params[name];
+        const m = this.m[name];
+        const v = this.v[name];
+        if (!p || !m || !v) throw new Error(`Adam: gradient for unknown parameter "${name}"`);
+        const m1 = tf.add(tf.mul(m, beta1), tf.mul(g, 1 - beta1));
+        const v1 = tf.add(tf.mul(v, beta2), tf.mul(tf.square(g), 1 - beta2));
+        m.assign(m1);
+        v.assign(v1);
+        const update = tf.div(tf.div(m1, c1), tf.add(tf.sqrt(tf.div(v1, c2)), epsilon));
+        p.assign(tf.sub(p, tf.mul(update, lr)));
+      }
+    });
+  }
+
+  /** The current state; the tensors are the optimizer's own (do not dispose them, copy them if kept). */
+  state(): AdamState {
+    return { step: this.t, m: { ...this.m }, v: { ...this.v } };
+  }
+
+  /** Restores a saved state (shapes must match the parameters'); the given tensors are copied, not kept. */
+  load(state: AdamState): void {
+    for (const name of Object.keys(this.params)) {
+      const m = state.m[name];
+      const v = state.v[name];
+      if (!m || !v) throw new Error(`Adam state: missing moments for parameter "${name}"`);
+      const own = this.m[name]!;
+      if (!tf.util.arraysEqual(m.shape, own.shape) || !tf.util.arraysEqual(v.shape, own.shape)) {
+        throw new Error(`Adam state: "${name}" has shape [${m.shape}], parameter has [${own.shape}]`);
+      }
+      own.assign(m);
+      this.v[name]!.assign(v);
+    }
+    this.t = state.step;
+  }
+
+  dispose(): void {
+    for (const x of [...Object.values(this.m), ...Object.values(this.v)]) x.dispose();
+  }
+}
+
+/**
+ * Rescales gradients so that their global L2 norm √(Σ‖g‖²) is at most `clipNorm` (0 or Infinity: no clipping).
+ * Returns new tensors (the caller disposes them and still owns the inputs) and the norm before clipping.
+ */
+export function clipByGlobalNorm<K extends string>(
+  grads: Readonly<Record<K, tf.Tensor>>,
+  clipNorm: number,
+): { grads: Record<K, tf.Tensor>; norm: number } {
+  const entries = Object.entries(grads) as [K, tf.Tensor][];
+  const sq = tf.tidy(() => tf.addN(entries.map(([, g]) => tf.sum(tf.square(g)))));
+  const norm = Math.sqrt(sq.dataSync()[0]!);
+  sq.dispose();
+  const scale = clipNorm > 0 && norm > clipNorm ? clipNorm / norm : 1;
+  const out = {} as Record<K, tf.Tensor>;
+  for (const [name, g] of entries) out[name] = scale === 1 ? tf.clone(g) : tf.tidy(() => tf.mul(g, scale));
+  return { grads: out, norm };
+}
