@@ -1,0 +1,365 @@
+/**
+ * What the format readers and writers share: collecting entries into items (merging repeats, dropping empty and
+ * duplicate captions, checking image files exist), line-file handling that keeps BOM and line endings, the
+ * positional plan that maps a caption edit onto the entries it came from, and one-line errors.
+ */
+import { stat } from 'node:fs/promises';
+import path from 'node:path';
+import type { CaptionEdit, Dataset, DatasetItem, DatasetProblem, ProblemKind, Split } from '../dataset-types.ts';
+
+/** File extensions read as images (what libvips/sharp decodes), lower case with the dot. */
+export const IMAGE_EXTENSIONS: ReadonlySet<string> = new Set([
+  '.jpg', '.jpeg', '.jpe', '.jfif', '.png', '.webp', '.gif', '.tif', '.tiff', '.avif', '.heic', '.heif',
+]);
+
+/** True when the file name has an image extension. */
+export function isImageName(name: string): boolean {
+  return IMAGE_EXTENSIONS.has(path.extname(name).toLowerCase());
+}
+
+/** An Error whose message is one line naming the file and the reason. */
+export function fileError(file: string, reason: string): Error {
+  return new Error(`${file}: ${reason.replace(/\s*[\r\n]+\s*/g, ' ').trim()}`);
+}
+
+/** Where an entry was read from, for problem reports. */
+export interface Where {
+  readonly path: string;
+  readonly line?: number;
+}
+
+function describe(where: Where): string {
+  return where.line === undefined ? path.basename(where.path) : `${path.basename(where.path)} line ${where.line}`;
+}
+
+/** A path with forward slashes, so ids are the same on every OS. */
+export function toPosixId(relative: string): string {
+  return relative.split(path.sep).join('/');
+}
+
+interface PendingItem<L> {
+  readonly id: string;
+  readonly candidates: readonly string[];
+  readonly where: Where;
+  split: Split | undefined;
+  captions: string[];
+  locations: L[];
+  anchor: L | undefined;
+}
+
+/** Items plus, per item id, where each kept caption lives in the source and the last entry naming the image. */
+export interface CollectedItems<L> {
+  readonly items: DatasetItem[];
+  readonly problems: DatasetProblem[];
+  readonly locations: ReadonlyMap<string, readonly L[]>;
+  readonly anchors: ReadonlyMap<string, L>;
+}
+
+/**
+ * Gathers a format's entries into dataset items. `L` is the format's own address of a caption (a line number, a
+ * row index, an annotation index…) so that `saveDataset` can put an edit back where the caption came from.
+ */
+export class ItemCollector<L> {
+  private readonly pending = new Map<string, PendingItem<L>>();
+  readonly problems: DatasetProblem[] = [];
+
+  /** Reports a problem directly (for entries a format cannot even turn into an image reference). */
+  problem(kind: ProblemKind, where: Where, reason: string): void {
+    this.problems.push(where.line === undefined ? { kind, path: where.path, reason } : { kind, path: where.path, line: where.line, reason });
+  }
+
+  /**
+   * Declares an image. `candidates` are the absolute paths it may be at, tried in order. A second declaration of
+   * the same id is normal for row formats (`repeatsAllowed`); otherwise it is reported as a duplicate entry
+   * (its captions are still merged into the first).
+   */
+  image(id: string, candidates: readonly string[], where: Where, opts: { split?: Split; repeatsAllowed: boolean; anchor?: L }): void {
+    const existing = this.pending.get(id);
+    if (existing) {
+      if (!opts.repeatsAllowed) {
+        this.problem('duplicate-entry', where, `${describe(where)}: image '${id}' is listed again (first at ${describe(existing.where)}); its captions are merged`);
+      }
+      if (opts.split !== undefined && existing.split !== undefined && opts.split !== existing.split) {
+        this.problem('invalid-entry', where, `${describe(where)}: image '${id}' is in split '${opts.split}' here but '${existing.split}' before; keeping '${existing.split}'`);
+      } else if (existing.split === undefined) {
+        existing.split = opts.split;
+      }
+      if (opts.anchor !== undefined) existing.anchor = opts.anchor;
+      return;
+    }
+    this.pending.set(id, { id, candidates, where, split: opts.split, captions: [], locations: [], anchor: opts.anchor });
+  }
+
+  /** Adds a caption to a declared image; empty and exact-duplicate captions are reported and skipped. */
+  caption(id: string, raw: string, loc: L, where: Where): void {
+    const item = this.pending.get(id);
+    if (!item) throw new Error(`internal: caption for undeclared image '${id}'`);
+    item.anchor = loc;
+    const caption = raw.trim();
+    if (caption === '') {
+      this.problem('empty-caption', where, `${describe(where)}: empty caption for '${id}' skipped`);
+      return;
+    }
+    if (item.captions.includes(caption)) {
+      this.problem('duplicate-caption', where, `${describe(where)}: duplicate caption for '${id}' dropped: "${clip(caption)}"`);
+      return;
+    }
+    item.captions.push(caption);
+    item.locations.push(loc);
+  }
+
+  /** Resolves every image against the file system; images not found are reported and left out. */
+  async finish(): Promise<CollectedItems<L>> {
+    const all = [...this.pending.values()];
+    const found = await mapLimit(all, 32, (item) => firstExistingFile(item.candidates));
+    const items: DatasetItem[] = [];
+    const locations = new Map<string, readonly L[]>();
+    const anchors = new Map<string, L>();
+    all.forEach((item, i) => {
+      const imagePath = found[i];
+      if (imagePath === undefined) {
+        const n = item.captions.length;
+        this.problem(
+          'missing-image',
+          { path: item.candidates[0] ?? item.id },
+          `image file not found (named at ${describe(item.where)})${n > 0 ? `; its ${n} caption${n === 1 ? '' : 's'} skipped` : ''}`,
+        );
+        return;
+      }
+      items.push(item.split === undefined ? { id: item.id, imagePath, captions: item.captions } : { id: item.id, imagePath, captions: item.captions, split: item.split });
+      locations.set(item.id, item.locations);
+      if (item.anchor !== undefined) anchors.set(item.id, item.anchor);
+    });
+    return { items, problems: this.problems, locations, anchors };
+  }
+}
+
+function clip(text: string, max = 60): string {
+  return text.length <= max ? text : `${text.slice(0, max - 1)}…`;
+}
+
+/** The first of `candidates` that is an existing regular file, or undefined. */
+export async function firstExistingFile(candidates: readonly string[]): Promise<string | undefined> {
+  for (const candidate of candidates) {
+    try {
+      if ((await stat(candidate)).isFile()) return candidate;
+    } catch {
+      // not there; try the next
+    }
+  }
+  return undefined;
+}
+
+/** Runs `fn` over `items` with at most `limit` in flight, keeping order. */
+export async function mapLimit<T, R>(items: readonly T[], limit: number, fn: (item: T, index: number) => Promise<R>): Promise<R[]> {
+  const out = new Array<R>(items.length);
+  let next = 0;
+  const worker = async (): Promise<void> => {
+    while (next < items.length) {
+      const i = next++;
+      out[i] = await fn(items[i]!, i);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+  return out;
+}
+
+/** Builds the Dataset value from collected items. */
+export function makeDataset(format: Dataset['format'], source: string, imagesDir: string | undefined, collected: CollectedItems<unknown>): Dataset {
+  const hasSplits = collected.items.some((item) => item.split !== undefined);
+  return {
+    format,
+    source,
+    ...(imagesDir === undefined ? {} : { imagesDir }),
+    items: collected.items,
+    problems: collected.problems,
+    splits: hasSplits ? { kind: 'dataset' } : { kind: 'none' },
+  };
+}
+
+/** A text file split into lines, remembering what is needed to write it back byte-for-byte. */
+export interface LineFile {
+  readonly bom: boolean;
+  /** The line ending used when writing lines back ('\r\n' when the file's first line ending is CRLF). */
+  readonly eol: '\n' | '\r\n';
+  readonly lines: string[];
+  /** Whether the text ended with a line ending. */
+  readonly finalNewline: boolean;
+}
+
+/** Splits text into lines (LF, CRLF or lone CR), stripping a UTF-8 BOM. */
+export function splitLines(text: string): LineFile {
+  const bom = text.startsWith('\uFEFF');
+  const body = bom ? text.slice(1) : text;
+  const firstBreak = body.search(/\r\n|\n|\r/);
+  const eol = firstBreak >= 0 && body.startsWith('\r\n', firstBreak) ? '\r\n' : '\n';
+  const finalNewline = /(?:\r\n|\n|\r)$/.test(body);
+  const lines = body === '' ? [] : body.split(/\r\n|\n|\r/);
+  if (finalNewline) lines.pop();
+  return { bom, eol, lines, finalNewline };
+}
+
+/** The inverse of `splitLines` (with the file's own BOM and line ending). */
+export function joinLines(file: LineFile, lines: readonly string[]): string {
+  const body = lines.join(file.eol) + (lines.length > 0 && (file.finalNewline || file.lines.length === 0) ? file.eol : '');
+  return (file.bom ? '\uFEFF' : '') + body;
+}
+
+/**
+ * Cleans captions typed in the dataset browser: line breaks and tabs become spaces (every format keeps one
+ * caption on one line or cell), ends trimmed, empty ones and exact repeats dropped.
+ */
+export function cleanEditedCaptions(captions: readonly string[]): string[] {
+  const out: string[] = [];
+  for (const raw of captions) {
+    const caption = raw.replace(/\s*[\r\n\t\v\f\u2028\u2029]+\s*/g, ' ').trim();
+    if (caption !== '' && !out.includes(caption)) out.push(caption);
+  }
+  return out;
+}
+
+/** How to apply one item's new caption list to the places its old captions came from. */
+export interface EditPlan<L> {
+  /** Old captions overwritten in place, in order. */
+  readonly replace: readonly { readonly loc: L; readonly caption: string }[];
+  /** Old captions no longer wanted. */
+  readonly remove: readonly L[];
+  /** New captions beyond the old count, to be added after the item's last entry (or where the format adds). */
+  readonly add: readonly string[];
+}
+
+/** Maps the i-th new caption onto the i-th old caption's place; the rest are removed or added. */
+export function planEdit<L>(locations: readonly L[], captions: readonly string[]): EditPlan<L> {
+  const common = Math.min(locations.length, captions.length);
+  return {
+    replace: Array.from({ length: common }, (_, i) => ({ loc: locations[i]!, caption: captions[i]! })),
+    remove: locations.slice(common),
+    add: captions.slice(common),
+  };
+}
+
+/**
+ * Checks the edits against a fresh read of the source: every id must exist, and its captions on disk must still
+ * be the ones the caller loaded (otherwise someone changed the file meanwhile and saving would lose that).
+ * Returns the cleaned edits keyed by id.
+ */
+export function checkEdits(dataset: Dataset, fresh: readonly DatasetItem[], edits: readonly CaptionEdit[]): Map<string, string[]> {
+  const loaded = new Map(dataset.items.map((item) => [item.id, item]));
+  const onDisk = new Map(fresh.map((item) => [item.id, item]));
+  const out = new Map<string, string[]>();
+  for (const edit of edits) {
+    const before = loaded.get(edit.id);
+    const now = onDisk.get(edit.id);
+    if (!before || !now) throw fileError(dataset.source, `cannot save: no image with id '${edit.id}' in this dataset`);
+    if (!sameStrings(before.captions, now.captions)) {
+      throw fileError(dataset.source, `cannot save: the captions of '${edit.id}' changed on disk since the dataset was loaded; reload it first`);
+    }
+    out.set(edit.id, cleanEditedCaptions(edit.captions));
+  }
+  return out;
+}
+
+function sameStrings(a: readonly string[], b: readonly string[]): boolean {
+  return a.length === b.length && a.every((s, i) => s === b[i]);
+}
+
+/** Line and column (1-based) of a character offset in text. */
+export function lineAndColumn(text: string, offset: number): { line: number; column: number } {
+  let line = 1;
+  let lineStart = 0;
+  for (let i = 0; i < offset && i < text.length; i++) {
+    if (text.charCodeAt(i) === 10) {
+      line++;
+      lineStart = i + 1;
+    }
+  }
+  return { line, column: offset - lineStart + 1 };
+}
+
+/** Parses JSON or throws a one-line error naming the file, with line and column when the parser gives a position. */
+export function parseJsonFile(file: string, text: string): unknown {
+  const body = text.startsWith('\uFEFF') ? text.slice(1) : text;
+  try {
+    return JSON.parse(body) as unknown;
+  } catch (err) {
+    const message = err instanceof Error ? err.message : String(err);
+    const position = /at position (\d+)/.exec(message);
+    if (position) {
+      const { line, column } = lineAndColumn(body, Number(position[1]));
+      throw fileError(file, `invalid JSON at line ${line} column ${column}: ${message.replace(/\s*in JSON at position \d+.*$/, '')}`);
+    }
+    throw fileError(file, `invalid JSON: ${message}`);
+  }
+}
+
+/** Writes JSON back with the indentation the file used (none when it was on one line). */
+export function stringifyLikeSource(value: unknown, originalText: string): string {
+  const body = originalText.startsWith('\uFEFF') ? originalText.slice(1) : originalText;
+  const indent = /^[[{]\r?\n([ \t]+)\S/.exec(body.trimStart())?.[1];
+  const eol = body.includes('\r\n') ? '\r\n' : '\n';
+  let out = indent === undefined ? JSON.stringify(value) : JSON.stringify(value, null, indent);
+  if (eol === '\r\n') out = out.replace(/\n/g, '\r\n');
+  const finalNewline = /\r?\n$/.test(body) ? eol : '';
+  return (originalText.startsWith('\uFEFF') ? '\uFEFF' : '') + out + finalNewline;
+}
+
+/**
+ * Collects replacements, removals and insertions against positions of an original list, then applies them in
+ * one pass, so edits for many items can be planned against the original indices.
+ */
+export class ListEditor<T> {
+  private readonly replaced = new Map<number, T>();
+  private readonly removed = new Set<number>();
+  private readonly insertedAfter = new Map<number, T[]>();
+  private readonly appended: T[] = [];
+
+  replace(index: number, value: T): void {
+    this.replaced.set(index, value);
+  }
+
+  remove(index: number): void {
+    this.removed.add(index);
+  }
+
+  /** Inserts after the original entry at `index`, or at the end of the list when `index` is undefined. */
+  insertAfter(index: number | undefined, values: readonly T[]): void {
+    if (values.length === 0) return;
+    if (index === undefined) this.appended.push(...values);
+    else this.insertedAfter.set(index, [...(this.insertedAfter.get(index) ?? []), ...values]);
+  }
+
+  get empty(): boolean {
+    return this.replaced.size === 0 && this.removed.size === 0 && this.insertedAfter.size === 0 && this.appended.length === 0;
+  }
+
+  apply(list: readonly T[]): T[] {
+    const out: T[] = [];
+    list.forEach((value, i) => {
+      if (!this.removed.has(i)) out.push(this.replaced.has(i) ? this.replaced.get(i)! : value);
+      const after = this.insertedAfter.get(i);
+      if (after) out.push(...after);
+    });
+    out.push(...this.appended);
+    return out;
+  }
+}
+
+/** Reads a split name as datasets spell it ('restval' → train, 'dev'/'validation' → val); undefined if unknown. */
+export function parseSplitName(value: string): Split | undefined {
+  switch (value.trim().toLowerCase()) {
+    case 'train':
+    case 'training':
+    case 'restval':
+      return 'train';
+    case 'val':
+    case 'valid':
+    case 'validation':
+    case 'dev':
+      return 'val';
+    case 'test':
+    case 'testing':
+      return 'test';
+    default:
+      return undefined;
+  }
+}

@@ -1,0 +1,159 @@
+/**
+ * Sidecar format: a folder (searched recursively) of images where `name.txt` or `name.caption` beside
+ * `name.jpg` holds its captions, one per line. Images without a sidecar are listed with no captions; a caption
+ * file with no image beside it is reported. Hidden files and folders (starting with '.') are skipped.
+ * When both `name.txt` and `name.caption` exist, `name.txt` is used and the other is reported.
+ */
+import { readdir, readFile, stat } from 'node:fs/promises';
+import path from 'node:path';
+import { writeFileAtomic } from '../../util/atomic-write.ts';
+import type { CaptionEdit, Dataset } from '../dataset-types.ts';
+import {
+  checkEdits,
+  fileError,
+  isImageName,
+  ItemCollector,
+  joinLines,
+  ListEditor,
+  makeDataset,
+  planEdit,
+  splitLines,
+  toPosixId,
+  type CollectedItems,
+} from './common.ts';
+
+/** Extensions of caption files, in order of preference. */
+export const SIDECAR_EXTENSIONS = ['.txt', '.caption'] as const;
+
+/** Where a sidecar caption lives: its file and 0-based line index. */
+interface SidecarLoc {
+  readonly file: string;
+  readonly line: number;
+}
+
+interface ParsedSidecar {
+  readonly collected: CollectedItems<SidecarLoc>;
+  /** The caption file each image id reads from, when it has one. */
+  readonly sidecarOf: ReadonlyMap<string, string>;
+}
+
+/** All files under `root`, recursively, skipping hidden entries and not following symlinked folders. */
+async function listFiles(root: string): Promise<string[]> {
+  const out: string[] = [];
+  const walk = async (dir: string): Promise<void> => {
+    const entries = await readdir(dir, { withFileTypes: true });
+    entries.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+    for (const entry of entries) {
+      if (entry.name.startsWith('.')) continue;
+      const full = path.join(dir, entry.name);
+      if (entry.isDirectory()) await walk(full);
+      else if (entry.isFile()) out.push(full);
+      else if (entry.isSymbolicLink()) {
+        const target = await stat(full).catch(() => undefined);
+        if (target?.isFile()) out.push(full);
+      }
+    }
+  };
+  await walk(root);
+  return out;
+}
+
+function stemOf(file: string): string {
+  return file.slice(0, file.length - path.extname(file).length);
+}
+
+async function parseSidecar(root: string): Promise<ParsedSidecar> {
+  let files: string[];
+  try {
+    if (!(await stat(root)).isDirectory()) throw fileError(root, 'not a folder');
+    files = await listFiles(root);
+  } catch (err) {
+    if (err instanceof Error && err.message.startsWith(root)) throw err;
+    throw fileError(root, `cannot read the folder: ${err instanceof Error ? err.message : String(err)}`);
+  }
+  const captionFiles = new Map<string, string>(); // caption file → its lower-case extension
+  for (const file of files) {
+    const ext = path.extname(file).toLowerCase();
+    if ((SIDECAR_EXTENSIONS as readonly string[]).includes(ext)) captionFiles.set(file, ext);
+  }
+  const byStem = new Map<string, string[]>(); // stem → caption files (in SIDECAR_EXTENSIONS order)
+  for (const ext of SIDECAR_EXTENSIONS) {
+    for (const [file, fileExt] of captionFiles) {
+      if (fileExt === ext) byStem.set(stemOf(file), [...(byStem.get(stemOf(file)) ?? []), file]);
+    }
+  }
+
+  const collector = new ItemCollector<SidecarLoc>();
+  const sidecarOf = new Map<string, string>();
+  const used = new Set<string>();
+  const usedBy = new Map<string, string>();
+  for (const file of files) {
+    if (!isImageName(file)) continue;
+    const id = toPosixId(path.relative(root, file));
+    const where = { path: file };
+    collector.image(id, [file], where, { repeatsAllowed: false });
+    const sidecars = byStem.get(stemOf(file)) ?? [];
+    const sidecar = sidecars[0];
+    if (sidecar === undefined) continue;
+    for (const ignored of sidecars.slice(1)) {
+      if (!used.has(ignored)) collector.problem('duplicate-entry', { path: ignored }, `${path.basename(ignored)} ignored: ${path.basename(sidecar)} holds the captions of ${path.basename(file)}`);
+      used.add(ignored);
+    }
+    const other = usedBy.get(sidecar);
+    if (other !== undefined) {
+      collector.problem('duplicate-entry', { path: sidecar }, `${path.basename(sidecar)} holds the captions of both ${other} and ${id}`);
+    }
+    usedBy.set(sidecar, id);
+    used.add(sidecar);
+    sidecarOf.set(id, sidecar);
+    let text: string;
+    try {
+      text = await readFile(sidecar, 'utf8');
+    } catch (err) {
+      collector.problem('invalid-entry', { path: sidecar }, `cannot read: ${err instanceof Error ? err.message : String(err)}`);
+      continue;
+    }
+    splitLines(text).lines.forEach((line, index) => {
+      // Blank lines separate nothing in this format; only lines with text are captions.
+      if (line.trim() === '') return;
+      collector.caption(id, line, { file: sidecar, line: index }, { path: sidecar, line: index + 1 });
+    });
+  }
+  for (const file of captionFiles.keys()) {
+    if (!used.has(file)) collector.problem('orphan-caption', { path: file }, `no image named ${path.basename(stemOf(file))}.* beside this caption file`);
+  }
+  return { collected: await collector.finish(), sidecarOf };
+}
+
+/** Reads a sidecar-captioned image folder. */
+export async function readSidecar(root: string): Promise<Dataset> {
+  const source = path.resolve(root);
+  const { collected } = await parseSidecar(source);
+  return makeDataset('sidecar', source, undefined, collected);
+}
+
+/**
+ * Writes edited captions into each image's caption file (creating `name.txt` when it had none), replacing the
+ * edited lines in place and keeping every other line, the BOM and the line endings.
+ */
+export async function saveSidecar(dataset: Dataset, edits: readonly CaptionEdit[]): Promise<void> {
+  const { collected, sidecarOf } = await parseSidecar(dataset.source);
+  const cleaned = checkEdits(dataset, collected.items, edits);
+  const imageOf = new Map(collected.items.map((item) => [item.id, item.imagePath]));
+  for (const [id, captions] of cleaned) {
+    const file = sidecarOf.get(id);
+    if (file === undefined) {
+      if (captions.length === 0) continue;
+      await writeFileAtomic(`${stemOf(imageOf.get(id)!)}.txt`, `${captions.join('\n')}\n`);
+      continue;
+    }
+    const lineFile = splitLines(await readFile(file, 'utf8'));
+    const locations = collected.locations.get(id) ?? [];
+    const plan = planEdit(locations, captions);
+    const editor = new ListEditor<string>();
+    for (const { loc, caption } of plan.replace) editor.replace(loc.line, caption);
+    for (const loc of plan.remove) editor.remove(loc.line);
+    editor.insertAfter(locations.at(-1)?.line, plan.add);
+    if (!editor.empty) await writeFileAtomic(file, joinLines(lineFile, editor.apply(lineFile.lines)));
+  }
+}
