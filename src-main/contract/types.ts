@@ -145,7 +145,8 @@ export interface ModelSummary {
 }
 
 export type JobKind = 'caption' | 'train' | 'export';
-export type JobState = 'running' | 'paused' | 'done' | 'failed' | 'cancelled';
+/** queued: waiting for the worker; paused: stopped at a safe point, resumable; the last three are final. */
+export type JobState = 'queued' | 'running' | 'paused' | 'done' | 'failed' | 'cancelled';
 
 /** One sample caption of a validation image, written after an epoch. */
 export interface SampleCaption {
