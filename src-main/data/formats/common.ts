@@ -44,6 +44,7 @@ interface PendingItem<L> {
   split: Split | undefined;
   captions: string[];
   locations: L[];
+  duplicates: L[];
   anchor: L | undefined;
 }
 
@@ -52,6 +53,8 @@ export interface CollectedItems<L> {
   readonly items: DatasetItem[];
   readonly problems: DatasetProblem[];
   readonly locations: ReadonlyMap<string, readonly L[]>;
+  /** Where the dropped exact-duplicate captions of each item are (removed when the item is edited). */
+  readonly duplicates: ReadonlyMap<string, readonly L[]>;
   readonly anchors: ReadonlyMap<string, L>;
 }
 
@@ -87,7 +90,7 @@ export class ItemCollector<L> {
       if (opts.anchor !== undefined) existing.anchor = opts.anchor;
       return;
     }
-    this.pending.set(id, { id, candidates, where, split: opts.split, captions: [], locations: [], anchor: opts.anchor });
+    this.pending.set(id, { id, candidates, where, split: opts.split, captions: [], locations: [], duplicates: [], anchor: opts.anchor });
   }
 
   /** Adds a caption to a declared image; empty and exact-duplicate captions are reported and skipped. */
@@ -102,6 +105,7 @@ export class ItemCollector<L> {
     }
     if (item.captions.includes(caption)) {
       this.problem('duplicate-caption', where, `${describe(where)}: duplicate caption for '${id}' dropped: "${clip(caption)}"`);
+      item.duplicates.push(loc);
       return;
     }
     item.captions.push(caption);
@@ -114,6 +118,7 @@ export class ItemCollector<L> {
     const found = await mapLimit(all, 32, (item) => firstExistingFile(item.candidates));
     const items: DatasetItem[] = [];
     const locations = new Map<string, readonly L[]>();
+    const duplicates = new Map<string, readonly L[]>();
     const anchors = new Map<string, L>();
     all.forEach((item, i) => {
       const imagePath = found[i];
@@ -128,9 +133,10 @@ export class ItemCollector<L> {
       }
       items.push(item.split === undefined ? { id: item.id, imagePath, captions: item.captions } : { id: item.id, imagePath, captions: item.captions, split: item.split });
       locations.set(item.id, item.locations);
+      duplicates.set(item.id, item.duplicates);
       if (item.anchor !== undefined) anchors.set(item.id, item.anchor);
     });
-    return { items, problems: this.problems, locations, anchors };
+    return { items, problems: this.problems, locations, duplicates, anchors };
   }
 }
 
@@ -222,18 +228,23 @@ export function cleanEditedCaptions(captions: readonly string[]): string[] {
 export interface EditPlan<L> {
   /** Old captions overwritten in place, in order. */
   readonly replace: readonly { readonly loc: L; readonly caption: string }[];
-  /** Old captions no longer wanted. */
+  /** Old captions no longer wanted, and the dropped duplicates of the item's captions (stale once it is edited). */
   readonly remove: readonly L[];
   /** New captions beyond the old count, to be added after the item's last entry (or where the format adds). */
   readonly add: readonly string[];
 }
 
-/** Maps the i-th new caption onto the i-th old caption's place; the rest are removed or added. */
-export function planEdit<L>(locations: readonly L[], captions: readonly string[]): EditPlan<L> {
+/**
+ * Maps the i-th new caption of item `id` onto the place of its i-th old caption; the rest are removed or added.
+ * The item's dropped duplicate captions are removed too, so an edit never brings a stale copy back to life.
+ */
+export function planEdit<L>(collected: CollectedItems<L>, id: string, captions: readonly string[]): EditPlan<L> & { readonly locations: readonly L[] } {
+  const locations = collected.locations.get(id) ?? [];
   const common = Math.min(locations.length, captions.length);
   return {
+    locations,
     replace: Array.from({ length: common }, (_, i) => ({ loc: locations[i]!, caption: captions[i]! })),
-    remove: locations.slice(common),
+    remove: [...locations.slice(common), ...(collected.duplicates.get(id) ?? [])],
     add: captions.slice(common),
   };
 }

@@ -243,8 +243,7 @@ export async function saveCsv(dataset: Dataset, edits: readonly CaptionEdit[]): 
 
   const editor = new ListEditor<string>();
   for (const [id, captions] of cleaned) {
-    const locations = parsed.collected.locations.get(id) ?? [];
-    const plan = planEdit(locations, captions);
+    const plan = planEdit(parsed.collected, id, captions);
     for (const { loc, caption } of plan.replace) {
       const record = records[loc]!;
       const original = body.subarray(record.start, record.end).toString('utf8');

@@ -148,8 +148,8 @@ export async function saveSidecar(dataset: Dataset, edits: readonly CaptionEdit[
       continue;
     }
     const lineFile = splitLines(await readFile(file, 'utf8'));
-    const locations = collected.locations.get(id) ?? [];
-    const plan = planEdit(locations, captions);
+    const plan = planEdit(collected, id, captions);
+    const { locations } = plan;
     const editor = new ListEditor<string>();
     for (const { loc, caption } of plan.replace) editor.replace(loc.line, caption);
     for (const loc of plan.remove) editor.remove(loc.line);
