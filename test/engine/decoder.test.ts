@@ -361,9 +361,7 @@ describe('training', () => {
     for (let i = 0; i < 150; i++) {
       const r = lossAndGradients(w, cfg, batch, teacher(i));
       loss = r.loss;
-      const named: Record<string, tf.Tensor> = {};
-      for (const name of DECODER_WEIGHT_NAMES) named[w[name].name] = r.grads[name];
-      adam.applyGradients(named);
+      adam.applyGradients(DECODER_WEIGHT_NAMES.map((name) => ({ name: w[name].name, tensor: r.grads[name] })));
       disposeGrads(r.grads);
     }
     expect(loss).toBeLessThan(0.02);
