@@ -241,7 +241,8 @@ function decodeError(err: unknown, path: string, format: string | undefined, dat
   }
   if (/warning treated as error/i.test(message)) return new ImageLoadError(path, 'corrupt', `corrupt ${kind || 'image'} data`);
   const detail = message.replace(/^Input (file|buffer) (has corrupt header|contains unsupported image format):?\s*/i, '').replace(/^\w+:\s*/, '');
-  return new ImageLoadError(path, 'corrupt', `corrupt ${kind || 'image'}${detail ? ` (${detail})` : ''}`);
+  const what = /corrupt header/i.test(message) ? `${kind || 'image'} header` : kind || 'image';
+  return new ImageLoadError(path, 'corrupt', `corrupt ${what}${detail ? ` (${detail})` : ''}`);
 }
 
 /** The format named by a file's magic bytes, for the formats whose truncation `isTruncated` can see. */
