@@ -2,7 +2,7 @@ import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { crc32, deflateSync } from 'node:zlib';
-import sharp from 'sharp';
+import sharp, { type Sharp } from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   IMAGE_SIZE,
@@ -30,7 +30,7 @@ async function fixture(name: string, data: Uint8Array | string): Promise<string>
   return file;
 }
 
-function solid(width: number, height: number, rgb: [number, number, number]): sharp.Sharp {
+function solid(width: number, height: number, rgb: [number, number, number]): Sharp {
   return sharp({ create: { width, height, channels: 3, background: { r: rgb[0], g: rgb[1], b: rgb[2] } } });
 }
 

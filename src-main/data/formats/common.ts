@@ -51,6 +51,7 @@ interface PendingItem<L> {
 /** Items plus, per item id, where each kept caption lives in the source and the last entry naming the image. */
 export interface CollectedItems<L> {
   readonly items: DatasetItem[];
+  readonly byId: ReadonlyMap<string, DatasetItem>;
   readonly problems: DatasetProblem[];
   readonly locations: ReadonlyMap<string, readonly L[]>;
   /** Where the dropped exact-duplicate captions of each item are (removed when the item is edited). */
@@ -136,7 +137,7 @@ export class ItemCollector<L> {
       duplicates.set(item.id, item.duplicates);
       if (item.anchor !== undefined) anchors.set(item.id, item.anchor);
     });
-    return { items, problems: this.problems, locations, duplicates, anchors };
+    return { items, byId: new Map(items.map((item) => [item.id, item])), problems: this.problems, locations, duplicates, anchors };
   }
 }
 
@@ -226,7 +227,7 @@ export function cleanEditedCaptions(captions: readonly string[]): string[] {
 
 /** How to apply one item's new caption list to the places its old captions came from. */
 export interface EditPlan<L> {
-  /** Old captions overwritten in place, in order. */
+  /** Old captions overwritten in place, in order (those that did not change are left out). */
   readonly replace: readonly { readonly loc: L; readonly caption: string }[];
   /** Old captions no longer wanted, and the dropped duplicates of the item's captions (stale once it is edited). */
   readonly remove: readonly L[];
@@ -240,10 +241,13 @@ export interface EditPlan<L> {
  */
 export function planEdit<L>(collected: CollectedItems<L>, id: string, captions: readonly string[]): EditPlan<L> & { readonly locations: readonly L[] } {
   const locations = collected.locations.get(id) ?? [];
+  const old = collected.byId.get(id)?.captions ?? [];
   const common = Math.min(locations.length, captions.length);
+  const replace: { loc: L; caption: string }[] = [];
+  for (let i = 0; i < common; i++) if (old[i] !== captions[i]) replace.push({ loc: locations[i]!, caption: captions[i]! });
   return {
     locations,
-    replace: Array.from({ length: common }, (_, i) => ({ loc: locations[i]!, caption: captions[i]! })),
+    replace,
     remove: [...locations.slice(common), ...(collected.duplicates.get(id) ?? [])],
     add: captions.slice(common),
   };

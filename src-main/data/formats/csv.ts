@@ -251,7 +251,13 @@ export async function saveCsv(dataset: Dataset, edits: readonly CaptionEdit[]): 
       const term = /(?:\r\n|\n|\r)?$/.exec(original)![0];
       editor.replace(loc, lead + render(rowWith(record.fields, caption)) + term);
     }
-    for (const loc of plan.remove) editor.remove(loc);
+    for (const loc of plan.remove) {
+      // Blank lines before a removed row stay.
+      const record = records[loc]!;
+      const lead = /^(?:\r\n|\n|\r)*/.exec(body.subarray(record.start, record.end).toString('utf8'))![0];
+      if (lead === '') editor.remove(loc);
+      else editor.replace(loc, lead);
+    }
     const anchor = parsed.collected.anchors.get(id);
     const template = anchor === undefined ? undefined : records[anchor];
     const imageCell = template?.fields[layout.imageColumn] ?? id;
