@@ -1,0 +1,87 @@
+import { existsSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import path from 'node:path';
+import * as tf from '@tensorflow/tfjs';
+import { describe, expect, it } from 'vitest';
+import { currentBackend, describeBackend, initBackend, parsePreference, resolveWasmDir } from '../../src-main/engine/backend.ts';
+
+const require = createRequire(import.meta.url);
+function installed(pkg: string): boolean {
+  try {
+    require.resolve(pkg);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** 2 + 3 on whatever backend runs, to show it really computes. */
+async function computes(): Promise<number> {
+  const t = tf.add(tf.scalar(2), tf.scalar(3));
+  const v = (await t.data())[0]!;
+  t.dispose();
+  return v;
+}
+
+describe('initBackend', () => {
+  it('honours CAPTION_STUDIO_BACKEND', async () => {
+    const report = await initBackend({ env: { CAPTION_STUDIO_BACKEND: 'cpu' } });
+    expect(report).toMatchObject({ backend: 'cpu', tfjsBackend: 'cpu', requested: 'cpu', requestedBy: 'env', skipped: [] });
+    expect(tf.getBackend()).toBe('cpu');
+    expect(await computes()).toBe(5);
+  });
+
+  it('lets an explicit option win over the environment, and reports wasm details', async () => {
+    const report = await initBackend({ prefer: 'wasm', env: { CAPTION_STUDIO_BACKEND: 'cpu' } });
+    expect(report).toMatchObject({ backend: 'wasm', tfjsBackend: 'wasm', requestedBy: 'option' });
+    expect(tf.getBackend()).toBe('wasm');
+    expect(typeof report.wasm?.simd).toBe('boolean');
+    expect(report.wasm?.threadsCount).toBeGreaterThanOrEqual(1);
+    expect(existsSync(path.join(report.wasm!.dir, 'tfjs-backend-wasm.wasm'))).toBe(true);
+    expect(await computes()).toBe(5);
+  });
+
+  it("with 'auto', lists the faster backends it skipped and why", async () => {
+    const report = await initBackend({ prefer: 'auto', env: {} });
+    expect(report.requested).toBe('auto');
+    const order = ['tensorflow-gpu', 'tensorflow', 'wasm', 'cpu'];
+    // Everything before the chosen backend was skipped, in order, each with a reason.
+    expect(report.skipped.map((s) => s.backend)).toEqual(order.slice(0, order.indexOf(report.backend)));
+    for (const s of report.skipped) expect(s.reason.length).toBeGreaterThan(0);
+    const gpu = report.skipped.find((s) => s.backend === 'tensorflow-gpu');
+    if (!installed('@tensorflow/tfjs-node-gpu')) expect(gpu?.reason).toBe('package @tensorflow/tfjs-node-gpu not installed');
+    if (!installed('@tensorflow/tfjs-node')) {
+      expect(report.skipped.find((s) => s.backend === 'tensorflow')?.reason).toBe('package @tensorflow/tfjs-node not installed');
+      expect(report.backend).toBe('wasm');
+      expect(describeBackend(report)).toMatch(/^wasm \((no )?SIMD, \d+ threads?; tensorflow-gpu: package @tensorflow\/tfjs-node-gpu not installed; tensorflow: package @tensorflow\/tfjs-node not installed\)$/);
+    }
+    expect(currentBackend()).toBe(report);
+  });
+
+  it('is idempotent: the same request returns the same report, also when calls overlap', async () => {
+    const [a, b] = await Promise.all([initBackend({ prefer: 'wasm' }), initBackend({ prefer: 'wasm' })]);
+    expect(b).toBe(a);
+    expect(await initBackend({ prefer: 'wasm' })).toBe(a);
+  });
+
+  it('fails loudly for a named backend that cannot start, and for an unknown name', async () => {
+    if (!installed('@tensorflow/tfjs-node')) {
+      await expect(initBackend({ prefer: 'tensorflow' })).rejects.toThrow(
+        'backend tensorflow (asked for by option) cannot start: package @tensorflow/tfjs-node not installed',
+      );
+    }
+    await expect(initBackend({ env: { CAPTION_STUDIO_BACKEND: 'gpu' } })).rejects.toThrow(
+      'CAPTION_STUDIO_BACKEND: unknown backend "gpu" (expected auto, tensorflow-gpu, tensorflow, wasm, cpu)',
+    );
+    expect(parsePreference('WASM')).toBe('wasm');
+  });
+});
+
+describe('resolveWasmDir', () => {
+  it('finds the .wasm files in node_modules, or takes CAPTION_STUDIO_WASM_DIR', () => {
+    const dir = resolveWasmDir({});
+    expect(dir.endsWith(path.sep)).toBe(true);
+    expect(existsSync(path.join(dir, 'tfjs-backend-wasm-simd.wasm'))).toBe(true);
+    expect(resolveWasmDir({ CAPTION_STUDIO_WASM_DIR: '/opt/app/wasm' })).toBe(`/opt/app/wasm${path.sep}`);
+  });
+});
