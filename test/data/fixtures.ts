@@ -17,3 +17,14 @@ export async function writeTree(dir: string, files: Record<string, string | Uint
     await writeFile(full, content ?? '');
   }
 }
+
+/** The Error a promise rejects with (fails the test if it resolves or rejects with a non-Error). */
+export async function rejection(promise: Promise<unknown>): Promise<Error> {
+  try {
+    await promise;
+  } catch (err) {
+    if (err instanceof Error) return err;
+    throw new Error(`rejected with a non-Error: ${String(err)}`);
+  }
+  throw new Error('expected a rejection, but the promise resolved');
+}

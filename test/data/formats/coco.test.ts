@@ -2,7 +2,7 @@ import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { readCoco, saveCoco } from '../../../src-main/data/formats/coco.ts';
-import { tempDir, writeTree } from '../fixtures.ts';
+import { rejection, tempDir, writeTree } from '../fixtures.ts';
 
 let dir: string;
 let cleanup: () => Promise<void>;
@@ -73,7 +73,7 @@ describe('readCoco', () => {
 
   it('throws one line with line and column for invalid JSON, and for JSON of another shape', async () => {
     await writeTree(dir, { 'bad.json': '{\n  "images": [],\n  "annotations": [1, 2\n}\n', 'other.json': '{"images": []}' });
-    const err = await readCoco(path.join(dir, 'bad.json')).catch((e: unknown) => e as Error);
+    const err = await rejection(readCoco(path.join(dir, 'bad.json')));
     expect(err.message).toMatch(/bad\.json: invalid JSON at line 4 column 1: /);
     expect(err.message).not.toContain('\n');
     await expect(readCoco(path.join(dir, 'other.json'))).rejects.toThrow(/other\.json: not a COCO captions file/);

@@ -3,7 +3,7 @@ import path from 'node:path';
 import { parse } from 'csv-parse/sync';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { readCsv, saveCsv } from '../../../src-main/data/formats/csv.ts';
-import { tempDir, writeTree } from '../fixtures.ts';
+import { rejection, tempDir, writeTree } from '../fixtures.ts';
 
 let dir: string;
 let cleanup: () => Promise<void>;
@@ -84,8 +84,7 @@ describe('readCsv', () => {
 
   it('throws one line naming the file and line for an unbalanced quote', async () => {
     await writeTree(dir, { 'bad.csv': 'image,caption\na.jpg,"never closed\na.jpg,ok\n' });
-    const err = await readCsv(path.join(dir, 'bad.csv')).catch((e: unknown) => e as Error);
-    expect(err).toBeInstanceOf(Error);
+    const err = await rejection(readCsv(path.join(dir, 'bad.csv')));
     expect(err.message).toContain(path.join(dir, 'bad.csv'));
     expect(err.message).toMatch(/invalid CSV: Quote Not Closed.*line \d+$/);
     expect(err.message).not.toContain('\n');
