@@ -41,6 +41,7 @@ export interface LossAndGradients {
 }
 
 interface StepCache {
+  /** [x_t | h_{t-1} | 1], the input of the gate matMuls. */
   readonly z: tf.Tensor;
   readonly i: tf.Tensor;
   readonly f: tf.Tensor;
@@ -48,6 +49,7 @@ interface StepCache {
   readonly o: tf.Tensor;
   readonly cPrev: tf.Tensor | null;
   readonly tc: tf.Tensor;
+  /** h_t after dropout, the input of the output layer. */
   readonly hd: tf.Tensor;
   readonly probs: tf.Tensor;
 }
@@ -69,6 +71,49 @@ interface ForwardMode {
   readonly epsilon: number;
   readonly sampling: 'sample' | 'argmax';
   readonly rng: Rng | null;
+}
+
+/**
+ * Per-gate blocks [W_x; W_h; b][:, gate] of shape [E+H+1, H], built in JS: slicing columns with tf.slice
+ * costs a copy of the whole source on wasm, and one matMul per gate gives each gate its own tensor.
+ * The g block is scaled by 2 so that σ(pre) yields σ(2·pre_g) and tanh(pre_g) = 2σ(2·pre_g) − 1 (wasm's tanh
+ * is ~10× slower than its sigmoid).
+ */
+function gateBlocks(w: DecoderWeights, E: number, H: number): tf.Tensor[] {
+  const wx = w.W_x.dataSync() as Float32Array;
+  const wh = w.W_h.dataSync() as Float32Array;
+  const bb = w.b.dataSync() as Float32Array;
+  const K = E + H + 1;
+  const G = 4 * H;
+  return [0, 1, 2, 3].map((j) => {
+    const out = new Float32Array(K * H);
+    const scale = j === 2 ? 2 : 1;
+    for (let r = 0; r < E; r++) copyRow(wx, r * G + j * H, out, r * H, H, scale);
+    for (let r = 0; r < H; r++) copyRow(wh, r * G + j * H, out, (E + r) * H, H, scale);
+    copyRow(bb, j * H, out, (E + H) * H, H, scale);
+    return tf.tensor2d(out, [K, H]);
+  });
+}
+
+/** The image term v·W_v split per gate (g scaled by 2), as tensors of the first n rows, made on demand. */
+function injectedTerms(feats: tf.Tensor, w: DecoderWeights, H: number): (gate: number, n: number) => tf.Tensor {
+  const all = tf.matMul(feats, w.W_v).dataSync() as Float32Array; // [n0, 4H]
+  const n0 = feats.shape[0]!;
+  const perGate = [0, 1, 2, 3].map((j) => {
+    const out = new Float32Array(n0 * H);
+    for (let r = 0; r < n0; r++) copyRow(all, r * 4 * H + j * H, out, r * H, H, j === 2 ? 2 : 1);
+    return out;
+  });
+  const made = new Map<number, tf.Tensor>();
+  return (gate, n) => {
+    const key = gate * 1_000_000 + n;
+    let t = made.get(key);
+    if (!t) {
+      t = tf.tensor2d(perGate[gate]!.subarray(0, n * H), [n, H]);
+      made.set(key, t);
+    }
+    return t;
+  };
 }
 
 /** Call inside tf.tidy: every tensor it makes is left for the caller's tidy to collect or keep. */
@@ -110,8 +155,9 @@ function forward(w: DecoderWeights, cfg: DecoderConfig, batch: CaptionBatch, pk:
 
   const n0 = pk.rowsAt[0]!;
   const feats = tf.gather(batch.features, tf.tensor1d(pk.order.subarray(0, n0), 'int32'));
-  const vW = tf.matMul(feats, w.W_v); // [n0, 4H], constant over time
-  const Wxhb = tf.concat([w.W_x, w.W_h, tf.reshape(w.b, [1, 4 * H])], 0);
+  const injected = injectedTerms(feats, w, H);
+  const blocks = gateBlocks(w, E, H);
+  const emb = w.embedding.dataSync() as Float32Array; // embedding rows are looked up in JS (wasm's gather is slow)
 
   const cache: StepCache[] = [];
   let h: tf.Tensor | null = null;
@@ -119,20 +165,25 @@ function forward(w: DecoderWeights, cfg: DecoderConfig, batch: CaptionBatch, pk:
   for (let t = 0; t < pk.steps; t++) {
     const n = pk.rowsAt[t]!;
     const off = pk.offsetAt[t]!;
-    let x: tf.Tensor = tf.gather(w.embedding, tf.tensor1d(fed.subarray(off, off + n), 'int32'));
-    if (maskX) x = tf.mul(x, tf.tensor2d(maskX.subarray(off * E, (off + n) * E), [n, E]));
+    const xs = new Float32Array(n * E);
+    for (let r = 0; r < n; r++) {
+      const src = fed[off + r]! * E;
+      if (maskX) {
+        const m = (off + r) * E;
+        for (let j = 0; j < E; j++) xs[r * E + j] = emb[src + j]! * maskX[m + j]!;
+      } else xs.set(emb.subarray(src, src + E), r * E);
+    }
     const hPrev: tf.Tensor = h === null ? tf.zeros([n, H]) : takeRows(h, n);
     const cPrev: tf.Tensor | null = c === null ? null : takeRows(c, n);
-    const z: tf.Tensor = tf.concat([x, hPrev, tf.ones([n, 1])], 1);
-    let pre: tf.Tensor = tf.matMul(z, Wxhb);
-    if (cfg.injection === 'every' || t === 0) pre = tf.add(pre, takeRows(vW, n));
-    const s: tf.Tensor = tf.sigmoid(pre);
-    const i = tf.slice(s, [0, 0], [n, H]);
-    const f = tf.slice(s, [0, H], [n, H]);
-    const o: tf.Tensor = tf.slice(s, [0, 3 * H], [n, H]);
-    const g = tf.tanh(tf.slice(pre, [0, 2 * H], [n, H]));
+    const z: tf.Tensor = tf.concat([tf.tensor2d(xs, [n, E]), hPrev, tf.ones([n, 1])], 1);
+    const inject = cfg.injection === 'every' || t === 0;
+    const [i, f, sg, o] = blocks.map((block, j) => {
+      const pre = tf.matMul(z, block);
+      return tf.sigmoid(inject ? tf.add(pre, injected(j, n)) : pre);
+    }) as [tf.Tensor, tf.Tensor, tf.Tensor, tf.Tensor];
+    const g = tf.sub(tf.mul(sg, 2), 1);
     c = cPrev === null ? tf.mul(i, g) : tf.add(tf.mul(f, cPrev), tf.mul(i, g));
-    const tc = tf.tanh(c);
+    const tc = fastTanh(c);
     h = tf.mul(o, tc);
     const hd = maskH ? tf.mul(h, tf.tensor2d(maskH.subarray(off * H, (off + n) * H), [n, H])) : h;
     const probs = tf.softmax(tf.fused.matMul({ a: hd as tf.Tensor2D, b: w.W_out as tf.Tensor2D, bias: w.b_out }));
@@ -179,28 +230,27 @@ export function trainingPass(
       rng: opts.rng,
     });
     fraction = fw.decisions > 0 ? fw.teacherForced / fw.decisions : 1;
-    const probs = tf.concat(fw.cache.map((s) => s.probs), 0); // [N, V]
-    loss = meanNegLog(targetProbabilities(probs, pk.targets, V));
+    loss = meanNegLog(targetProbabilities(fw.cache, pk, V));
 
-    // Output layer: dLogits = (softmax − onehot) / N, all positions at once.
-    const dLogits = tf.mul(tf.sub(probs, tf.oneHot(tf.tensor1d(pk.targets, 'int32'), V)), 1 / N);
-    const hd1 = tf.concat([tf.concat(fw.cache.map((s) => s.hd), 0), tf.ones([N, 1])], 1); // [N, H+1]
-    const dOut = tf.matMul(tf.transpose(hd1), dLogits); // [H+1, V]
-    const dW_out = tf.slice(dOut, [0, 0], [H, V]);
-    const db_out = tf.reshape(tf.slice(dOut, [H, 0], [1, V]), [V]);
-    let dH: tf.Tensor = tf.matMul(dLogits, tf.transpose(w.W_out)); // [N, H]
-    if (fw.maskH) dH = tf.mul(dH, tf.tensor2d(fw.maskH, [N, H]));
-
-    // Backpropagation through time; rows only grow going backwards, so carried terms are zero-padded.
+    // Backpropagation through time. Per step: dLogits_t = (softmax − onehot) / N and dh_t = dLogits_t·W_outᵀ
+    // (per-step products instead of one big one: slicing a big tensor per step costs a full copy on wasm).
+    // Rows only grow going backwards, so the carried terms are zero-padded.
+    const WoutT = tf.transpose(w.W_out);
     const WhT = tf.transpose(w.W_h);
+    const dLogits: tf.Tensor[] = new Array<tf.Tensor>(pk.steps);
     const dGates: tf.Tensor[] = new Array<tf.Tensor>(pk.steps);
     let dhNext: tf.Tensor | null = null;
     let dcNext: tf.Tensor | null = null;
     let gateSum: tf.Tensor | null = null; // Σ_t dgates_t per row, for dW_v with injection 'every'
     for (let t = pk.steps - 1; t >= 0; t--) {
       const n = pk.rowsAt[t]!;
+      const off = pk.offsetAt[t]!;
       const s = fw.cache[t]!;
-      let dh: tf.Tensor = tf.slice(dH, [pk.offsetAt[t]!, 0], [n, H]);
+      const targets = tf.tensor1d(pk.targets.subarray(off, off + n), 'int32');
+      const dl = tf.mul(tf.sub(s.probs, tf.oneHot(targets, V)), 1 / N);
+      dLogits[t] = dl;
+      let dh: tf.Tensor = tf.matMul(dl, WoutT);
+      if (fw.maskH) dh = tf.mul(dh, tf.tensor2d(fw.maskH.subarray(off * H, (off + n) * H), [n, H]));
       if (dhNext) dh = tf.add(dh, padRows(dhNext, n));
       let dc = tf.mul(tf.mul(dh, s.o), tf.sub(1, tf.square(s.tc)));
       if (dcNext) dc = tf.add(dc, padRows(dcNext, n));
@@ -216,21 +266,24 @@ export function trainingPass(
       }
       if (cfg.injection === 'every') gateSum = gateSum ? tf.add(padRows(gateSum, n), dg4) : dg4;
     }
+
+    // Output layer, all positions at once.
+    const dLog = tf.concat(dLogits, 0); // [N, V]
+    const dW_out = tf.matMul(tf.transpose(tf.concat(fw.cache.map((s) => s.hd), 0)), dLog);
+    const db_out = tf.reshape(tf.matMul(tf.ones([1, N]), dLog), [V]);
+
+    // Gates: d[W_x; W_h; b] = Zᵀ·dG, split into its row blocks in JS (contiguous, one copy).
     const dG = tf.concat(dGates, 0); // [N, 4H]
     const z = tf.concat(fw.cache.map((s) => s.z), 0); // [N, E+H+1]
-    const dXhb = tf.matMul(tf.transpose(z), dG); // [E+H+1, 4H]
-    const dW_x = tf.slice(dXhb, [0, 0], [E, 4 * H]);
-    const dW_h = tf.slice(dXhb, [E, 0], [H, 4 * H]);
-    const db = tf.reshape(tf.slice(dXhb, [E + H, 0], [1, 4 * H]), [4 * H]);
+    const [dW_x, dW_h, db] = splitRows(tf.matMul(tf.transpose(z), dG), [E, H, 1]) as [tf.Tensor, tf.Tensor, tf.Tensor];
     const dInjected = cfg.injection === 'every' ? gateSum! : dGates[0]!;
     const dW_v = tf.matMul(tf.transpose(fw.feats), dInjected);
 
     // Embedding: dX = dG·W_xᵀ, scatter-added into the rows of the words that were fed.
-    let dX: tf.Tensor = tf.matMul(dG, tf.transpose(w.W_x)); // [N, E]
-    if (fw.maskX) dX = tf.mul(dX, tf.tensor2d(fw.maskX, [N, E]));
-    const dEmbedding = tf.tensor2d(scatterAddRows(dX.dataSync() as Float32Array, fw.fed, V, E), [V, E]);
+    const dX = tf.matMul(dG, tf.transpose(w.W_x)).dataSync() as Float32Array; // [N, E]
+    const dEmbedding = tf.tensor2d(scatterAddRows(dX, fw.maskX, fw.fed, V, E), [V, E]);
 
-    return { embedding: dEmbedding, W_x: dW_x, W_h: dW_h, W_v: dW_v, b: db, W_out: dW_out, b_out: db_out };
+    return { embedding: dEmbedding, W_x: dW_x, W_h: dW_h, W_v: dW_v, b: tf.reshape(db, [4 * H]), W_out: dW_out, b_out: db_out };
   });
   return { loss, tokens: N, grads, teacherForcedFraction: fraction };
 }
@@ -239,8 +292,7 @@ export function trainingPass(
 export function teacherForcedLoss(w: DecoderWeights, cfg: DecoderConfig, batch: CaptionBatch, pk: PackedBatch): number {
   return tf.tidy(() => {
     const fw = forward(w, cfg, batch, pk, { dropout: 0, epsilon: 1, sampling: 'argmax', rng: null });
-    const probs = tf.concat(fw.cache.map((s) => s.probs), 0);
-    return meanNegLog(targetProbabilities(probs, pk.targets, cfg.vocabSize));
+    return meanNegLog(targetProbabilities(fw.cache, pk, cfg.vocabSize));
   });
 }
 
@@ -257,10 +309,15 @@ export function zeroGrads(w: DecoderWeights): DecoderGrads {
   }));
 }
 
-function targetProbabilities(probs: tf.Tensor, targets: Int32Array, V: number): Float32Array {
-  const idx = new Int32Array(targets.length);
-  for (let k = 0; k < targets.length; k++) idx[k] = k * V + targets[k]!;
-  return tf.gather(tf.reshape(probs, [-1]), tf.tensor1d(idx, 'int32')).dataSync() as Float32Array;
+function targetProbabilities(cache: StepCache[], pk: PackedBatch, V: number): Float32Array {
+  const picked = cache.map((s, t) => {
+    const n = pk.rowsAt[t]!;
+    const off = pk.offsetAt[t]!;
+    const idx = new Int32Array(n);
+    for (let r = 0; r < n; r++) idx[r] = r * V + pk.targets[off + r]!;
+    return tf.gather(tf.reshape(s.probs, [-1]), tf.tensor1d(idx, 'int32'));
+  });
+  return tf.concat(picked, 0).dataSync() as Float32Array;
 }
 
 function meanNegLog(ps: Float32Array): number {
@@ -277,14 +334,37 @@ function dropoutMask(size: number, p: number, rng: Rng): Float32Array {
   return mask;
 }
 
-function scatterAddRows(rows: Float32Array, ids: Int32Array, V: number, E: number): Float32Array {
+function scatterAddRows(rows: Float32Array, mask: Float32Array | null, ids: Int32Array, V: number, E: number): Float32Array {
   const out = new Float32Array(V * E);
   for (let k = 0; k < ids.length; k++) {
     const dst = ids[k]! * E;
     const src = k * E;
-    for (let j = 0; j < E; j++) out[dst + j]! += rows[src + j]!;
+    if (mask) for (let j = 0; j < E; j++) out[dst + j]! += rows[src + j]! * mask[src + j]!;
+    else for (let j = 0; j < E; j++) out[dst + j]! += rows[src + j]!;
   }
   return out;
+}
+
+/** tanh(x) = 2σ(2x) − 1: wasm's sigmoid kernel is much faster than its tanh. */
+function fastTanh(x: tf.Tensor): tf.Tensor {
+  return tf.sub(tf.mul(tf.sigmoid(tf.mul(x, 2)), 2), 1);
+}
+
+function copyRow(src: Float32Array, from: number, dst: Float32Array, to: number, len: number, scale: number): void {
+  if (scale === 1) dst.set(src.subarray(from, from + len), to);
+  else for (let j = 0; j < len; j++) dst[to + j] = src[from + j]! * scale;
+}
+
+/** Splits a [Σ sizes, C] tensor into row blocks through one read (tf.slice would copy the whole source per block). */
+function splitRows(x: tf.Tensor, sizes: number[]): tf.Tensor[] {
+  const data = x.dataSync() as Float32Array;
+  const cols = x.shape[1]!;
+  let row = 0;
+  return sizes.map((n) => {
+    const block = tf.tensor2d(data.subarray(row * cols, (row + n) * cols), [n, cols]);
+    row += n;
+    return block;
+  });
 }
 
 /** The first n rows of a [m, ·] tensor (itself when m = n). */
