@@ -1,0 +1,147 @@
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import sharp from 'sharp';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import {
+  defaultCacheDir,
+  extractFeatures,
+  FeatureCache,
+  sha256Hex,
+  type FeatureEncoder,
+  type FeatureResult,
+  type PixelDecoder,
+} from '../../src-main/data/feature-cache.ts';
+import { CancelledError, type ProgressEvent } from '../../src-main/util/progress.ts';
+import { rejection, tempDir, writeTree } from './fixtures.ts';
+
+/** A toy encoder whose features are a known function of the pixels: [mean, first, last, length/1000]. */
+function fakeEncoder(id = 'fake/v1'): FeatureEncoder & { calls: number; images: number } {
+  const encoder = {
+    id,
+    featureDim: 4,
+    calls: 0,
+    images: 0,
+    async encode(pixels: readonly Uint8Array[]) {
+      encoder.calls++;
+      encoder.images += pixels.length;
+      return { features: pixels.map((p) => Float32Array.of(p.reduce((a, b) => a + b, 0) / p.length, p[0]!, p[p.length - 1]!, p.length / 1000)) };
+    },
+  };
+  return encoder;
+}
+/** The "pixels" of a file are its bytes; a file starting with "BAD" cannot be decoded. */
+const bytesAsPixels: PixelDecoder = async (data, file) => {
+  if (Buffer.from(data).subarray(0, 3).toString() === 'BAD') throw new Error(`${file}: not an image (test)`);
+  return Uint8Array.from(data);
+};
+
+const featuresOf = (r: FeatureResult | undefined): number[] => (r?.ok ? [...r.features] : []);
+const sourceOf = (r: FeatureResult | undefined): string => (r?.ok ? r.source : `error: ${r?.error}`);
+
+let dir: string;
+let cacheDir: string;
+let cleanup: () => Promise<void>;
+beforeEach(async () => {
+  ({ dir, cleanup } = await tempDir());
+  cacheDir = path.join(dir, 'cache');
+  await writeTree(dir, { 'a.jpg': 'hello', 'b c.jpg': 'world', 'ảnh.jpg': 'hello', 'bad.jpg': 'BAD!' });
+});
+afterEach(() => cleanup());
+
+describe('extractFeatures', () => {
+  it('computes once per content, caches, and reuses the cache in the next run', async () => {
+    const paths = ['a.jpg', 'b c.jpg', 'ảnh.jpg', 'missing.jpg', 'bad.jpg'].map((n) => path.join(dir, n));
+    const encoder = fakeEncoder();
+    const events: ProgressEvent[] = [];
+    const first = await extractFeatures(paths, encoder, { cacheDir, batchSize: 4, decode: bytesAsPixels, onProgress: (e) => events.push(e) });
+    // "hello" = 104 101 108 108 111: mean 106.4; "world" = 119 111 114 108 100: mean 110.4
+    expect(featuresOf(first[0])).toEqual([Math.fround(106.4), 104, 111, Math.fround(0.005)]);
+    expect(featuresOf(first[1])).toEqual([Math.fround(110.4), 119, 100, Math.fround(0.005)]);
+    expect(featuresOf(first[2])).toEqual(featuresOf(first[0]));
+    expect(first.map(sourceOf).slice(0, 3)).toEqual(['computed', 'computed', 'computed']);
+    expect(first[3]).toEqual({ ok: false, path: paths[3], error: `${paths[3]}: file not found` });
+    expect(first[4]).toEqual({ ok: false, path: paths[4], error: `${paths[4]}: not an image (test)` });
+    expect(first[0]!.ok && first[0]!.contentHash).toBe(sha256Hex('hello'));
+    expect(encoder.images).toBe(2); // the two files holding "hello" were encoded once
+
+    const last = events.at(-1)!;
+    expect(last).toMatchObject({ task: 'extract', done: 5, total: 5, values: { cached: 0, computed: 3, failed: 2 } });
+    expect(events.every((e) => e.done <= e.total)).toBe(true);
+
+    // A second run, from another "dataset" naming the same content differently, is all cache.
+    await writeTree(dir, { 'copy/renamed.png': 'world' });
+    const again = fakeEncoder();
+    const second = await extractFeatures([paths[0]!, path.join(dir, 'copy', 'renamed.png')], again, { cacheDir, decode: bytesAsPixels });
+    expect(again.calls).toBe(0);
+    expect(second.map(sourceOf)).toEqual(['cache', 'cache']);
+    expect(featuresOf(second[1])).toEqual(featuresOf(first[1]));
+  });
+
+  it('recomputes features whose cache file is damaged (flipped byte, truncated, wrong key) instead of returning garbage', async () => {
+    const a = path.join(dir, 'a.jpg');
+    const b = path.join(dir, 'b c.jpg');
+    await extractFeatures([a, b], fakeEncoder(), { cacheDir, decode: bytesAsPixels });
+    const cache = new FeatureCache(cacheDir);
+    const fileA = cache.fileFor('fake/v1', sha256Hex('hello'));
+    const fileB = cache.fileFor('fake/v1', sha256Hex('world'));
+    const bytesA = await readFile(fileA);
+    bytesA[bytesA.length - 1]! ^= 0x40; // damage the last float
+    await writeFile(fileA, bytesA);
+    await writeFile(fileB, (await readFile(fileB)).subarray(0, 50));
+    expect(await cache.get('fake/v1', 4, sha256Hex('hello'))).toBe('damaged');
+
+    const encoder = fakeEncoder();
+    const results = await extractFeatures([a, b], encoder, { cacheDir, decode: bytesAsPixels });
+    expect(results.map(sourceOf)).toEqual(['repaired', 'repaired']);
+    expect(featuresOf(results[0])).toEqual([Math.fround(106.4), 104, 111, Math.fround(0.005)]);
+    expect(encoder.images).toBe(2);
+    // Repaired on disk: the next run reads them back.
+    expect(featuresOf({ ok: true, path: a, contentHash: '', source: 'cache', features: (await cache.get('fake/v1', 4, sha256Hex('hello'))) as Float32Array })).toEqual(featuresOf(results[0]));
+
+    // A file copied under another content's name fails its key check.
+    await mkdir(path.dirname(cache.fileFor('fake/v1', sha256Hex('other'))), { recursive: true });
+    await writeFile(cache.fileFor('fake/v1', sha256Hex('other')), await readFile(fileA));
+    expect(await cache.get('fake/v1', 4, sha256Hex('other'))).toBe('damaged');
+    // A different encoder or dimension never sees these features.
+    expect(await cache.get('fake/v2', 4, sha256Hex('hello'))).toBe('absent');
+    expect(await cache.get('fake/v1', 8, sha256Hex('hello'))).toBe('damaged');
+  });
+
+  it('stops between batches when cancelled, keeping what was computed', async () => {
+    const paths = ['a.jpg', 'b c.jpg'].map((n) => path.join(dir, n));
+    const controller = new AbortController();
+    const encoder = fakeEncoder();
+    const inner = encoder.encode.bind(encoder);
+    encoder.encode = async (pixels) => {
+      const out = await inner(pixels);
+      controller.abort();
+      return out;
+    };
+    const err = await rejection(extractFeatures(paths, encoder, { cacheDir, batchSize: 1, decode: bytesAsPixels, signal: controller.signal }));
+    expect(err).toBeInstanceOf(CancelledError);
+    expect(encoder.calls).toBe(1);
+    expect(await new FeatureCache(cacheDir).get('fake/v1', 4, sha256Hex('hello'))).toBeInstanceOf(Float32Array);
+  });
+
+  it('throws when the encoder returns the wrong number or size of vectors', async () => {
+    const wrong: FeatureEncoder = { id: 'w', featureDim: 3, encode: async (p) => ({ features: p.map(() => new Float32Array(2)) }) };
+    await expect(extractFeatures([path.join(dir, 'a.jpg')], wrong, { cacheDir, decode: bytesAsPixels })).rejects.toThrow(/encoder w: returned 2 features, expected 3/);
+  });
+
+  it('decodes real images with images.ts by default (224×224×3 pixels reach the encoder)', async () => {
+    const png = await sharp({ create: { width: 5, height: 3, channels: 3, background: { r: 255, g: 0, b: 0 } } }).png().toBuffer();
+    await writeTree(dir, { 'red dot.png': png });
+    const encoder = fakeEncoder();
+    const [result] = await extractFeatures([path.join(dir, 'red dot.png')], encoder, { cacheDir });
+    // Pure red everywhere: mean of (255, 0, 0) repeated = 85, first byte 255, last byte 0, 150528 bytes.
+    expect(featuresOf(result)).toEqual([85, 255, 0, Math.fround(150.528)]);
+  });
+});
+
+describe('defaultCacheDir', () => {
+  it('prefers CAPTION_STUDIO_CACHE, then XDG_CACHE_HOME', () => {
+    expect(defaultCacheDir({ CAPTION_STUDIO_CACHE: '/tmp/cs-cache', XDG_CACHE_HOME: '/x' })).toBe('/tmp/cs-cache');
+    expect(defaultCacheDir({ XDG_CACHE_HOME: '/home/u/.cache' })).toBe('/home/u/.cache/caption-studio');
+    expect(defaultCacheDir({})).toMatch(/caption-studio/);
+  });
+});
