@@ -1,0 +1,288 @@
+/**
+ * Runs long jobs off the main thread and keeps their state. Caption and export jobs share one long-lived
+ * inference worker (models stay loaded between requests; jobs queue); each training run gets a worker of its own
+ * (one run at a time), so captioning stays possible while a model trains. Every change is reported as a JobEvent.
+ */
+import { randomUUID } from 'node:crypto';
+import type { BackendChoice, BackendStatus, EpochReport, JobEvent, JobResult, JobState, JobSummary, ProgressEvent } from '../contract/types.ts';
+import { conflict, notFound } from '../services/errors.ts';
+import { JobControl } from './control.ts';
+import type { FromWorker, JobSpec, JobUpdate } from './job-types.ts';
+import { WorkerHost } from './worker-host.ts';
+
+interface JobRecord {
+  readonly id: string;
+  readonly spec: JobSpec;
+  readonly title: string;
+  readonly control: JobControl;
+  readonly host: WorkerHost;
+  readonly startedAt: number;
+  state: JobState;
+  finishedAt: number | null;
+  progress: ProgressEvent | null;
+  error: string | null;
+  result: JobResult | null;
+  epochs: EpochReport[];
+  lossCurve: { batch: number; loss: number; epsilon: number }[];
+  readonly waiters: ((summary: JobSummary) => void)[];
+}
+
+/** Loss points kept per training run; beyond this every other one is dropped. */
+const MAX_CURVE_POINTS = 600;
+const FINAL: readonly JobState[] = ['done', 'failed', 'cancelled'];
+
+export class JobManager {
+  private readonly jobs = new Map<string, JobRecord>();
+  private readonly listeners = new Set<(event: JobEvent) => void>();
+  private inference: WorkerHost | null = null;
+  private inferenceBackend: BackendChoice;
+  private status: BackendStatus;
+  /** Results that finished jobs hand on (e.g. 'train' → refresh the model list). */
+  onFinished: ((summary: JobSummary) => void | Promise<void>) | null = null;
+
+  constructor(backend: BackendChoice) {
+    this.inferenceBackend = backend;
+    this.status = { requested: backend, active: null, description: null, error: null };
+  }
+
+  /** Subscribes to every job event; returns the unsubscribe function. */
+  subscribe(listener: (event: JobEvent) => void): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  /** What the inference worker runs on (active is null until it has started). */
+  backend(): BackendStatus {
+    return this.status;
+  }
+
+  /** Starts the inference worker now (so the backend is known before the first job). */
+  warmUp(): void {
+    this.inferenceHost();
+  }
+
+  /** Switches the backend: the inference worker restarts now when idle, else once its queue is empty. */
+  async setBackend(backend: BackendChoice): Promise<void> {
+    if (backend === this.inferenceBackend) return;
+    this.inferenceBackend = backend;
+    this.status = { requested: backend, active: null, description: null, error: null };
+    this.emit({ type: 'backend', backend: this.status });
+    if (this.inference && !this.inference.busy) {
+      const old = this.inference;
+      this.inference = null;
+      await old.terminate();
+      this.warmUp();
+    }
+  }
+
+  start(spec: JobSpec, title: string): JobSummary {
+    if (spec.kind === 'train') {
+      const running = [...this.jobs.values()].find((j) => j.spec.kind === 'train' && !FINAL.includes(j.state));
+      if (running) throw conflict(`a training run is already in progress ("${running.title}"): cancel it first`);
+    }
+    const id = randomUUID();
+    const host = spec.kind === 'train' ? this.trainHost() : this.inferenceHost();
+    const record: JobRecord = {
+      id,
+      spec,
+      title,
+      control: new JobControl(),
+      host,
+      startedAt: Date.now(),
+      state: host.busy ? 'queued' : 'running',
+      finishedAt: null,
+      progress: null,
+      error: null,
+      result: null,
+      epochs: [],
+      lossCurve: [],
+      waiters: [],
+    };
+    this.jobs.set(id, record);
+    host.run(id, spec, record.control.buffer);
+    this.changed(record);
+    return this.summary(record);
+  }
+
+  list(): JobSummary[] {
+    return [...this.jobs.values()].map((r) => this.summary(r)).sort((a, b) => b.startedAt - a.startedAt);
+  }
+
+  get(id: string): JobSummary | null {
+    const record = this.jobs.get(id);
+    return record ? this.summary(record) : null;
+  }
+
+  /** Asks a job to stop at its next safe point; the state turns 'cancelled' when it has. */
+  cancel(id: string): JobSummary {
+    const record = this.record(id);
+    if (!FINAL.includes(record.state)) record.control.cancel();
+    return this.summary(record);
+  }
+
+  /** Asks a job to pause at its next safe point; the state turns 'paused' when it has. */
+  pause(id: string): JobSummary {
+    const record = this.record(id);
+    if (!FINAL.includes(record.state)) record.control.pause();
+    return this.summary(record);
+  }
+
+  resume(id: string): JobSummary {
+    const record = this.record(id);
+    if (!FINAL.includes(record.state)) record.control.resume();
+    return this.summary(record);
+  }
+
+  /** Resolves once the job has finished (done, failed or cancelled). */
+  wait(id: string): Promise<JobSummary> {
+    const record = this.record(id);
+    if (FINAL.includes(record.state)) return Promise.resolve(this.summary(record));
+    return new Promise((resolve) => record.waiters.push(resolve));
+  }
+
+  /** Cancels everything and stops the workers. */
+  async close(): Promise<void> {
+    for (const record of this.jobs.values()) if (!FINAL.includes(record.state)) record.control.cancel();
+    const hosts = new Set([...this.jobs.values()].map((r) => r.host));
+    if (this.inference) hosts.add(this.inference);
+    this.inference = null;
+    await Promise.all([...hosts].map((h) => h.terminate()));
+  }
+
+  private record(id: string): JobRecord {
+    const record = this.jobs.get(id);
+    if (!record) throw notFound(`no job with id ${id}`);
+    return record;
+  }
+
+  private inferenceHost(): WorkerHost {
+    if (!this.inference) {
+      const host: WorkerHost = new WorkerHost(
+        { backend: this.inferenceBackend },
+        (m) => this.onMessage(host, m),
+        (h, reason) => this.onExit(h, reason),
+      );
+      this.inference = host;
+    }
+    return this.inference;
+  }
+
+  private trainHost(): WorkerHost {
+    const host: WorkerHost = new WorkerHost(
+      { backend: this.inferenceBackend },
+      (m) => {
+        if (m.type !== 'backend') this.onMessage(host, m);
+        if ((m.type === 'done' || m.type === 'failed') && !host.busy) void host.terminate();
+      },
+      (h, reason) => this.onExit(h, reason),
+    );
+    return host;
+  }
+
+  private onMessage(host: WorkerHost, message: FromWorker): void {
+    if (message.type === 'backend') {
+      this.status = message.status;
+      this.emit({ type: 'backend', backend: message.status });
+      return;
+    }
+    const record = this.jobs.get(message.jobId);
+    if (!record) return;
+    switch (message.type) {
+      case 'started':
+        if (record.state === 'queued') {
+          record.state = 'running';
+          this.changed(record);
+        }
+        return;
+      case 'update':
+        this.apply(record, message.update);
+        return;
+      case 'done':
+        this.finish(record, 'done', null, message.result);
+        break;
+      case 'failed':
+        this.finish(record, message.cancelled ? 'cancelled' : 'failed', message.cancelled ? null : message.error, null);
+        break;
+    }
+    // A backend change waits for the inference queue to drain.
+    if (host === this.inference && !host.busy && this.status.requested !== this.inferenceBackend) {
+      this.inference = null;
+      void host.terminate().then(() => this.warmUp());
+    }
+  }
+
+  private apply(record: JobRecord, update: JobUpdate): void {
+    switch (update.type) {
+      case 'progress':
+        record.progress = update.progress;
+        this.emit({ type: 'progress', jobId: record.id, progress: update.progress });
+        return;
+      case 'caption':
+        this.emit({ type: 'caption', jobId: record.id, item: update.item });
+        return;
+      case 'batch':
+        record.lossCurve.push({ batch: update.batch, loss: update.loss, epsilon: update.epsilon });
+        if (record.lossCurve.length > MAX_CURVE_POINTS) record.lossCurve = record.lossCurve.filter((_, i) => i % 2 === 0);
+        this.emit({ type: 'batch', jobId: record.id, batch: update.batch, loss: update.loss, epsilon: update.epsilon });
+        return;
+      case 'epoch':
+        record.epochs.push(update.epoch);
+        this.emit({ type: 'epoch', jobId: record.id, epoch: update.epoch });
+        return;
+      case 'paused':
+        if (FINAL.includes(record.state)) return;
+        record.state = update.paused ? 'paused' : 'running';
+        this.changed(record);
+        return;
+    }
+  }
+
+  private finish(record: JobRecord, state: JobState, error: string | null, result: JobResult | null): void {
+    if (FINAL.includes(record.state)) return;
+    record.state = state;
+    record.error = error;
+    record.result = result;
+    record.finishedAt = Date.now();
+    const summary = this.summary(record);
+    this.changed(record);
+    for (const resolve of record.waiters.splice(0)) resolve(summary);
+    void Promise.resolve(this.onFinished?.(summary)).catch(() => {});
+  }
+
+  private onExit(host: WorkerHost, reason: string): void {
+    if (host === this.inference) this.inference = null;
+    for (const record of this.jobs.values()) {
+      if (record.host === host && !FINAL.includes(record.state)) this.finish(record, record.control.cancelled ? 'cancelled' : 'failed', reason, null);
+    }
+  }
+
+  private changed(record: JobRecord): void {
+    this.emit({ type: 'job', job: this.summary(record) });
+  }
+
+  private emit(event: JobEvent): void {
+    for (const listener of this.listeners) {
+      try {
+        listener(event);
+      } catch {
+        // a broken listener must not stop the others
+      }
+    }
+  }
+
+  private summary(r: JobRecord): JobSummary {
+    return {
+      id: r.id,
+      kind: r.spec.kind,
+      title: r.title,
+      state: r.state,
+      startedAt: r.startedAt,
+      finishedAt: r.finishedAt,
+      progress: r.progress,
+      error: r.error,
+      result: r.result,
+      epochs: [...r.epochs],
+      lossCurve: [...r.lossCurve],
+    };
+  }
+}

@@ -1,0 +1,76 @@
+/**
+ * What the main thread and a job worker say to each other: the parameters of each kind of job (already
+ * validated and resolved to absolute paths by the services) and the messages in both directions.
+ */
+import type { BackendChoice, BackendStatus, CaptionItem, EpochReport, JobResult, ProgressEvent } from '../contract/types.ts';
+import type { EpsilonSchedule } from '../engine/schedules.ts';
+
+export interface CaptionJobParams {
+  /** Image files (folders already expanded). */
+  readonly paths: readonly string[];
+  readonly modelId: string;
+  readonly modelDir: string;
+  readonly beamSize: number;
+  readonly maxLength: number;
+}
+
+export interface ExportJobParams {
+  readonly source: { readonly path: string; readonly format?: string; readonly imagesDir?: string };
+  readonly outPath: string;
+  readonly modelId: string;
+  readonly modelDir: string;
+  readonly beamSize: number;
+  readonly maxLength: number;
+  readonly includeReferences: boolean;
+}
+
+export interface TrainJobParams {
+  readonly dataset: { readonly path: string; readonly format?: string; readonly imagesDir?: string };
+  readonly name: string;
+  readonly modelId: string;
+  /** Where the finished bundle goes. */
+  readonly modelDir: string;
+  /** Where checkpoints go (kept for resume until the run finishes). */
+  readonly checkpointDir: string;
+  /** Feature cache folder. */
+  readonly cacheDir: string;
+  readonly epochs: number;
+  readonly batchSize: number;
+  readonly hiddenDim: number;
+  readonly embedDim?: number;
+  readonly learningRate?: number;
+  readonly schedule: EpsilonSchedule;
+  readonly valFraction?: number;
+  readonly minCount?: number;
+  readonly seed?: number;
+  readonly resume: boolean;
+}
+
+export type JobSpec =
+  | { readonly kind: 'caption'; readonly params: CaptionJobParams }
+  | { readonly kind: 'export'; readonly params: ExportJobParams }
+  | { readonly kind: 'train'; readonly params: TrainJobParams };
+
+/** Data a worker starts with. */
+export interface WorkerInit {
+  readonly backend: BackendChoice;
+}
+
+/** Main thread → worker. */
+export type ToWorker = { readonly type: 'run'; readonly jobId: string; readonly spec: JobSpec; readonly control: SharedArrayBuffer };
+
+/** What a running job reports (forwarded to the UI as JobEvents). */
+export type JobUpdate =
+  | { readonly type: 'progress'; readonly progress: ProgressEvent }
+  | { readonly type: 'caption'; readonly item: CaptionItem }
+  | { readonly type: 'batch'; readonly batch: number; readonly loss: number; readonly epsilon: number }
+  | { readonly type: 'epoch'; readonly epoch: EpochReport }
+  | { readonly type: 'paused'; readonly paused: boolean };
+
+/** Worker → main thread. */
+export type FromWorker =
+  | { readonly type: 'backend'; readonly status: BackendStatus }
+  | { readonly type: 'started'; readonly jobId: string }
+  | { readonly type: 'update'; readonly jobId: string; readonly update: JobUpdate }
+  | { readonly type: 'done'; readonly jobId: string; readonly result: JobResult }
+  | { readonly type: 'failed'; readonly jobId: string; readonly error: string; readonly cancelled: boolean };

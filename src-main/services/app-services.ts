@@ -1,0 +1,237 @@
+/**
+ * The backend behind the contract, front-end agnostic: the Electron IPC handlers and the browser mode's HTTP
+ * server both call `call(method, payload)`, which validates the payload with the method's schema, runs the
+ * operation and returns an envelope (value, or a one-line error with its code). Heavy work goes to the job
+ * manager's worker threads; everything here is quick file and bookkeeping work.
+ */
+import { mkdir, readFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import type { MethodName } from '../contract/channels.ts';
+import type { Envelope, ResponseOf } from '../contract/api.ts';
+import { parseRequest, type ParsedRequestOf } from '../contract/schemas.ts';
+import type { AppInfo, AppMode, JobEvent, JobSummary } from '../contract/types.ts';
+import { JobManager } from '../jobs/job-manager.ts';
+import { packageRoot } from '../util/paths.ts';
+import { slugify } from './model-store.ts';
+import { DatasetStore } from './dataset-store.ts';
+import { describeError, notFound, unsupported } from './errors.ts';
+import { listFolder } from './fs-browser.ts';
+import { MediaAccess } from './media-access.ts';
+import { ModelStore } from './model-store.ts';
+import { expandImagePaths } from './path-expansion.ts';
+import { SettingsStore } from './settings-store.ts';
+import { ThumbnailCache } from './thumbnails.ts';
+import { UploadStore } from './upload-store.ts';
+
+export interface AppServicesOptions {
+  readonly mode: AppMode;
+  /** The user's data folder: settings.json, models/, runs/. */
+  readonly dataDir: string;
+  /** Disposable caches: thumbnails. */
+  readonly cacheDir: string;
+  /** The package's models folder (the shipped default model and the encoders). */
+  readonly builtinModelsDir: string;
+  /** This session's upload folder (browser mode); default a folder in the OS temp dir. */
+  readonly uploadDir?: string;
+  /** The native file dialog (Electron only); without it 'dialog.open' answers 'unsupported'. */
+  readonly openDialog?: (purpose: ParsedRequestOf<'dialog.open'>['purpose']) => Promise<string[]>;
+}
+
+type Handlers = { [M in MethodName]: (request: ParsedRequestOf<M>) => Promise<ResponseOf<M>> };
+
+export class AppServices {
+  readonly media = new MediaAccess();
+  readonly datasets: DatasetStore;
+  readonly models: ModelStore;
+  readonly thumbnails: ThumbnailCache;
+  readonly uploads: UploadStore;
+  readonly jobs: JobManager;
+  private readonly listeners = new Set<(event: JobEvent) => void>();
+  private readonly handlers: Handlers;
+  private version = '0.0.0';
+
+  private constructor(
+    readonly options: AppServicesOptions,
+    readonly settings: SettingsStore,
+  ) {
+    this.datasets = new DatasetStore(this.media);
+    this.models = new ModelStore(options.builtinModelsDir, path.join(options.dataDir, 'models'));
+    this.thumbnails = new ThumbnailCache(path.join(options.cacheDir, 'thumbs'));
+    this.uploads = new UploadStore(options.uploadDir ?? path.join(os.tmpdir(), `caption-studio-uploads-${process.pid}-${Date.now()}`), this.media);
+    this.jobs = new JobManager(settings.get().backend);
+    this.jobs.subscribe((event) => this.emit(event));
+    this.jobs.onFinished = (job) => this.jobFinished(job);
+    this.handlers = this.makeHandlers();
+  }
+
+  /** Reads the settings and prepares the folders; the inference worker starts in the background. */
+  static async create(options: AppServicesOptions): Promise<AppServices> {
+    await mkdir(options.dataDir, { recursive: true });
+    await mkdir(options.cacheDir, { recursive: true });
+    const services = new AppServices(options, await SettingsStore.open(options.dataDir));
+    try {
+      const pkg = JSON.parse(await readFile(path.join(packageRoot(), 'package.json'), 'utf8')) as { version?: string };
+      services.version = pkg.version ?? services.version;
+    } catch {
+      // version stays unknown
+    }
+    services.jobs.warmUp();
+    return services;
+  }
+
+  /** Validates and runs one method; never throws. */
+  async call<M extends MethodName>(method: M, payload: unknown): Promise<Envelope<M>> {
+    try {
+      const request = parseRequest(method, payload);
+      const value = await (this.handlers[method] as (r: ParsedRequestOf<M>) => Promise<ResponseOf<M>>)(request);
+      return { ok: true, value };
+    } catch (err) {
+      const { code, message } = describeError(err);
+      return { ok: false, error: message, code };
+    }
+  }
+
+  /** Subscribes to job, model-list and backend events; returns the unsubscribe function. */
+  subscribe(listener: (event: JobEvent) => void): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  /** Stops the workers and removes this session's uploads. */
+  async close(): Promise<void> {
+    await this.jobs.close();
+    await this.uploads.clear();
+  }
+
+  private emit(event: JobEvent): void {
+    for (const listener of this.listeners) {
+      try {
+        listener(event);
+      } catch {
+        // one broken listener must not stop the others
+      }
+    }
+  }
+
+  private async jobFinished(job: JobSummary): Promise<void> {
+    if (job.result?.kind === 'export') await this.media.allowOutput(job.result.outPath).catch(() => {});
+    if (job.result?.kind === 'train') this.emit({ type: 'models', models: await this.models.list() });
+  }
+
+  private async modelsChanged(): Promise<void> {
+    this.emit({ type: 'models', models: await this.models.list() });
+  }
+
+  private info(): AppInfo {
+    return {
+      name: 'Caption Studio',
+      version: this.version,
+      mode: this.options.mode,
+      platform: process.platform,
+      settings: this.settings.get(),
+      backend: this.jobs.backend(),
+      homeDir: os.homedir(),
+      userModelsDir: this.models.userDir,
+    };
+  }
+
+  private makeHandlers(): Handlers {
+    const settings = this.settings;
+    return {
+      'app.info': async () => this.info(),
+      'settings.get': async () => settings.get(),
+      'settings.update': async (patch) => {
+        if (patch.modelId) await this.models.get(patch.modelId);
+        const next = await settings.update(patch);
+        await this.jobs.setBackend(next.backend);
+        return next;
+      },
+      'fs.list': async ({ path: dir }) => listFolder(dir, [{ label: 'Models', path: this.models.userDir }]),
+      'dialog.open': async ({ purpose }) => {
+        if (!this.options.openDialog) throw unsupported('native file dialogs exist only in the desktop app');
+        return { paths: await this.options.openDialog(purpose) };
+      },
+      'caption.start': async ({ paths, modelId, beamSize }) => {
+        const s = settings.get();
+        const model = await this.models.resolve(modelId ?? s.modelId);
+        const files = await expandImagePaths(paths);
+        if (files.length === 0) throw notFound(`no image files in ${paths.length === 1 ? paths[0] : `the ${paths.length} paths given`}`);
+        await Promise.all(paths.map((p) => this.media.allow(p)));
+        const title = files.length === 1 ? `Caption ${path.basename(files[0]!)}` : `Caption ${files.length} images`;
+        return this.jobs.start(
+          { kind: 'caption', params: { paths: files, modelId: model.id, modelDir: model.dir, beamSize: beamSize ?? s.beamSize, maxLength: s.maxLength } },
+          title,
+        );
+      },
+      'dataset.open': async (source) => this.datasets.openDataset(source),
+      'dataset.save': async ({ datasetId, changes }) => this.datasets.save(datasetId, changes),
+      'dataset.close': async ({ datasetId }) => ({ closed: this.datasets.close(datasetId) }),
+      'train.start': async (req) => {
+        const target = await this.models.newModelDir(req.name);
+        const runDir = path.join(this.options.dataDir, 'runs', slugify(req.name));
+        return this.jobs.start(
+          {
+            kind: 'train',
+            params: {
+              dataset: { path: path.resolve(req.dataset.path), ...(req.dataset.format ? { format: req.dataset.format } : {}), ...(req.dataset.imagesDir ? { imagesDir: path.resolve(req.dataset.imagesDir) } : {}) },
+              name: req.name,
+              modelId: target.id,
+              modelDir: target.dir,
+              checkpointDir: runDir,
+              cacheDir: path.join(this.options.cacheDir, 'features'),
+              epochs: req.epochs,
+              batchSize: req.batchSize,
+              hiddenDim: req.hiddenDim,
+              ...(req.embedDim !== undefined ? { embedDim: req.embedDim } : {}),
+              ...(req.learningRate !== undefined ? { learningRate: req.learningRate } : {}),
+              ...(req.valFraction !== undefined ? { valFraction: req.valFraction } : {}),
+              ...(req.minCount !== undefined ? { minCount: req.minCount } : {}),
+              ...(req.seed !== undefined ? { seed: req.seed } : {}),
+              schedule: req.schedule,
+              resume: req.resume ?? false,
+            },
+          },
+          `${req.resume ? 'Resume' : 'Train'} ${req.name}`,
+        );
+      },
+      'export.start': async (req) => {
+        const s = settings.get();
+        const model = await this.models.resolve(req.modelId ?? s.modelId);
+        const outPath = path.resolve(req.outPath);
+        return this.jobs.start(
+          {
+            kind: 'export',
+            params: {
+              source: { path: path.resolve(req.source.path), ...(req.source.format ? { format: req.source.format } : {}), ...(req.source.imagesDir ? { imagesDir: path.resolve(req.source.imagesDir) } : {}) },
+              outPath,
+              modelId: model.id,
+              modelDir: model.dir,
+              beamSize: req.beamSize ?? s.beamSize,
+              maxLength: s.maxLength,
+              includeReferences: req.includeReferences ?? false,
+            },
+          },
+          `Export ${path.basename(outPath)}`,
+        );
+      },
+      'models.list': async () => this.models.list(),
+      'models.import': async ({ path: source }) => {
+        const model = await this.models.import(source);
+        await this.modelsChanged();
+        return model;
+      },
+      'models.export': async ({ id, destPath }) => ({ path: await this.models.export(id, destPath) }),
+      'models.delete': async ({ id }) => {
+        await this.models.delete(id);
+        if (settings.get().modelId === id) await settings.update({ modelId: null });
+        await this.modelsChanged();
+        return { deleted: id };
+      },
+      'jobs.list': async () => this.jobs.list(),
+      'jobs.cancel': async ({ jobId }) => this.jobs.cancel(jobId),
+      'jobs.pause': async ({ jobId }) => this.jobs.pause(jobId),
+      'jobs.resume': async ({ jobId }) => this.jobs.resume(jobId),
+    };
+  }
+}
