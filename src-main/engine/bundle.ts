@@ -61,7 +61,7 @@ const trainingSchema = z.object({
   history: z.array(epochRecordSchema),
   batchLog: z.array(batchRecordSchema).optional(),
   best: bestRecordSchema.nullable(),
-  stoppedBy: z.enum(['epochs', 'early-stopping', 'cancelled']),
+  stoppedBy: z.enum(['epochs', 'early-stopping', 'cancelled', 'in-progress']),
 });
 
 const manifestEntrySchema = z.object({

@@ -21,8 +21,8 @@ export interface TrainingSummary {
   /** Per mini-batch records (loss, the ε actually used…); may be left out to keep a bundle small. */
   readonly batchLog?: readonly BatchRecord[];
   readonly best: BestRecord | null;
-  /** Why training ended. */
-  readonly stoppedBy: 'epochs' | 'early-stopping' | 'cancelled';
+  /** Why training ended ('in-progress' while the run that saved it is still going). */
+  readonly stoppedBy: 'epochs' | 'early-stopping' | 'cancelled' | 'in-progress';
 }
 
 /** Everything about a model that is not weights. */
