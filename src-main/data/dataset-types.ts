@@ -62,6 +62,8 @@ export interface Dataset {
   readonly source: string;
   /** The images directory given when loading, if any (kept so the dataset can be re-read the same way). */
   readonly imagesDir?: string;
+  /** Set when loaded with `keepDuplicateCaptions` (kept so saving re-reads it the same way). */
+  readonly keepDuplicateCaptions?: boolean;
   readonly items: readonly DatasetItem[];
   readonly problems: readonly DatasetProblem[];
   readonly splits: SplitOrigin;
@@ -77,4 +79,9 @@ export interface CaptionEdit {
 export interface ReadOptions {
   /** Where images are, when not where the format's own rules look (COCO, Karpathy, CSV, Flickr8k). */
   readonly imagesDir?: string;
+  /**
+   * Keep exact-duplicate captions of an image instead of dropping (and reporting) them. Evaluation against
+   * published figures wants this: UCM-Captions repeats many references, and CIDEr-D averages over references.
+   */
+  readonly keepDuplicateCaptions?: boolean;
 }

@@ -4,7 +4,8 @@
  */
 import { createHash } from 'node:crypto';
 import { tokenize } from '../engine/tokenize.ts';
-import type { CaptionEdit, Dataset, DatasetFormat, DatasetItem, Split, SplitSpec } from './dataset-types.ts';
+import type { CaptionEdit, Dataset, DatasetFormat, DatasetItem, ReadOptions, Split, SplitSpec } from './dataset-types.ts';
+import { readOptionsOf } from './formats/common.ts';
 import { readCoco, saveCoco } from './formats/coco.ts';
 import { readCsv, saveCsv } from './formats/csv.ts';
 import { detectFormat } from './formats/detect.ts';
@@ -20,6 +21,8 @@ export interface LoadDatasetOptions {
   readonly format?: DatasetFormat | 'auto';
   /** Where the images are, when not where the format looks by default. */
   readonly imagesDir?: string;
+  /** Keep exact-duplicate captions (see `ReadOptions`); for evaluating against published figures. */
+  readonly keepDuplicateCaptions?: boolean;
 }
 
 /**
@@ -28,10 +31,13 @@ export interface LoadDatasetOptions {
  */
 export async function loadDataset(target: string, opts: LoadDatasetOptions = {}): Promise<Dataset> {
   const { format, path } = await detectFormat(target, opts.format === 'auto' ? undefined : opts.format);
-  const read = opts.imagesDir === undefined ? {} : { imagesDir: opts.imagesDir };
+  const read: ReadOptions = {
+    ...(opts.imagesDir === undefined ? {} : { imagesDir: opts.imagesDir }),
+    ...(opts.keepDuplicateCaptions ? { keepDuplicateCaptions: true } : {}),
+  };
   switch (format) {
     case 'sidecar':
-      return readSidecar(path);
+      return readSidecar(path, read);
     case 'csv':
       return readCsv(path, read);
     case 'coco':
@@ -67,7 +73,7 @@ export async function saveDataset(dataset: Dataset, edits: readonly CaptionEdit[
       await saveFlickr8k(dataset, edits);
       break;
   }
-  const reloaded = await loadDataset(dataset.source, { format: dataset.format, ...(dataset.imagesDir === undefined ? {} : { imagesDir: dataset.imagesDir }) });
+  const reloaded = await loadDataset(dataset.source, { format: dataset.format, ...readOptionsOf(dataset) });
   return dataset.splits.kind === 'seeded' ? assignSplits(reloaded, dataset.splits) : reloaded;
 }
 

@@ -21,6 +21,7 @@ import {
   makeDataset,
   parseJsonFile,
   parseSplitName,
+  readOptionsOf,
   planEdit,
   stringifyLikeSource,
   type CollectedItems,
@@ -69,7 +70,7 @@ async function parseCoco(file: string, opts: ReadOptions): Promise<ParsedCoco> {
   const images = record.images as unknown[];
   const annotations = record.annotations as unknown[];
 
-  const collector = new ItemCollector<number>();
+  const collector = new ItemCollector<number>(opts);
   const rawIds = new Map<string, number | string>();
   const where = { path: file };
   images.forEach((entry, index) => {
@@ -111,12 +112,12 @@ async function parseCoco(file: string, opts: ReadOptions): Promise<ParsedCoco> {
 export async function readCoco(file: string, opts: ReadOptions = {}): Promise<Dataset> {
   const source = path.resolve(file);
   const { collected } = await parseCoco(source, opts);
-  return makeDataset('coco', source, opts.imagesDir, collected);
+  return makeDataset('coco', source, opts, collected);
 }
 
 /** Writes edited captions back into the COCO file (see the module comment). */
 export async function saveCoco(dataset: Dataset, edits: readonly CaptionEdit[]): Promise<void> {
-  const parsed = await parseCoco(dataset.source, dataset.imagesDir === undefined ? {} : { imagesDir: dataset.imagesDir });
+  const parsed = await parseCoco(dataset.source, readOptionsOf(dataset));
   const cleaned = checkEdits(dataset, parsed.collected.items, edits);
   const annotations = parsed.json.annotations as unknown[];
   let nextId = 1;

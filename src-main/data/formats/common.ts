@@ -5,7 +5,7 @@
  */
 import { stat } from 'node:fs/promises';
 import path from 'node:path';
-import type { CaptionEdit, Dataset, DatasetItem, DatasetProblem, ProblemKind, Split } from '../dataset-types.ts';
+import type { CaptionEdit, Dataset, DatasetItem, DatasetProblem, ProblemKind, ReadOptions, Split } from '../dataset-types.ts';
 
 /** File extensions read as images (what libvips/sharp decodes), lower case with the dot. */
 export const IMAGE_EXTENSIONS: ReadonlySet<string> = new Set([
@@ -67,6 +67,9 @@ export class ItemCollector<L> {
   private readonly pending = new Map<string, PendingItem<L>>();
   readonly problems: DatasetProblem[] = [];
 
+  /** `keepDuplicateCaptions`: keep exact-duplicate captions instead of dropping and reporting them. */
+  constructor(private readonly opts: ReadOptions = {}) {}
+
   /** Reports a problem directly (for entries a format cannot even turn into an image reference). */
   problem(kind: ProblemKind, where: Where, reason: string): void {
     this.problems.push(where.line === undefined ? { kind, path: where.path, reason } : { kind, path: where.path, line: where.line, reason });
@@ -104,7 +107,7 @@ export class ItemCollector<L> {
       this.problem('empty-caption', where, `${describe(where)}: empty caption for '${id}' skipped`);
       return;
     }
-    if (item.captions.includes(caption)) {
+    if (!this.opts.keepDuplicateCaptions && item.captions.includes(caption)) {
       this.problem('duplicate-caption', where, `${describe(where)}: duplicate caption for '${id}' dropped: "${clip(caption)}"`);
       item.duplicates.push(loc);
       return;
@@ -172,15 +175,24 @@ export async function mapLimit<T, R>(items: readonly T[], limit: number, fn: (it
 }
 
 /** Builds the Dataset value from collected items. */
-export function makeDataset(format: Dataset['format'], source: string, imagesDir: string | undefined, collected: CollectedItems<unknown>): Dataset {
+export function makeDataset(format: Dataset['format'], source: string, opts: ReadOptions, collected: CollectedItems<unknown>): Dataset {
   const hasSplits = collected.items.some((item) => item.split !== undefined);
   return {
     format,
     source,
-    ...(imagesDir === undefined ? {} : { imagesDir }),
+    ...(opts.imagesDir === undefined ? {} : { imagesDir: opts.imagesDir }),
+    ...(opts.keepDuplicateCaptions ? { keepDuplicateCaptions: true } : {}),
     items: collected.items,
     problems: collected.problems,
     splits: hasSplits ? { kind: 'dataset' } : { kind: 'none' },
+  };
+}
+
+/** The read options a dataset was loaded with, to re-read it the same way. */
+export function readOptionsOf(dataset: Dataset): ReadOptions {
+  return {
+    ...(dataset.imagesDir === undefined ? {} : { imagesDir: dataset.imagesDir }),
+    ...(dataset.keepDuplicateCaptions ? { keepDuplicateCaptions: true } : {}),
   };
 }
 
@@ -214,13 +226,13 @@ export function joinLines(file: LineFile, lines: readonly string[]): string {
 
 /**
  * Cleans captions typed in the dataset browser: line breaks and tabs become spaces (every format keeps one
- * caption on one line or cell), ends trimmed, empty ones and exact repeats dropped.
+ * caption on one line or cell), ends trimmed, empty ones dropped, and exact repeats too unless `keepDuplicates`.
  */
-export function cleanEditedCaptions(captions: readonly string[]): string[] {
+export function cleanEditedCaptions(captions: readonly string[], keepDuplicates = false): string[] {
   const out: string[] = [];
   for (const raw of captions) {
     const caption = raw.replace(/\s*[\r\n\t\v\f\u2028\u2029]+\s*/g, ' ').trim();
-    if (caption !== '' && !out.includes(caption)) out.push(caption);
+    if (caption !== '' && (keepDuplicates || !out.includes(caption))) out.push(caption);
   }
   return out;
 }
@@ -269,7 +281,7 @@ export function checkEdits(dataset: Dataset, fresh: readonly DatasetItem[], edit
     if (!sameStrings(before.captions, now.captions)) {
       throw fileError(dataset.source, `cannot save: the captions of '${edit.id}' changed on disk since the dataset was loaded; reload it first`);
     }
-    out.set(edit.id, cleanEditedCaptions(edit.captions));
+    out.set(edit.id, cleanEditedCaptions(edit.captions, dataset.keepDuplicateCaptions === true));
   }
   return out;
 }

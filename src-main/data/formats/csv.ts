@@ -24,6 +24,7 @@ import {
   ListEditor,
   makeDataset,
   parseSplitName,
+  readOptionsOf,
   planEdit,
   type CollectedItems,
 } from './common.ts';
@@ -172,7 +173,7 @@ async function parseCsv(file: string, opts: ReadOptions): Promise<ParsedCsv> {
   }
 
   const dir = path.dirname(file);
-  const collector = new ItemCollector<number>();
+  const collector = new ItemCollector<number>(opts);
   records.forEach((record, index) => {
     if (index === 0 && !layout.headerless) return;
     const where = { path: file, line: record.line };
@@ -224,12 +225,12 @@ function captionOf(fields: readonly string[], layout: CsvLayout): string {
 export async function readCsv(file: string, opts: ReadOptions = {}): Promise<Dataset> {
   const source = path.resolve(file);
   const { collected } = await parseCsv(source, opts);
-  return makeDataset('csv', source, opts.imagesDir, collected);
+  return makeDataset('csv', source, opts, collected);
 }
 
 /** Writes edited captions back into the CSV (see the module comment for what is preserved). */
 export async function saveCsv(dataset: Dataset, edits: readonly CaptionEdit[]): Promise<void> {
-  const parsed = await parseCsv(dataset.source, dataset.imagesDir === undefined ? {} : { imagesDir: dataset.imagesDir });
+  const parsed = await parseCsv(dataset.source, readOptionsOf(dataset));
   const { records, layout, body } = parsed;
   const cleaned = checkEdits(dataset, parsed.collected.items, edits);
   const render = (fields: readonly string[]): string => stringify([fields], { delimiter: layout.delimiter, eof: false });

@@ -19,6 +19,7 @@ import {
   ListEditor,
   makeDataset,
   planEdit,
+  readOptionsOf,
   splitLines,
   type CollectedItems,
   type LineFile,
@@ -77,7 +78,7 @@ async function parseFlickr8k(file: string, opts: ReadOptions): Promise<ParsedFli
   const roots = opts.imagesDir !== undefined
     ? [opts.imagesDir]
     : ['Flicker8k_Dataset', 'Flickr8k_Dataset', 'images', '.'].map((sub) => path.resolve(dir, sub));
-  const collector = new ItemCollector<number>();
+  const collector = new ItemCollector<number>(opts);
   const maxNumber = new Map<string, number>();
   let matched = 0;
   lineFile.lines.forEach((line, index) => {
@@ -106,12 +107,12 @@ async function parseFlickr8k(file: string, opts: ReadOptions): Promise<ParsedFli
 export async function readFlickr8k(file: string, opts: ReadOptions = {}): Promise<Dataset> {
   const source = path.resolve(file);
   const { collected } = await parseFlickr8k(source, opts);
-  return makeDataset('flickr8k', source, opts.imagesDir, collected);
+  return makeDataset('flickr8k', source, opts, collected);
 }
 
 /** Writes edited captions back into the token file (see the module comment). */
 export async function saveFlickr8k(dataset: Dataset, edits: readonly CaptionEdit[]): Promise<void> {
-  const parsed = await parseFlickr8k(dataset.source, dataset.imagesDir === undefined ? {} : { imagesDir: dataset.imagesDir });
+  const parsed = await parseFlickr8k(dataset.source, readOptionsOf(dataset));
   const cleaned = checkEdits(dataset, parsed.collected.items, edits);
   const { lines } = parsed.lineFile;
   const editor = new ListEditor<string>();

@@ -21,6 +21,7 @@ import {
   makeDataset,
   parseJsonFile,
   parseSplitName,
+  readOptionsOf,
   planEdit,
   stringifyLikeSource,
   type CollectedItems,
@@ -78,7 +79,7 @@ async function parseKarpathy(file: string, opts: ReadOptions): Promise<ParsedKar
   if (!looksLikeKarpathy(json)) throw fileError(file, 'not a Karpathy split file: expected an object with images[] whose entries have sentences[]');
   const record = json as Record<string, unknown>;
   const images = record.images as unknown[];
-  const collector = new ItemCollector<KarpathyLoc>();
+  const collector = new ItemCollector<KarpathyLoc>(opts);
   const entryOf = new Map<string, number>();
   const where = { path: file };
   images.forEach((entry, index) => {
@@ -117,12 +118,12 @@ async function parseKarpathy(file: string, opts: ReadOptions): Promise<ParsedKar
 export async function readKarpathy(file: string, opts: ReadOptions = {}): Promise<Dataset> {
   const source = path.resolve(file);
   const { collected } = await parseKarpathy(source, opts);
-  return makeDataset('karpathy', source, opts.imagesDir, collected);
+  return makeDataset('karpathy', source, opts, collected);
 }
 
 /** Writes edited captions back into the Karpathy file (see the module comment). */
 export async function saveKarpathy(dataset: Dataset, edits: readonly CaptionEdit[]): Promise<void> {
-  const parsed = await parseKarpathy(dataset.source, dataset.imagesDir === undefined ? {} : { imagesDir: dataset.imagesDir });
+  const parsed = await parseKarpathy(dataset.source, readOptionsOf(dataset));
   const cleaned = checkEdits(dataset, parsed.collected.items, edits);
   const images = [...(parsed.json.images as Record<string, unknown>[])];
   let nextSentId = 0;

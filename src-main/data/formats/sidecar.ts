@@ -7,7 +7,7 @@
 import { readdir, readFile, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { writeFileAtomic } from '../../util/atomic-write.ts';
-import type { CaptionEdit, Dataset } from '../dataset-types.ts';
+import type { CaptionEdit, Dataset, ReadOptions } from '../dataset-types.ts';
 import {
   checkEdits,
   fileError,
@@ -17,6 +17,7 @@ import {
   ListEditor,
   makeDataset,
   planEdit,
+  readOptionsOf,
   splitLines,
   toPosixId,
   type CollectedItems,
@@ -62,7 +63,7 @@ function stemOf(file: string): string {
   return file.slice(0, file.length - path.extname(file).length);
 }
 
-async function parseSidecar(root: string): Promise<ParsedSidecar> {
+async function parseSidecar(root: string, opts: ReadOptions): Promise<ParsedSidecar> {
   let files: string[];
   try {
     if (!(await stat(root)).isDirectory()) throw fileError(root, 'not a folder');
@@ -83,7 +84,7 @@ async function parseSidecar(root: string): Promise<ParsedSidecar> {
     }
   }
 
-  const collector = new ItemCollector<SidecarLoc>();
+  const collector = new ItemCollector<SidecarLoc>(opts);
   const sidecarOf = new Map<string, string>();
   const used = new Set<string>();
   const usedBy = new Map<string, string>();
@@ -125,11 +126,11 @@ async function parseSidecar(root: string): Promise<ParsedSidecar> {
   return { collected: await collector.finish(), sidecarOf };
 }
 
-/** Reads a sidecar-captioned image folder. */
-export async function readSidecar(root: string): Promise<Dataset> {
+/** Reads a sidecar-captioned image folder (`imagesDir` does not apply: the images are the folder's). */
+export async function readSidecar(root: string, opts: ReadOptions = {}): Promise<Dataset> {
   const source = path.resolve(root);
-  const { collected } = await parseSidecar(source);
-  return makeDataset('sidecar', source, undefined, collected);
+  const { collected } = await parseSidecar(source, opts);
+  return makeDataset('sidecar', source, { ...opts, imagesDir: undefined }, collected);
 }
 
 /**
@@ -137,7 +138,7 @@ export async function readSidecar(root: string): Promise<Dataset> {
  * edited lines in place and keeping every other line, the BOM and the line endings.
  */
 export async function saveSidecar(dataset: Dataset, edits: readonly CaptionEdit[]): Promise<void> {
-  const { collected, sidecarOf } = await parseSidecar(dataset.source);
+  const { collected, sidecarOf } = await parseSidecar(dataset.source, readOptionsOf(dataset));
   const cleaned = checkEdits(dataset, collected.items, edits);
   const imageOf = new Map(collected.items.map((item) => [item.id, item.imagePath]));
   for (const [id, captions] of cleaned) {

@@ -49,6 +49,14 @@ describe('readKarpathy', () => {
     expect(ds.problems.map((p) => p.kind).sort()).toEqual(['duplicate-caption', 'empty-caption', 'invalid-entry', 'invalid-entry', 'missing-image']);
   });
 
+  it('keeps duplicate references when asked (evaluation against published figures)', async () => {
+    await writeTree(dir, { 'dataset.json': JSON.stringify(KARPATHY) });
+    const ds = await readKarpathy(path.join(dir, 'dataset.json'), { keepDuplicateCaptions: true });
+    expect(ds.keepDuplicateCaptions).toBe(true);
+    expect(ds.items[0]!.captions).toEqual(['A farm .', 'A field .', 'A farm .']);
+    expect(ds.problems.map((p) => p.kind)).not.toContain('duplicate-caption');
+  });
+
   it('throws one line for a JSON file that is not in Karpathy form', async () => {
     await writeTree(dir, { 'x.json': '{"images": [{"file_name": "a.jpg"}]}', 'broken.json': '{"images": [' });
     await expect(readKarpathy(path.join(dir, 'x.json'))).rejects.toThrow(/x\.json: not a Karpathy split file/);
@@ -87,5 +95,18 @@ describe('saveKarpathy', () => {
     expect(json.images.slice(2)).toEqual(KARPATHY.images.slice(2));
     const again = await readKarpathy(file);
     expect(again.items.slice(0, 2).map((i) => i.captions)).toEqual([['A green field, at dawn.'], ['A road .', "A man's road."]]);
+  });
+
+  it('with duplicates kept, an edit maps onto every sentence in order and repeats are written', async () => {
+    const file = path.join(dir, 'dataset.json');
+    await writeTree(dir, { 'dataset.json': JSON.stringify(KARPATHY) });
+    const ds = await readKarpathy(file, { keepDuplicateCaptions: true });
+    await saveKarpathy(ds, [{ id: '1.jpg', captions: ['A farm .', 'A farm .', 'A barn .'] }]);
+    const json = JSON.parse(await readFile(file, 'utf8')) as { images: { sentences: { raw: string; sentid: number }[] }[] };
+    expect(json.images[0]!.sentences.map((s) => [s.raw, s.sentid])).toEqual([
+      ['A farm .', 0],
+      ['A farm .', 1],
+      ['A barn .', 2],
+    ]);
   });
 });
