@@ -21,7 +21,7 @@ import { loadBundle, saveBundle } from './bundle.ts';
 import type { CaptionModel, JsonValue, TrainingSummary } from './caption-model.ts';
 import { captionFeatures } from './captioner.ts';
 import { disposeCheckpointTensors, loadCheckpoint, saveCheckpoint, type CheckpointMeta, type TrainPosition } from './checkpoint.ts';
-import { disposeDecoderWeights, evaluateLoss, initDecoderWeights, lossAndGradients } from './decoder.ts';
+import { decoderWeightShapes, disposeDecoderWeights, evaluateLoss, initDecoderWeights, lossAndGradients } from './decoder.ts';
 import { evaluatePairs } from './metrics/evaluate.ts';
 import { DECODER_WEIGHT_NAMES, type CaptionBatch, type DecoderConfig, type DecoderWeights } from './model-types.ts';
 import { Adam, clipByGlobalNorm } from './optimizer.ts';
@@ -179,14 +179,25 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
       config = requested;
       vocab = Vocabulary.fromJSON(m.vocabulary, `${paths.latest}: vocabulary`);
       decoderConfig = m.decoderConfig;
-      weights = {} as DecoderWeights;
       for (const name of DECODER_WEIGHT_NAMES) {
         const t = ckpt.tensors.weights[name];
         if (!t) throw new Error(`${paths.latest}: checkpoint has no weight ${name}`);
-        (weights as Record<string, tf.Variable>)[name] = tf.variable(t, true);
+        const want = decoderWeightShapes(decoderConfig)[name];
+        if (!tf.util.arraysEqual(t.shape, want)) {
+          throw new Error(`${paths.latest}: weight ${name} has shape [${t.shape}], the decoder config needs [${want}]`);
+        }
       }
+      const restored = {} as Record<string, tf.Variable>;
+      for (const name of DECODER_WEIGHT_NAMES) restored[name] = tf.variable(ckpt.tensors.weights[name]!, true);
+      weights = restored as DecoderWeights;
       adam = new Adam(weights, config.adam);
-      adam.load(ckpt.tensors.adam);
+      try {
+        adam.load(ckpt.tensors.adam);
+      } catch (err) {
+        adam.dispose();
+        disposeDecoderWeights(weights);
+        throw new Error(`${paths.latest}: ${(err as Error).message}`);
+      }
     } finally {
       disposeCheckpointTensors(ckpt.tensors);
     }
@@ -284,7 +295,8 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
       const epochShuffleState = shuffleRng.state();
       const order = shuffleRng.shuffle(Array.from(trainExamples.keys()));
       const lr = learningRateAt(config.learningRate, epoch);
-      let epsilon = epsilonAt(config.schedule, state.position.globalBatch);
+      // ε of the epoch's last batch so far (overwritten by each batch below).
+      let epsilon = epsilonAt(config.schedule, Math.max(0, state.position.globalBatch - 1));
 
       for (let b = state.position.batchInEpoch; b < batchesPerEpoch; b++) {
         if (signal?.aborted) {
