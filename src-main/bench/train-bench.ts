@@ -2,7 +2,8 @@
  * Training-speed benchmark of the decoder: one step = lossAndGradients + clipping by global norm + an Adam
  * update (tf.train.adam), at B = 64, T = 16, E = 256, H = 512, V = 3000, F = 768, for ε = 1 and ε = 0.75.
  *
- * Standalone: `npx tsx src-main/bench/train-bench.ts [--steps 6] [--warmup 2]` prints one JSON line per ε;
+ * Standalone: `npx tsx src-main/bench/train-bench.ts [--steps 6] [--warmup 2] [--profile]` prints one JSON line
+ * per ε (and with --profile, the kernels that take the most time in one lossAndGradients call);
  * `CAPTION_STUDIO_BACKEND` picks the backend. `npm run bench` calls `runTrainBench()`.
  */
 import { pathToFileURL } from 'node:url';
@@ -111,6 +112,36 @@ export async function runTrainBench(options: TrainBenchOptions = {}): Promise<Tr
   return results;
 }
 
+/** Kernel time in one lossAndGradients call (ε as given), grouped by kernel and input shapes, largest first. */
+export async function profileTrainStep(epsilon = 1, top = 15): Promise<{ bench: 'train_profile'; kernel: string; calls: number; ms: number }[]> {
+  await initBackend();
+  const cfg = DEFAULT_CONFIG;
+  const rng = new Rng(7);
+  const batch = syntheticBatch(cfg, 64, 16, rng);
+  const weights = initDecoderWeights(cfg, 1);
+  const run = () => disposeGrads(lossAndGradients(weights, cfg, batch, { epsilon, sampling: 'sample', training: true, rng }).grads);
+  try {
+    run();
+    const info = await tf.profile(run);
+    const byKernel = new Map<string, { calls: number; ms: number }>();
+    for (const k of info.kernels) {
+      if (k.name.endsWith('__op')) continue; // an op wrapping a kernel that is listed itself
+      const key = `${k.name} ${k.inputShapes.map((s) => `[${s?.join(',') ?? ''}]`).join('x')}`;
+      const entry = byKernel.get(key) ?? { calls: 0, ms: 0 };
+      entry.calls += 1;
+      entry.ms += typeof k.kernelTimeMs === 'number' ? k.kernelTimeMs : 0;
+      byKernel.set(key, entry);
+    }
+    return [...byKernel]
+      .sort((a, b) => b[1].ms - a[1].ms)
+      .slice(0, top)
+      .map(([kernel, e]) => ({ bench: 'train_profile' as const, kernel, calls: e.calls, ms: round(e.ms) }));
+  } finally {
+    disposeDecoderWeights(weights);
+    batch.features.dispose();
+  }
+}
+
 /** Gradients scaled by min(1, maxNorm / ‖g‖) over all of them together; new tensors the caller disposes. */
 function clipByGlobalNorm(grads: DecoderGrads, maxNorm: number): DecoderGrads {
   return tf.tidy(() => {
@@ -160,4 +191,5 @@ if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) 
   const warmup = argValue('--warmup');
   const results = await runTrainBench({ ...(repeats ? { repeats } : {}), ...(warmup !== undefined ? { warmup } : {}) });
   for (const r of results) console.log(JSON.stringify(r));
+  if (process.argv.includes('--profile')) for (const r of await profileTrainStep()) console.log(JSON.stringify(r));
 }
