@@ -2,15 +2,19 @@
  * The decoder's training pass: a forward run over a packed batch with scheduled sampling and dropout, the
  * masked softmax cross-entropy, and hand-written backpropagation through time.
  *
- * Written for tfjs-backend-wasm, where a plain matMul is fast (~25 GFLOP/s) and matMul with transposeA/B is
+ * Written for tfjs-backend-wasm, where a plain matMul is fast (~25-30 GFLOP/s) and matMul with transposeA/B is
  * 10-40× slower and `gather` has no gradient kernel: every product below is a plain matMul, with explicit
  * `tf.transpose` where the maths wants Xᵀ, and the embedding gradient is a scatter-add in JS.
  *
- * Fused formulation, per step t with the n_t still-running rows (see decoder-batch.ts):
+ * Formulation, per step t with the n_t still-running rows (see decoder-batch.ts):
  *   z_t = [x_t | h_{t-1} | 1]                                 [n_t, E+H+1]
- *   gates_t = z_t · [W_x; W_h; b] (+ v·W_v)                    one matMul per step
+ *   pre_t^j = z_t · [W_x; W_h; b][:, gate j] (+ v·W_v)        one matMul per gate j ∈ {i, f, g, o}
  *   p_t = softmax(dropout(h_t) · W_out + b_out)
- * Backward, all steps at once: d[W_x;W_h;b] = Zᵀ·dG and d[W_out;b_out] = [Hd | 1]ᵀ·dLogits.
+ * Backward: per step dLogits_t and dh_t = dLogits_t·W_outᵀ feed BPTT; then all steps at once:
+ * d[W_x; W_h; b] = Zᵀ·dG, dW_out = Hdᵀ·dLogits, db_out = 1ᵀ·dLogits, dX = dG·W_xᵀ.
+ * Avoided on wasm because they copy the whole source tensor per call: tf.slice / tf.split / gather on big
+ * tensors (blocks are built or split in JS instead); tanh is computed as 2σ(2x) − 1 (the sigmoid kernel is
+ * ~10× faster). RNG order: dropout masks, then the coins, then the samples step by step.
  */
 import * as tf from '@tensorflow/tfjs';
 import type { Rng } from '../util/rng.ts';
