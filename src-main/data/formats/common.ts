@@ -319,12 +319,16 @@ export function parseJsonFile(file: string, text: string): unknown {
   }
 }
 
-/** Writes JSON back with the indentation the file used (none when it was on one line). */
+/** Writes JSON back with the indentation (or Python-style one-line separators) and final newline the file had. */
 export function stringifyLikeSource(value: unknown, originalText: string): string {
   const body = originalText.startsWith('\uFEFF') ? originalText.slice(1) : originalText;
   const indent = /^[[{]\r?\n([ \t]+)\S/.exec(body.trimStart())?.[1];
   const eol = body.includes('\r\n') ? '\r\n' : '\n';
   let out = indent === undefined ? JSON.stringify(value) : JSON.stringify(value, null, indent);
+  // Python's json.dump writes one line with ", " and ": " between items; keep that look too.
+  if (indent === undefined && /^[[{]\s*"(?:[^"\\]|\\.)*": /.test(body.trimStart())) {
+    out = out.replace(/"(?:[^"\\]|\\.)*"|[,:]/g, (token) => (token === ',' ? ', ' : token === ':' ? ': ' : token));
+  }
   if (eol === '\r\n') out = out.replace(/\n/g, '\r\n');
   const finalNewline = /\r?\n$/.test(body) ? eol : '';
   return (originalText.startsWith('\uFEFF') ? '\uFEFF' : '') + out + finalNewline;

@@ -116,6 +116,17 @@ describe('saveCoco', () => {
     ]);
   });
 
+  it("keeps Python json.dump's one-line ', ' / ': ' style (separators inside strings untouched)", async () => {
+    const file = path.join(dir, 'captions.json');
+    const python = (v: unknown): string => JSON.stringify(v).replace(/"(?:[^"\\]|\\.)*"|[,:]/g, (t) => (t === ',' ? ', ' : t === ':' ? ': ' : t));
+    await writeTree(dir, { 'captions.json': python(COCO) });
+    await saveCoco(await readCoco(file), [{ id: '2', captions: ['A cat: black, "small".'] }]);
+    const expected = { ...COCO, annotations: COCO.annotations.map((a) => (a.id === 11 ? { ...a, caption: 'A cat: black, "small".' } : a)) };
+    const text = await readFile(file, 'utf8');
+    expect(text).toBe(python(expected));
+    expect(text).toContain('"caption": "A cat: black, \\"small\\"."');
+  });
+
   it('keeps a minified file minified', async () => {
     const file = path.join(dir, 'captions.json');
     await writeTree(dir, { 'captions.json': JSON.stringify(COCO) });
