@@ -87,7 +87,8 @@ export function disposeDecoderWeights(weights: DecoderWeights): void {
  * One training pass over a batch: masked mean softmax cross-entropy per target token and its gradients for
  * every weight, with scheduled sampling (Bengio et al. 2015) and, when `training`, dropout. For each position
  * t ≥ 1 and row, with probability ε the true previous word is fed, otherwise a word drawn from (or the argmax
- * of) the model's own previous output distribution; no gradient flows through that choice. A position counts
+ * of) the model's own previous output distribution (as computed in this pass, dropout included); no gradient
+ * flows through that choice. A position counts
  * while its target is a word or the first <end>; tokens after <end> never matter. All randomness comes from
  * `opts.rng`. The grads are new tensors the caller disposes.
  */
