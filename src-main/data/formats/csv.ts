@@ -120,11 +120,11 @@ async function parseCsv(file: string, opts: ReadOptions): Promise<ParsedCsv> {
     throw fileError(file, `cannot read: ${err instanceof Error ? err.message : String(err)}`);
   }
   const { encoding, bom, body } = decode(raw);
-  const text = body.toString('utf8');
-  const firstLine = text.split(/\r\n|\n|\r/).find((line) => line.trim() !== '') ?? '';
+  const start = body.subarray(0, 64 * 1024).toString('utf8');
+  const firstLine = start.split(/\r\n|\n|\r/).find((line) => line.trim() !== '') ?? '';
   if (firstLine === '') throw fileError(file, 'empty CSV file');
   const delimiter = sniffDelimiter(firstLine, file);
-  const eol = /\r\n/.test(text.slice(0, text.search(/\n/) + 1)) ? '\r\n' : '\n';
+  const eol = /\r\n/.test(start.slice(0, start.search(/\n/) + 1)) ? '\r\n' : '\n';
 
   let parsed: { record: string[]; info: { bytes: number } }[];
   try {
@@ -142,14 +142,14 @@ async function parseCsv(file: string, opts: ReadOptions): Promise<ParsedCsv> {
   let offset = 0;
   let line = 1;
   for (const { record, info } of parsed) {
-    let start = offset;
+    let first = offset;
     // Blank lines skipped before this record belong to its byte range but not to its first line.
-    while (start < info.bytes && (body[start] === 0x0a || body[start] === 0x0d)) {
-      if (body[start] === 0x0a || (body[start] === 0x0d && body[start + 1] !== 0x0a)) line++;
-      start++;
+    while (first < info.bytes && (body[first] === 0x0a || body[first] === 0x0d)) {
+      if (body[first] === 0x0a || body[first + 1] !== 0x0a) line++;
+      first++;
     }
     records.push({ fields: record, start: offset, end: info.bytes, line });
-    for (let i = start; i < info.bytes; i++) if (body[i] === 0x0a) line++;
+    for (let i = first; i < info.bytes; i++) if (body[i] === 0x0a) line++;
     offset = info.bytes;
   }
 

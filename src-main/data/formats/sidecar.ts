@@ -65,13 +65,14 @@ function stemOf(file: string): string {
 
 async function parseSidecar(root: string, opts: ReadOptions): Promise<ParsedSidecar> {
   let files: string[];
+  let isFolder: boolean;
   try {
-    if (!(await stat(root)).isDirectory()) throw fileError(root, 'not a folder');
-    files = await listFiles(root);
+    isFolder = (await stat(root)).isDirectory();
+    files = isFolder ? await listFiles(root) : [];
   } catch (err) {
-    if (err instanceof Error && err.message.startsWith(root)) throw err;
     throw fileError(root, `cannot read the folder: ${err instanceof Error ? err.message : String(err)}`);
   }
+  if (!isFolder) throw fileError(root, 'not a folder (the sidecar format reads a folder of images)');
   const captionFiles = new Map<string, string>(); // caption file → its lower-case extension
   for (const file of files) {
     const ext = path.extname(file).toLowerCase();
