@@ -24,8 +24,8 @@ export interface FeatureEncoder {
   /** Stable identity of weights, feature and image pipeline; part of the cache key. */
   readonly id: string;
   readonly featureDim: number;
-  /** Features of 224×224×3 RGB images, one Float32Array(featureDim) per image, in order. */
-  encode(pixels: readonly Uint8Array[]): Promise<{ readonly features: readonly Float32Array[] }>;
+  /** Features of 224×224×3 RGB images, one Float32Array(featureDim) per image, in order (`topK: 0`: no tags wanted). */
+  encode(pixels: readonly Uint8Array[], opts?: { readonly topK?: number }): Promise<{ readonly features: readonly Float32Array[] }>;
 }
 
 /** Turns a file's bytes into the encoder's pixels; `path` names the file in errors. Default: `images.ts`. */
@@ -110,6 +110,8 @@ export interface ExtractOptions {
   readonly concurrency?: number;
   /** Stops between batches with a `CancelledError`; what was computed so far stays cached. */
   readonly signal?: AbortSignal;
+  /** Awaited between batches, e.g. a job's pause/cancel gate (may throw to stop). */
+  readonly checkpoint?: () => void | Promise<void>;
   /** Progress events (task 'extract'): done/total images, rate, ETA, and counts of cached/computed/failed. */
   readonly onProgress?: ProgressListener;
   /** Pixel decoder (default: `decodeImage` from `images.ts`); tests inject a fake. */
@@ -172,16 +174,21 @@ export async function extractFeatures(paths: readonly string[], encoder: Feature
       values: { ...counts },
     });
   };
-  const checkCancel = (): void => {
+  const checkCancel = async (): Promise<void> => {
+    if (opts.signal?.aborted) throw new CancelledError('feature extraction cancelled');
+    await opts.checkpoint?.();
     if (opts.signal?.aborted) throw new CancelledError('feature extraction cancelled');
   };
 
   const flush = async (limit: number): Promise<void> => {
     while (pending.size >= limit && pending.size > 0) {
-      checkCancel();
+      await checkCancel();
       const batch = [...pending.values()].slice(0, batchSize);
       for (const entry of batch) pending.delete(entry.hash);
-      const { features } = await encoder.encode(batch.map((entry) => entry.pixels!));
+      const { features } = await encoder.encode(
+        batch.map((entry) => entry.pixels!),
+        { topK: 0 },
+      );
       if (features.length !== batch.length) throw new Error(`encoder ${encoder.id}: returned ${features.length} feature vectors for ${batch.length} images`);
       for (let b = 0; b < batch.length; b++) {
         const entry = batch[b]!;
@@ -200,7 +207,7 @@ export async function extractFeatures(paths: readonly string[], encoder: Feature
   };
 
   for (let start = 0; start < paths.length; start += batchSize) {
-    checkCancel();
+    await checkCancel();
     const chunk = paths.slice(start, start + batchSize);
     await mapLimit(chunk, concurrency, async (file, k) => {
       const i = start + k;

@@ -123,6 +123,20 @@ describe('extractFeatures', () => {
     expect(await new FeatureCache(cacheDir).get('fake/v1', 4, sha256Hex('hello'))).toBeInstanceOf(Float32Array);
   });
 
+  it('awaits the checkpoint hook between batches (a job gate can pause or stop it)', async () => {
+    const paths = ['a.jpg', 'b c.jpg', 'bad.jpg'].map((n) => path.join(dir, n));
+    const encoder = fakeEncoder();
+    let checkpoints = 0;
+    const checkpoint = async (): Promise<void> => {
+      checkpoints++;
+      if (encoder.calls === 1) throw new Error('stopped by the gate');
+    };
+    await expect(extractFeatures(paths, encoder, { cacheDir, batchSize: 1, decode: bytesAsPixels, checkpoint })).rejects.toThrow(/stopped by the gate/);
+    // chunk 1 (a), its batch, then chunk 2 stops before reading b
+    expect(checkpoints).toBe(3);
+    expect(encoder.calls).toBe(1);
+  });
+
   it('throws when the encoder returns the wrong number or size of vectors', async () => {
     const wrong: FeatureEncoder = { id: 'w', featureDim: 3, encode: async (p) => ({ features: p.map(() => new Float32Array(2)) }) };
     await expect(extractFeatures([path.join(dir, 'a.jpg')], wrong, { cacheDir, decode: bytesAsPixels })).rejects.toThrow(/encoder w: returned 2 features, expected 3/);
