@@ -22,6 +22,7 @@ export interface ResponseMap {
   'settings.get': Settings;
   'settings.update': Settings;
   'fs.list': FsListing;
+  'files.upload': { readonly path: string };
   /** The chosen paths; empty when the user cancelled. */
   'dialog.open': { readonly paths: readonly string[] };
   'caption.start': JobSummary;

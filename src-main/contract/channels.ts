@@ -10,6 +10,7 @@ export const METHODS = [
   'settings.get',
   'settings.update',
   'fs.list',
+  'files.upload',
   'dialog.open',
   'caption.start',
   'dataset.open',

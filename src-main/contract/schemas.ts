@@ -59,6 +59,8 @@ export const requestSchemas = {
   'settings.get': empty,
   'settings.update': settingsPatchSchema,
   'fs.list': z.strictObject({ path: path.optional() }),
+  /** A file without a path (pasted image, or dropped in a browser), as base64; stored in the session's upload folder. */
+  'files.upload': z.strictObject({ name: z.string().min(1).max(255), base64: z.base64().max(140 * 1024 * 1024) }),
   'dialog.open': z.strictObject({ purpose: z.enum(['images', 'folder', 'dataset', 'model', 'save-csv', 'save-model']) }),
   'caption.start': z.strictObject({
     paths: z.array(path).min(1).max(100_000),

@@ -4,7 +4,7 @@
  * operation and returns an envelope (value, or a one-line error with its code). Heavy work goes to the job
  * manager's worker threads; everything here is quick file and bookkeeping work.
  */
-import { mkdir, readFile } from 'node:fs/promises';
+import { mkdir, readFile, stat } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import type { MethodName } from '../contract/channels.ts';
@@ -119,6 +119,14 @@ export class AppServices {
     if (job.result?.kind === 'train') this.emit({ type: 'models', models: await this.models.list() });
   }
 
+  /** Lets the UI show a dataset's images (sample captions) without opening it in the browser view. */
+  private async grantDatasetFolders(source: { path: string; imagesDir?: string | undefined }): Promise<void> {
+    const target = path.resolve(source.path);
+    const st = await stat(target).catch(() => null);
+    await this.media.allow(st?.isDirectory() ? target : path.dirname(target));
+    if (source.imagesDir) await this.media.allow(path.resolve(source.imagesDir));
+  }
+
   private async modelsChanged(): Promise<void> {
     this.emit({ type: 'models', models: await this.models.list() });
   }
@@ -148,6 +156,7 @@ export class AppServices {
         return next;
       },
       'fs.list': async ({ path: dir }) => listFolder(dir, [{ label: 'Models', path: this.models.userDir }]),
+      'files.upload': async ({ name, base64 }) => ({ path: await this.uploads.save(name, Buffer.from(base64, 'base64')) }),
       'dialog.open': async ({ purpose }) => {
         if (!this.options.openDialog) throw unsupported('native file dialogs exist only in the desktop app');
         return { paths: await this.options.openDialog(purpose) };
@@ -168,6 +177,7 @@ export class AppServices {
       'dataset.save': async ({ datasetId, changes }) => this.datasets.save(datasetId, changes),
       'dataset.close': async ({ datasetId }) => ({ closed: this.datasets.close(datasetId) }),
       'train.start': async (req) => {
+        await this.grantDatasetFolders(req.dataset);
         const target = await this.models.newModelDir(req.name);
         const runDir = path.join(this.options.dataDir, 'runs', slugify(req.name));
         return this.jobs.start(

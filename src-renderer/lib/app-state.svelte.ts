@@ -1,0 +1,103 @@
+/**
+ * State every view shares, kept up to date from the backend's events: app info and settings, the model list,
+ * jobs, the backend status, toasts, and which view is showing.
+ */
+import type { ResponseOf } from '../../src-main/contract/api.ts';
+import type { AppInfo, BackendStatus, JobEvent, JobSummary, ModelSummary, Settings } from '../../src-main/contract/types.ts';
+import type { RequestOf } from '../../src-main/contract/schemas.ts';
+import { api, ApiError } from './api.ts';
+
+export const VIEWS = ['caption', 'datasets', 'train', 'export', 'models', 'settings'] as const;
+export type ViewName = (typeof VIEWS)[number];
+
+export interface Toast {
+  readonly id: number;
+  readonly kind: 'info' | 'error' | 'success';
+  readonly text: string;
+}
+
+class AppState {
+  view = $state<ViewName>('caption');
+  info = $state<AppInfo | null>(null);
+  settings = $state<Settings | null>(null);
+  backend = $state<BackendStatus | null>(null);
+  models = $state<ModelSummary[]>([]);
+  jobs = $state<Record<string, JobSummary>>({});
+  toasts = $state<Toast[]>([]);
+  connected = $state(true);
+  /** The dataset path last opened in the Datasets view (Train and Export offer it). */
+  lastDataset = $state<{ path: string; format: string } | null>(null);
+  private toastId = 0;
+
+  /** Loads info, settings and models, and starts following events. */
+  async start(): Promise<void> {
+    api.onEvent((event) => this.apply(event));
+    api.onConnection((connected) => (this.connected = connected));
+    const [info, models, jobs] = await Promise.all([api.call('app.info', {}), api.call('models.list', {}), api.call('jobs.list', {})]);
+    this.info = info;
+    this.settings = info.settings;
+    this.backend = info.backend;
+    this.models = [...models];
+    for (const job of jobs) this.jobs[job.id] = job;
+  }
+
+  private apply(event: JobEvent): void {
+    switch (event.type) {
+      case 'job':
+        this.jobs[event.job.id] = event.job;
+        return;
+      case 'progress': {
+        const job = this.jobs[event.jobId];
+        if (job) this.jobs[event.jobId] = { ...job, progress: event.progress };
+        return;
+      }
+      case 'models':
+        this.models = [...event.models];
+        return;
+      case 'backend':
+        this.backend = event.backend;
+        return;
+      default:
+        return;
+    }
+  }
+
+  /** The model captions use now. */
+  get currentModel(): ModelSummary | null {
+    const id = this.settings?.modelId;
+    return this.models.find((m) => m.id === id) ?? this.models[0] ?? null;
+  }
+
+  async updateSettings(patch: RequestOf<'settings.update'>): Promise<void> {
+    const next = await this.run(api.call('settings.update', patch));
+    if (next) this.settings = next;
+  }
+
+  async refreshModels(): Promise<void> {
+    const models = await this.run(api.call('models.list', {}));
+    if (models) this.models = [...models];
+  }
+
+  toast(text: string, kind: Toast['kind'] = 'info'): void {
+    const id = ++this.toastId;
+    this.toasts = [...this.toasts, { id, kind, text }];
+    setTimeout(() => this.dismiss(id), kind === 'error' ? 8000 : 4000);
+  }
+
+  dismiss(id: number): void {
+    this.toasts = this.toasts.filter((t) => t.id !== id);
+  }
+
+  /** Awaits a call; an error becomes a toast and the result null. */
+  async run<T>(promise: Promise<T>): Promise<T | null> {
+    try {
+      return await promise;
+    } catch (err) {
+      this.toast(err instanceof ApiError || err instanceof Error ? err.message : String(err), 'error');
+      return null;
+    }
+  }
+}
+
+export const app = new AppState();
+export type { ResponseOf };

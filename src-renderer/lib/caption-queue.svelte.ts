@@ -1,0 +1,88 @@
+/**
+ * The Caption view's state: the cards of captioned images (newest batch first), the running caption jobs and
+ * uploads. Items stream in as the backend finishes each image; one that fails shows its error inline.
+ */
+import type { CaptionAlternative, CaptionItem, ImageTag, JobSummary } from '../../src-main/contract/types.ts';
+import { api } from './api.ts';
+import { app } from './app-state.svelte.ts';
+
+export interface CaptionCard {
+  readonly key: string;
+  readonly path: string;
+  readonly name: string;
+  readonly ok: boolean;
+  /** The caption as the user edited it (starts as the model's best). */
+  text: string;
+  readonly original: string;
+  readonly score: number;
+  readonly alternatives: readonly CaptionAlternative[];
+  readonly tags: readonly ImageTag[];
+  readonly error: string;
+  readonly modelId: string;
+}
+
+class CaptionQueue {
+  cards = $state<CaptionCard[]>([]);
+  /** Jobs started from this view, newest first. */
+  jobIds = $state<string[]>([]);
+  uploading = $state<{ done: number; total: number } | null>(null);
+  private readonly early = new Map<string, CaptionItem[]>();
+  private serial = 0;
+
+  constructor() {
+    api.onEvent((event) => {
+      if (event.type !== 'caption') return;
+      if (this.jobIds.includes(event.jobId)) this.add(event.item);
+      else {
+        // The event may beat the reply to caption.start: keep it until the job id is known.
+        const list = this.early.get(event.jobId) ?? [];
+        list.push(event.item);
+        this.early.set(event.jobId, list);
+        if (this.early.size > 20) this.early.delete(this.early.keys().next().value!);
+      }
+    });
+  }
+
+  /** The jobs of this view that have not finished. */
+  get active(): JobSummary[] {
+    return this.jobIds.flatMap((id) => {
+      const job = app.jobs[id];
+      return job && (job.state === 'running' || job.state === 'queued' || job.state === 'paused') ? [job] : [];
+    });
+  }
+
+  private add(item: CaptionItem): void {
+    const card: CaptionCard = item.ok
+      ? { key: `c${++this.serial}`, path: item.path, name: item.name, ok: true, text: item.caption, original: item.caption, score: item.score, alternatives: item.alternatives, tags: item.tags, error: '', modelId: item.modelId }
+      : { key: `c${++this.serial}`, path: item.path, name: item.name, ok: false, text: '', original: '', score: 0, alternatives: [], tags: [], error: item.error, modelId: '' };
+    this.cards = [card, ...this.cards];
+  }
+
+  /** Captions files from a drop, paste or file input (uploaded first in browser mode). */
+  async captionFiles(files: readonly File[]): Promise<void> {
+    this.uploading = { done: 0, total: files.length };
+    let paths: string[] | null;
+    try {
+      paths = await app.run(api.pathsForFiles(files, (done, total) => (this.uploading = { done, total })));
+    } finally {
+      this.uploading = null;
+    }
+    if (paths?.length) await this.captionPaths(paths);
+  }
+
+  /** Captions files or folders given by path. */
+  async captionPaths(paths: readonly string[]): Promise<void> {
+    const job = await app.run(api.call('caption.start', { paths: [...paths] }));
+    if (!job) return;
+    app.jobs[job.id] = app.jobs[job.id] ?? job;
+    this.jobIds = [job.id, ...this.jobIds];
+    for (const item of this.early.get(job.id) ?? []) this.add(item);
+    this.early.delete(job.id);
+  }
+
+  clear(): void {
+    this.cards = [];
+  }
+}
+
+export const captionQueue = new CaptionQueue();
