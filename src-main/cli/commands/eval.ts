@@ -1,0 +1,132 @@
+/**
+ * `caption-studio eval <model> <dataset>`: BLEU-1..4, ROUGE-L and CIDEr-D of the model's captions on a split
+ * (the held-out test split by default, reproduced from the model's recorded seed), optionally beside the
+ * nearest-neighbour baseline, with each image's caption and references written to a file on request.
+ */
+import path from 'node:path';
+import { Option, type Command } from 'commander';
+import { DATASET_FORMATS, type DatasetFormat } from '../../data/dataset-types.ts';
+import { exportCaptions } from '../../data/export.ts';
+import { loadBundle } from '../../engine/bundle.ts';
+import { disposeCaptionModel } from '../../engine/caption-model.ts';
+import { loadEncoder } from '../../engine/encoder.ts';
+import { encoderSpecFor } from '../../engine/encoder-registry.ts';
+import type { CaptionScores } from '../../engine/metrics/evaluate.ts';
+import { evaluateModel, evaluateNearestNeighbour, type Evaluation } from '../../pipeline/evaluate.ts';
+import { featuresOf, itemsOf, openDataset } from '../../pipeline/training-data.ts';
+import { splitOfModel } from '../model-split.ts';
+import { ProgressBar } from '../progress-bar.ts';
+import { ExitError, nonNegativeInt, positiveInt, startBackend, type GlobalOptions } from '../options.ts';
+
+interface EvalCommandOptions extends GlobalOptions {
+  readonly split: 'train' | 'val' | 'test' | 'all';
+  readonly format: DatasetFormat | 'auto';
+  readonly images?: string;
+  readonly json?: boolean;
+  readonly predictions?: string;
+  readonly beam: number;
+  readonly blockNgram: number;
+  readonly baseline?: boolean;
+  readonly cache?: string;
+  readonly keepDuplicates?: boolean;
+}
+
+export function registerEval(program: Command): void {
+  program
+    .command('eval')
+    .description('score a model on a dataset split: BLEU-1..4, ROUGE-L, CIDEr-D')
+    .argument('<model>', 'model bundle folder')
+    .argument('<dataset>', 'dataset file or folder')
+    .addOption(new Option('--split <split>', 'which images to caption').choices(['test', 'val', 'train', 'all']).default('test'))
+    .addOption(new Option('--format <format>', 'dataset format').choices(['auto', ...DATASET_FORMATS]).default('auto'))
+    .option('--images <dir>', 'where the images are, when not beside the annotation file')
+    .option('-b, --beam <n>', 'beam width', positiveInt, 3)
+    .option('--block-ngram <n>', 'forbid repeating any n-gram of this size (0 = off)', nonNegativeInt, 2)
+    .option('--baseline', 'also score the nearest-neighbour baseline (caption of the closest training image)')
+    .option('--keep-duplicates', 'keep repeated reference captions (as published UCM-Captions figures do)')
+    .option('--predictions <file>', 'write each image caption beside its references (.csv or .jsonl)')
+    .option('--cache <dir>', 'feature cache folder')
+    .option('--json', 'print the result as one JSON object')
+    .action(async (modelDir: string, dataset: string, _opts: unknown, cmd: Command) => {
+      await runEval(modelDir, dataset, cmd.optsWithGlobals<EvalCommandOptions>());
+    });
+}
+
+async function runEval(modelDir: string, datasetPath: string, opts: EvalCommandOptions): Promise<void> {
+  await startBackend(opts);
+  const model = await loadBundle(modelDir);
+  const encoder = await loadEncoder(encoderSpecFor(model.encoderId));
+  const bar = new ProgressBar(process.stderr, opts.quiet);
+  try {
+    const dataset = await openDataset(datasetPath, {
+      format: opts.format,
+      ...(opts.images ? { imagesDir: opts.images } : {}),
+      split: splitOfModel(model),
+      ...(opts.keepDuplicates ? { keepDuplicateCaptions: true } : {}),
+    });
+    const items = itemsOf(dataset, opts.split);
+    if (items.length === 0) {
+      const counts = ['train', 'val', 'test'].map((s) => `${s} ${dataset.items.filter((i) => i.split === s).length}`).join(', ');
+      throw new ExitError(`${dataset.source}: no captioned images in split '${opts.split}' (${counts}); choose another with --split`);
+    }
+    const cache = opts.cache ? { cacheDir: opts.cache } : {};
+    const { featured, failures } = await featuresOf(items, encoder, { ...cache, onProgress: bar.listener });
+    bar.stop();
+    for (const f of failures) process.stderr.write(`skipped ${f.path}: ${f.error}\n`);
+    const evaluation = evaluateModel(model, encoder.id, featured, { beamSize: opts.beam, blockRepeatedNgram: opts.blockNgram });
+    let baseline: Evaluation | undefined;
+    if (opts.baseline) {
+      const trainItems = itemsOf(dataset, 'train').filter((i) => !items.includes(i));
+      const train = await featuresOf(trainItems, encoder, cache);
+      baseline = evaluateNearestNeighbour(train.featured, featured);
+    }
+    if (opts.predictions) {
+      const ext = path.extname(opts.predictions).toLowerCase();
+      await exportCaptions(
+        evaluation.predictions.map((p) => ({ path: p.path, caption: p.caption, score: p.score ?? null, model: path.basename(path.resolve(modelDir)), references: p.references })),
+        { format: ext === '.csv' ? 'csv' : 'jsonl', out: opts.predictions },
+      );
+    }
+    const report = {
+      model: path.resolve(modelDir),
+      dataset: dataset.source,
+      split: opts.split,
+      images: evaluation.images,
+      skipped: failures.length,
+      metrics: rounded(evaluation.metrics),
+      ...(baseline ? { nearestNeighbour: rounded(baseline.metrics) } : {}),
+    };
+    if (opts.json) {
+      process.stdout.write(`${JSON.stringify(report)}\n`);
+    } else {
+      process.stdout.write(`${report.images} images (${opts.split} split of ${dataset.source})\n`);
+      process.stdout.write(formatTable(evaluation.metrics, baseline?.metrics));
+    }
+  } finally {
+    bar.stop();
+    encoder.dispose();
+    disposeCaptionModel(model);
+  }
+}
+
+const METRIC_NAMES: readonly [keyof CaptionScores, string][] = [
+  ['bleu1', 'BLEU-1'],
+  ['bleu2', 'BLEU-2'],
+  ['bleu3', 'BLEU-3'],
+  ['bleu4', 'BLEU-4'],
+  ['rougeL', 'ROUGE-L'],
+  ['ciderD', 'CIDEr-D'],
+];
+
+function rounded(scores: CaptionScores): CaptionScores {
+  const r = (x: number): number => Math.round(x * 1e4) / 1e4;
+  return { bleu1: r(scores.bleu1), bleu2: r(scores.bleu2), bleu3: r(scores.bleu3), bleu4: r(scores.bleu4), rougeL: r(scores.rougeL), ciderD: r(scores.ciderD) };
+}
+
+function formatTable(model: CaptionScores, baseline?: CaptionScores): string {
+  const lines = [`${'metric'.padEnd(8)}  ${'model'.padStart(7)}${baseline ? `  ${'nearest neighbour'.padStart(17)}` : ''}`];
+  for (const [key, label] of METRIC_NAMES) {
+    lines.push(`${label.padEnd(8)}  ${model[key].toFixed(4).padStart(7)}${baseline ? `  ${baseline[key].toFixed(4).padStart(17)}` : ''}`);
+  }
+  return `${lines.join('\n')}\n`;
+}

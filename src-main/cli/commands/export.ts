@@ -1,0 +1,110 @@
+/**
+ * `caption-studio export <dataset|dir…> --out FILE`: captions images (a dataset's, or folders/files) with a
+ * model and writes csv / jsonl / sidecar / coco-results. A dataset's reference captions go along in a
+ * `references` column.
+ */
+import { stat } from 'node:fs/promises';
+import path from 'node:path';
+import { Option, type Command } from 'commander';
+import { EXPORT_FORMATS, exportCaptions, type ExportFormat, type ExportRow } from '../../data/export.ts';
+import { isImageName } from '../../data/formats/common.ts';
+import { expandImagePaths } from '../../data/image-paths.ts';
+import { loadDataset } from '../../data/dataset.ts';
+import { loadBundle } from '../../engine/bundle.ts';
+import { disposeCaptionModel, modelLabel } from '../../engine/caption-model.ts';
+import { loadEncoder } from '../../engine/encoder.ts';
+import { encoderSpecFor } from '../../engine/encoder-registry.ts';
+import { captionImages } from '../../pipeline/caption-images.ts';
+import { defaultModelDir } from '../../util/paths.ts';
+import { ProgressBar } from '../progress-bar.ts';
+import { ExitError, nonNegativeInt, note, positiveInt, startBackend, type GlobalOptions } from '../options.ts';
+
+interface ExportCommandOptions extends GlobalOptions {
+  readonly out?: string;
+  readonly model?: string;
+  readonly format: ExportFormat;
+  readonly bom?: boolean;
+  readonly beam: number;
+  readonly blockNgram: number;
+  readonly dataset?: boolean;
+  readonly overwrite?: boolean;
+}
+
+export function registerExport(program: Command): void {
+  program
+    .command('export')
+    .description('caption a dataset or folders of images and export the captions')
+    .argument('<inputs...>', 'a dataset file/folder, or image files and folders')
+    .option('-o, --out <file>', 'output file (not needed for --format sidecar)')
+    .option('-m, --model <dir>', 'model bundle folder (default: the bundled model)')
+    .addOption(new Option('--format <format>', 'output format').choices(EXPORT_FORMATS).default('csv'))
+    .option('--bom', 'start the CSV with a UTF-8 byte-order mark (for Excel)')
+    .option('-b, --beam <n>', 'beam width', positiveInt, 3)
+    .option('--block-ngram <n>', 'forbid repeating any n-gram of this size (0 = off)', nonNegativeInt, 2)
+    .option('--dataset', 'read the single input folder as a dataset (sidecar captions become references)')
+    .option('--overwrite', 'sidecar: replace existing caption files')
+    .action(async (inputs: string[], _opts: unknown, cmd: Command) => {
+      await runExport(inputs, cmd.optsWithGlobals<ExportCommandOptions>());
+    });
+}
+
+interface Target {
+  readonly path: string;
+  readonly references?: readonly string[];
+}
+
+async function targetsOf(inputs: readonly string[], asDataset: boolean): Promise<Target[]> {
+  if (inputs.length === 1) {
+    const input = inputs[0]!;
+    const info = await stat(input).catch(() => undefined);
+    if (info && ((info.isFile() && !isImageName(input)) || (info.isDirectory() && asDataset))) {
+      const dataset = await loadDataset(input);
+      return dataset.items.map((item) => ({ path: item.imagePath, references: item.captions }));
+    }
+  }
+  return (await expandImagePaths(inputs)).map((p) => ({ path: p }));
+}
+
+async function runExport(inputs: string[], opts: ExportCommandOptions): Promise<void> {
+  if (opts.format !== 'sidecar' && !opts.out) throw new ExitError(`--out is needed for --format ${opts.format}`);
+  const targets = await targetsOf(inputs, opts.dataset ?? false);
+  if (targets.length === 0) throw new ExitError(`no images found in ${inputs.join(', ')}`);
+  await startBackend(opts);
+  const model = await loadBundle(opts.model ?? defaultModelDir());
+  const encoder = await loadEncoder(encoderSpecFor(model.encoderId));
+  const bar = new ProgressBar(process.stderr, opts.quiet);
+  const rows: ExportRow[] = [];
+  let failed = 0;
+  try {
+    const name = modelLabel(model);
+    const results = captionImages(
+      targets.map((t) => t.path),
+      { model, encoder, tags: 0, caption: { beamSize: opts.beam, blockRepeatedNgram: opts.blockNgram }, onProgress: bar.listener },
+    );
+    let i = 0;
+    for await (const r of results) {
+      const target = targets[i++]!;
+      if (r.ok) {
+        rows.push({ path: r.path, caption: r.caption, score: Math.round(r.score * 1e4) / 1e4, model: name, ...(target.references ? { references: target.references } : {}) });
+      } else {
+        failed++;
+        bar.stop();
+        process.stderr.write(`${r.path}: ${r.error}\n`);
+      }
+    }
+  } finally {
+    bar.stop();
+    encoder.dispose();
+    disposeCaptionModel(model);
+  }
+  if (rows.length === 0) throw new ExitError(`none of the ${targets.length} images could be captioned`);
+  const report = await exportCaptions(rows, {
+    format: opts.format,
+    ...(opts.out ? { out: opts.out } : {}),
+    ...(opts.bom ? { bom: true } : {}),
+    ...(opts.overwrite ? { overwrite: true } : {}),
+  });
+  for (const s of report.skipped) process.stderr.write(`skipped ${s.path}: ${s.reason}\n`);
+  const where = opts.format === 'sidecar' ? `${report.written.length} caption files` : path.resolve(opts.out!);
+  note(opts, `exported ${report.rows} captions to ${where}${failed ? ` (${failed} images failed)` : ''}`);
+}

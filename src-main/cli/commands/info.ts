@@ -1,0 +1,49 @@
+/** `caption-studio info <model>`: what a model bundle holds, without loading its weights. */
+import type { Command } from 'commander';
+import { readBundleInfo } from '../../engine/bundle.ts';
+import type { GlobalOptions } from '../options.ts';
+
+interface InfoCommandOptions extends GlobalOptions {
+  readonly json?: boolean;
+}
+
+export function registerInfo(program: Command): void {
+  program
+    .command('info')
+    .description('show a model bundle: config, vocabulary, encoder, training and metrics')
+    .argument('<model>', 'model bundle folder')
+    .option('--json', 'print one JSON object')
+    .action(async (dir: string, _opts: unknown, cmd: Command) => {
+      const opts = cmd.optsWithGlobals<InfoCommandOptions>();
+      const info = await readBundleInfo(dir);
+      const { training, ...meta } = info.metadata;
+      const summary = {
+        name: info.name ?? null,
+        encoderId: info.encoderId,
+        decoder: info.config,
+        vocabularySize: info.vocabularySize,
+        weights: info.weightStorage,
+        ...meta,
+        ...(training ? { epochs: training.history.length, best: training.best, stoppedBy: training.stoppedBy, config: training.config } : {}),
+      };
+      if (opts.json) {
+        process.stdout.write(`${JSON.stringify(summary)}\n`);
+        return;
+      }
+      const c = info.config;
+      const lines = [
+        `name        ${info.name ?? '(unnamed)'}`,
+        `created     ${info.metadata.createdAt}`,
+        `encoder     ${info.encoderId}`,
+        `decoder     E ${c.embedDim}, H ${c.hiddenDim}, V ${c.vocabSize}, F ${c.featureDim}, injection ${c.injection}, dropout ${c.dropout}`,
+        `weights     ${info.weightStorage}`,
+      ];
+      if (training) {
+        lines.push(`training    ${training.history.length} epochs (${training.stoppedBy})${training.best ? `, best epoch ${training.best.epoch} by ${training.best.metric} ${training.best.value.toFixed(4)}` : ''}`);
+      }
+      if (info.metadata.metrics) lines.push(`metrics     ${Object.entries(info.metadata.metrics).map(([k, v]) => `${k} ${Number(v.toFixed(4))}`).join(', ')}`);
+      const command = info.metadata.provenance?.command;
+      if (typeof command === 'string') lines.push(`command     ${command}`);
+      process.stdout.write(`${lines.join('\n')}\n`);
+    });
+}

@@ -1,0 +1,49 @@
+/** `caption-studio stats <dataset>`: counts, vocabulary size, caption lengths and the dataset's problems. */
+import { Option, type Command } from 'commander';
+import { DATASET_FORMATS, type DatasetFormat } from '../../data/dataset-types.ts';
+import { datasetStats, loadDataset } from '../../data/dataset.ts';
+import { positiveInt, type GlobalOptions } from '../options.ts';
+
+interface StatsCommandOptions extends GlobalOptions {
+  readonly format: DatasetFormat | 'auto';
+  readonly images?: string;
+  readonly minCount: number;
+  readonly json?: boolean;
+}
+
+export function registerStats(program: Command): void {
+  program
+    .command('stats')
+    .description('describe a dataset: images, captions, missing files, vocabulary, caption lengths')
+    .argument('<dataset>', 'dataset file or folder')
+    .addOption(new Option('--format <format>', 'dataset format').choices(['auto', ...DATASET_FORMATS]).default('auto'))
+    .option('--images <dir>', 'where the images are, when not beside the annotation file')
+    .option('--min-count <n>', 'vocabulary threshold: words seen at least this often', positiveInt, 5)
+    .option('--json', 'print one JSON object')
+    .action(async (target: string, _opts: unknown, cmd: Command) => {
+      const opts = cmd.optsWithGlobals<StatsCommandOptions>();
+      const dataset = await loadDataset(target, { format: opts.format, ...(opts.images ? { imagesDir: opts.images } : {}) });
+      const stats = datasetStats(dataset, { minWordCount: opts.minCount });
+      if (opts.json) {
+        const { lengthHistogram: _h, ...rest } = stats;
+        process.stdout.write(`${JSON.stringify({ dataset: dataset.source, format: dataset.format, ...rest, lengthHistogram: stats.lengthHistogram })}\n`);
+        return;
+      }
+      const out: string[] = [
+        `dataset               ${dataset.source} (${dataset.format})`,
+        `images                ${stats.images}`,
+        `captions              ${stats.captions}`,
+        `images w/o captions   ${stats.imagesWithoutCaptions}`,
+        `missing image files   ${stats.missingImageFiles}`,
+        `distinct words        ${stats.words}`,
+        `vocabulary            ${stats.vocabularySize} (words seen ≥ ${opts.minCount} times, plus 4 special tokens)`,
+        `caption length        p5 ${stats.length.p5}, median ${stats.length.p50}, p95 ${stats.length.p95}, max ${stats.length.max}, mean ${stats.length.mean.toFixed(1)}`,
+        `splits                ${Object.entries(stats.splits).map(([k, v]) => `${k} ${v}`).join(', ')}`,
+      ];
+      const problems = Object.entries(stats.problems);
+      if (problems.length) out.push(`problems              ${problems.map(([k, v]) => `${k} ${v}`).join(', ')}`);
+      process.stdout.write(`${out.join('\n')}\n`);
+      for (const p of dataset.problems.slice(0, 20)) process.stderr.write(`${p.path}${p.line ? `:${p.line}` : ''}: ${p.reason}\n`);
+      if (dataset.problems.length > 20) process.stderr.write(`… and ${dataset.problems.length - 20} more\n`);
+    });
+}

@@ -1,0 +1,57 @@
+/** Option parsers and shared CLI plumbing: one-line errors, output streams, backend start-up. */
+import { InvalidArgumentError } from 'commander';
+import { describeBackend, initBackend, parsePreference } from '../engine/backend.ts';
+
+/** Parses a positive integer option value. */
+export function positiveInt(value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError(`expected a positive integer, got '${value}'`);
+  return n;
+}
+
+/** Parses a non-negative integer option value. */
+export function nonNegativeInt(value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 0) throw new InvalidArgumentError(`expected an integer ≥ 0, got '${value}'`);
+  return n;
+}
+
+/** Parses a finite number option value. */
+export function finiteNumber(value: string): number {
+  const n = Number(value);
+  if (value.trim() === '' || !Number.isFinite(n)) throw new InvalidArgumentError(`expected a number, got '${value}'`);
+  return n;
+}
+
+/** Parses a fraction in [0, 1). */
+export function fraction(value: string): number {
+  const n = finiteNumber(value);
+  if (n < 0 || n >= 1) throw new InvalidArgumentError(`expected a fraction in [0, 1), got '${value}'`);
+  return n;
+}
+
+/** The options every command shares. */
+export interface GlobalOptions {
+  readonly backend?: string;
+  readonly verbose?: boolean;
+  readonly quiet?: boolean;
+}
+
+/** Starts the tfjs backend the user asked for (or the best one present) and says which runs, on stderr. */
+export async function startBackend(opts: GlobalOptions): Promise<void> {
+  const report = await initBackend(opts.backend ? { prefer: parsePreference(opts.backend, '--backend') } : {});
+  if (opts.verbose) process.stderr.write(`backend: ${describeBackend(report)}\n`);
+}
+
+/** Writes a line to stderr unless quiet. */
+export function note(opts: GlobalOptions, line: string): void {
+  if (!opts.quiet) process.stderr.write(`${line}\n`);
+}
+
+/** An error that should end the command with this exit status and message (no stack trace). */
+export class ExitError extends Error {
+  constructor(message: string, readonly exitCode = 1) {
+    super(message);
+    this.name = 'ExitError';
+  }
+}
