@@ -1,0 +1,167 @@
+/**
+ * End to end in real Chromium against the browser mode, on generated images and datasets: drop files → captions
+ * (a corrupt one fails inline), edit a CSV dataset with undo/redo and save it back in its own format, train a
+ * tiny model and see it charted and listed, export a CSV and check its contents. A screenshot of every view is
+ * written to test-artifacts/.
+ */
+import { readFile, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { parse } from 'csv-parse/sync';
+import type { Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startHarness, type Harness } from './harness.ts';
+import { SIDECAR_SAMPLES, writeCorruptImage, writeImage, writeSidecarDataset } from '../services/fixtures.ts';
+
+let h: Harness;
+let page: Page;
+
+beforeAll(async () => {
+  h = await startHarness('app');
+  page = h.page;
+});
+afterAll(async () => {
+  await h?.close();
+});
+
+/** Drops files on the window the way a user's drag from the file manager does (File objects, no paths). */
+async function dropFiles(files: { name: string; file: string; mime: string }[]): Promise<void> {
+  const payload = await Promise.all(files.map(async (f) => ({ name: f.name, mime: f.mime, base64: (await readFile(f.file)).toString('base64') })));
+  const dataTransfer = await page.evaluateHandle((list) => {
+    const dt = new DataTransfer();
+    for (const f of list) {
+      const bytes = Uint8Array.from(atob(f.base64), (c) => c.charCodeAt(0));
+      dt.items.add(new File([bytes], f.name, { type: f.mime }));
+    }
+    return dt;
+  }, payload);
+  for (const type of ['dragenter', 'dragover', 'drop']) await page.dispatchEvent('main', type, { dataTransfer });
+}
+
+async function view(name: string): Promise<void> {
+  await page.click(`[data-testid=nav-${name}]`);
+}
+
+describe('Caption Studio in the browser', () => {
+  it('captions dropped images; a corrupt file shows its error inline while the others caption', async () => {
+    const dir = path.join(h.root, 'drop');
+    const red = await writeImage(path.join(dir, 'red.png'), [220, 30, 30]);
+    const sky = await writeImage(path.join(dir, 'sky.jpg'), [40, 90, 230], [240, 240, 255]);
+    const broken = await writeCorruptImage(path.join(dir, 'broken.jpg'));
+    await dropFiles([
+      { name: 'red.png', file: red, mime: 'image/png' },
+      { name: 'broken.jpg', file: broken, mime: 'image/jpeg' },
+      { name: 'sky.jpg', file: sky, mime: 'image/jpeg' },
+    ]);
+    await page.waitForFunction(() => document.querySelectorAll('[data-testid=caption-card]').length === 3, null, { timeout: 60_000 });
+    const good = page.locator('[data-testid=caption-card]:not(.failed)');
+    await expect.poll(() => good.count()).toBe(2);
+    for (const name of ['red.png', 'sky.jpg']) {
+      await expect.poll(() => page.locator(`[data-testid=caption-card][data-name="${name}"] [data-testid=caption-text]`).inputValue()).toBe('a red square');
+    }
+    const error = page.locator('[data-testid=caption-card][data-name="broken.jpg"] [data-testid=caption-error]');
+    await expect.poll(() => error.textContent()).toMatch(/corrupt|not an image|unsupported|truncated/i);
+    expect(await page.locator('[data-testid=caption-summary]').textContent()).toContain('2 captioned · 1 failed');
+    // The thumbnails really load through the guarded image route.
+    await page.waitForFunction(() => [...document.querySelectorAll<HTMLImageElement>('[data-testid=caption-card] img')].every((img) => img.complete && img.naturalWidth > 0));
+    await h.screenshot('01-caption');
+  });
+
+  let csvPath = '';
+  it('opens a CSV dataset, edits a caption with undo and redo, saves it back as CSV, and reloads it', async () => {
+    const dir = path.join(h.root, 'csv-dataset');
+    for (const s of SIDECAR_SAMPLES.slice(0, 5)) await writeImage(path.join(dir, 'img', s.name), s.rgb);
+    csvPath = path.join(dir, 'captions.csv');
+    await writeFile(csvPath, 'image,caption\n' + SIDECAR_SAMPLES.slice(0, 5).map((s) => `img/${s.name},${s.caption}`).join('\n') + '\n');
+
+    await view('datasets');
+    await page.fill('#dataset-path', csvPath);
+    await page.click('[data-testid=dataset-open]');
+    await expect.poll(() => page.locator('[data-testid=dataset-count]').textContent(), { timeout: 20_000 }).toBe('5 of 5');
+    await page.fill('[data-testid=dataset-search]', 'green');
+    await expect.poll(() => page.locator('[data-testid=dataset-count]').textContent()).toBe('1 of 5');
+    await page.locator('.tile').first().click();
+    const box = page.locator('[data-testid=reference-caption]').first();
+    await expect.poll(() => box.inputValue()).toBe('a green square');
+    await box.fill('a bright green tile');
+    await box.blur();
+    await expect.poll(() => page.locator('[data-testid=dirty-count]').textContent()).toBe('1 unsaved');
+    await page.click('[data-testid=undo]');
+    await expect.poll(() => box.inputValue()).toBe('a green square');
+    await expect.poll(() => page.locator('[data-testid=dirty-count]').textContent()).toBe('All saved');
+    await page.click('[data-testid=redo]');
+    await expect.poll(() => box.inputValue()).toBe('a bright green tile');
+    await h.screenshot('02-datasets-edit');
+    await page.click('[data-testid=dataset-save]');
+    await expect.poll(() => page.locator('[data-testid=dirty-count]').textContent()).toBe('All saved');
+
+    const rows = parse(await readFile(csvPath, 'utf8'), { columns: true }) as { image: string; caption: string }[];
+    expect(rows).toHaveLength(5);
+    expect(rows.find((r) => r.image === 'img/green.png')!.caption).toBe('a bright green tile');
+    expect(rows.find((r) => r.image === 'img/red.png')!.caption).toBe('a red square');
+
+    await page.fill('[data-testid=dataset-search]', '');
+    await page.click('[data-testid=dataset-reload]');
+    await page.fill('[data-testid=dataset-search]', 'bright');
+    await expect.poll(() => page.locator('[data-testid=dataset-count]').textContent()).toBe('1 of 5');
+    await page.fill('[data-testid=dataset-search]', '');
+    await page.click('[data-testid=stats-tab]');
+    await expect.poll(() => page.locator('[data-testid=dataset-stats]').textContent()).toContain('Images5');
+    await h.screenshot('03-datasets-stats');
+  });
+
+  it('trains a tiny model: the charts fill in and the model appears in the picker', async () => {
+    const dir = await writeSidecarDataset(path.join(h.root, 'colours'));
+    await view('train');
+    await page.fill('#train-dataset', dir);
+    await expect.poll(() => page.locator('[data-testid=train-dataset-summary]').textContent(), { timeout: 20_000 }).toContain('8 images');
+    await page.fill('[data-testid=train-name]', 'Tiny colours');
+    await page.fill('[data-testid=train-epochs]', '2');
+    await page.fill('[data-testid=train-batch]', '4');
+    await page.fill('[data-testid=train-hidden]', '16');
+    await page.fill('[data-testid=train-embed]', '16');
+    await page.selectOption('[data-testid=train-schedule]', 'linear');
+    await page.click('[data-testid=train-start]');
+    await expect.poll(() => page.locator('[data-testid=train-state]').textContent(), { timeout: 120_000, interval: 500 }).toBe('done');
+    expect(await page.locator('[data-testid=train-epoch-summary]').textContent()).toMatch(/^Epoch 2\/2: train loss \d/);
+    const job = Object.values(h.services.jobs.list()).find((j) => j.kind === 'train')!;
+    expect(job.epochs).toHaveLength(2);
+    expect(job.lossCurve.length).toBeGreaterThanOrEqual(2);
+    await expect.poll(() => page.locator('[data-testid=model-picker] option').allTextContents()).toContain('Tiny colours');
+    await expect.poll(() => page.locator('[data-testid=train-done]').textContent()).toContain('Tiny colours');
+    await h.screenshot('04-train');
+    await view('models');
+    await expect.poll(() => page.locator('[data-testid=model-card]').count()).toBe(2);
+    await h.screenshot('05-models');
+  });
+
+  it('exports a CSV of a folder with the chosen model, and its rows are right', async () => {
+    const dir = await writeSidecarDataset(path.join(h.root, 'to-export'), SIDECAR_SAMPLES.slice(0, 3));
+    const out = path.join(h.root, 'out', 'captions.csv');
+    await view('export');
+    await page.fill('#export-source', dir);
+    await page.fill('#export-out', out);
+    await page.selectOption('[data-testid=export-model]', 'default');
+    await page.click('[data-testid=export-start]');
+    await expect.poll(() => page.locator('[data-testid=export-state]').textContent(), { timeout: 60_000 }).toBe('done');
+    const rows = parse(await readFile(out, 'utf8'), { columns: true }) as Record<string, string>[];
+    expect(rows.map((r) => r.image).sort()).toEqual(['blue.png', 'green.png', 'red.png']);
+    for (const row of rows) {
+      expect(row.caption).toBe('a red square');
+      expect(row.path).toBe(path.join(dir, row.image!));
+      expect(Number(row.score)).toBeLessThan(0);
+    }
+    await expect.poll(() => page.locator('[data-testid=export-preview] tbody tr').count()).toBe(3);
+    await h.screenshot('06-export');
+  });
+
+  it('shows the running backend in Settings and follows the theme', async () => {
+    await view('settings');
+    await expect.poll(() => page.locator('[data-testid=backend-status]').textContent()).toContain('wasm');
+    await h.screenshot('07-settings');
+    await page.click('[data-testid=theme-dark]');
+    await expect.poll(() => page.evaluate(() => document.documentElement.dataset.theme)).toBe('dark');
+    await h.screenshot('08-settings-dark');
+    await view('datasets');
+    await h.screenshot('09-datasets-dark');
+  });
+});
