@@ -9,13 +9,14 @@
  *    on wasm); `fused: false` runs the layers model as loaded.
  *  - 'graph': a TF-Hub MobileNet v1 as a TF.js graph model (the one @tensorflow-models/mobilenet loads). The
  *    feature is its `global_pool` embedding (256-d for width 0.25), the tags come from its 1001 logits
- *    (output 0 is the background class and is dropped).
+ *    (output 0 is the background class and is dropped). It is loaded through @tensorflow-models/mobilenet.
  * Each encoder has a stable `id` naming the weights, the feature and the image pipeline; features, caches and
  * bundles record it and `assertSameEncoder` refuses to mix them.
  */
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
+import * as mobilenet from '@tensorflow-models/mobilenet';
 import { IMAGE_SIZE, RESIZE_POLICY } from '../data/images.ts';
 import { modelsDir } from '../util/paths.ts';
 import { currentBackend, initBackend } from './backend.ts';
@@ -116,8 +117,6 @@ const DEFAULT_FEATURE_NODE: Record<EncoderKind, string> = {
   layers: 'conv_pw_13_relu',
   graph: 'module_apply_default/MobilenetV1/Logits/global_pool',
 };
-/** The graph model's logits node (after the 1×1 classifier conv, squeezed to [N, 1001]). */
-const GRAPH_LOGITS_NODE = 'module_apply_default/MobilenetV1/Logits/SpatialSqueeze';
 
 /** Loads an encoder (starting the default tfjs backend first if none has been chosen) and warms it up. */
 export async function loadEncoder(spec: EncoderSpec = defaultEncoderSpec()): Promise<ImageEncoder> {
@@ -127,14 +126,16 @@ export async function loadEncoder(spec: EncoderSpec = defaultEncoderSpec()): Pro
   const inputRange = spec.inputRange ?? (spec.kind === 'layers' ? [-1, 1] : [0, 1]);
   const maxBatch = Math.max(1, Math.floor(spec.maxBatch ?? 16));
   const node = spec.featureNode ?? DEFAULT_FEATURE_NODE[spec.kind];
-  const forward = spec.kind === 'layers' ? await layersForward(modelJson, node, spec.fused ?? true) : await graphForward(modelJson, node);
+  const forward =
+    spec.kind === 'layers' ? await layersForward(modelJson, node, spec.fused ?? true) : await graphForward(modelJson, node, inputRange);
   if (forward.classes !== labels.length + labelOffset) {
     forward.dispose();
     throw new Error(`${spec.dir}: the model has ${forward.classes} outputs but metadata.json lists ${labels.length} labels with offset ${labelOffset}`);
   }
   const size = IMAGE_SIZE;
-  const scale = (inputRange[1] - inputRange[0]) / 255;
-  const shift = inputRange[0];
+  // The graph kind goes through @tensorflow-models/mobilenet, which scales 0–255 pixels to inputRange itself.
+  const scale = spec.kind === 'graph' ? 1 : (inputRange[1] - inputRange[0]) / 255;
+  const shift = spec.kind === 'graph' ? 0 : inputRange[0];
 
   const infer = (pixels: tf.Tensor4D): { features: tf.Tensor2D; probs: tf.Tensor2D } =>
     tf.tidy(() => {
@@ -232,22 +233,28 @@ async function layersForward(modelJson: string, featureNode: string, fused: bool
   };
 }
 
-async function graphForward(modelJson: string, featureNode: string): Promise<Forward> {
+/**
+ * A MobileNet graph model loaded through @tensorflow-models/mobilenet (`load({version, modelUrl, inputRange})`
+ * from local files). Its `infer` takes 0–255 pixels and gives the global-pool embedding, or the 1000 ImageNet
+ * logits with the background class already removed. The package knows only its own embedding node.
+ */
+async function graphForward(modelJson: string, featureNode: string, inputRange: readonly [number, number]): Promise<Forward> {
   await readModelJson(modelJson);
-  const model = await tf.loadGraphModel(fileModelHandler(modelJson));
+  if (featureNode !== DEFAULT_FEATURE_NODE.graph) {
+    throw new Error(`${modelJson}: a graph encoder gives the ${DEFAULT_FEATURE_NODE.graph} embedding only, not ${featureNode}`);
+  }
+  const net = await mobilenet.load({ version: 1, modelUrl: fileModelHandler(modelJson), inputRange: [inputRange[0], inputRange[1]] });
+  const run = (x: tf.Tensor4D): { features: tf.Tensor2D; logits: tf.Tensor2D } =>
+    tf.tidy(() => ({
+      features: tf.reshape(net.infer(x, true), [x.shape[0], -1]) as tf.Tensor2D,
+      logits: net.infer(x, false) as tf.Tensor2D,
+    }));
   const probe = tf.tidy(() => {
-    const [e, l] = model.execute(tf.zeros([1, IMAGE_SIZE, IMAGE_SIZE, 3]), [featureNode, GRAPH_LOGITS_NODE]) as tf.Tensor[];
-    return [e!.size, l!.shape[1]!];
+    const { features, logits } = run(tf.zeros([1, IMAGE_SIZE, IMAGE_SIZE, 3]));
+    return [features.shape[1], logits.shape[1]];
   });
-  return {
-    featureDim: probe[0]!,
-    classes: probe[1]!,
-    run: (x) => {
-      const [embedding, logits] = model.execute(x, [featureNode, GRAPH_LOGITS_NODE]) as tf.Tensor[];
-      return { features: tf.reshape(embedding!, [x.shape[0], -1]) as tf.Tensor2D, logits: logits as tf.Tensor2D };
-    },
-    dispose: () => model.dispose(),
-  };
+  const model = (net as unknown as { model?: { dispose(): void } }).model;
+  return { featureDim: probe[0]!, classes: probe[1]!, run, dispose: () => model?.dispose() };
 }
 
 async function readLabels(file: string): Promise<{ labels: string[]; labelOffset: number }> {
