@@ -1,15 +1,17 @@
 /**
  * The Content-Security-Policy of the renderer, one definition for both front ends: scripts only from the app
- * itself (no inline scripts, no eval), no remote origins, no plugins, no framing. Inline style attributes are
+ * itself (no inline scripts, no eval), no remote origins, no plugins, no framing. `mediaSources` adds where
+ * images and downloads come from besides the app's own origin (Electron's `cs-media:` scheme). Inline style attributes are
  * allowed because Svelte and chart.js set element styles.
  */
-export function contentSecurityPolicy(extraImageSources: readonly string[] = []): string {
+export function contentSecurityPolicy(mediaSources: readonly string[] = []): string {
+  const media = mediaSources.map((s) => ` ${s}`).join('');
   return [
     "default-src 'self'",
     "script-src 'self'",
     "style-src 'self' 'unsafe-inline'",
-    `img-src 'self' data: blob:${extraImageSources.map((s) => ` ${s}`).join('')}`,
-    "connect-src 'self'",
+    `img-src 'self' data: blob:${media}`,
+    `connect-src 'self'${media}`,
     "font-src 'self'",
     "object-src 'none'",
     "base-uri 'none'",

@@ -1,0 +1,85 @@
+/**
+ * The Electron main process: registers the custom schemes, then once ready sets up security, the backend
+ * services (jobs run in worker threads, so this process stays responsive), the protocols, IPC and the window.
+ * Each part is a `setupXxx()` of its own module.
+ */
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { app, BrowserWindow, session } from 'electron';
+import { AppServices } from '../services/app-services.ts';
+import { openDialog } from './dialogs.ts';
+import { setupEventForwarding, setupIpc } from './ipc.ts';
+import { setupMenu } from './menu.ts';
+import { registerSchemes, setupProtocols } from './protocol.ts';
+import { setupNavigationGuards, setupSessionSecurity } from './security.ts';
+import { createMainWindow, RENDERER_ORIGIN, RENDERER_URL } from './window.ts';
+
+// Bundled as out/main/index.js; the preload is out/preload/index.cjs and the renderer out/renderer/.
+const here = path.dirname(fileURLToPath(import.meta.url));
+const outDir = path.resolve(here, '..');
+const devUrl = process.env.ELECTRON_RENDERER_URL;
+
+if (app.isPackaged) {
+  // models/ ships as extra resources beside the app, not inside it.
+  const { resourcesPath } = process as NodeJS.Process & { resourcesPath: string };
+  process.env.CAPTION_STUDIO_MODELS_DIR ??= path.join(resourcesPath, 'models');
+}
+
+const appOrigins = [RENDERER_ORIGIN, ...(devUrl ? [new URL(devUrl).origin] : [])];
+const isAppUrl = (url: string): boolean => {
+  try {
+    return appOrigins.includes(new URL(url).origin);
+  } catch {
+    return false;
+  }
+};
+
+registerSchemes();
+setupNavigationGuards(isAppUrl);
+
+if (!app.requestSingleInstanceLock()) {
+  app.quit();
+} else {
+  let services: AppServices | null = null;
+
+  app.on('second-instance', () => {
+    const win = BrowserWindow.getAllWindows()[0];
+    if (win) {
+      if (win.isMinimized()) win.restore();
+      win.focus();
+    }
+  });
+
+  app.whenReady().then(async () => {
+    setupSessionSecurity(session.defaultSession);
+    setupMenu();
+    services = await AppServices.create({
+      mode: 'electron',
+      dataDir: app.getPath('userData'),
+      cacheDir: path.join(app.getPath('userData'), 'cache'),
+      builtinModelsDir: process.env.CAPTION_STUDIO_MODELS_DIR ?? path.join(app.getAppPath(), 'models'),
+      uploadDir: path.join(app.getPath('temp'), `caption-studio-${process.pid}`),
+      openDialog,
+    });
+    setupProtocols(services, path.join(outDir, 'renderer'));
+    setupIpc(services, appOrigins);
+    setupEventForwarding(services);
+    const icon = path.join(app.getAppPath(), 'assets', 'icon.png');
+    createMainWindow(path.join(outDir, 'preload', 'index.cjs'), devUrl ?? RENDERER_URL, icon);
+    app.on('activate', () => {
+      if (BrowserWindow.getAllWindows().length === 0) createMainWindow(path.join(outDir, 'preload', 'index.cjs'), devUrl ?? RENDERER_URL, icon);
+    });
+  });
+
+  app.on('window-all-closed', () => {
+    if (process.platform !== 'darwin') app.quit();
+  });
+
+  let closing = false;
+  app.on('before-quit', (event) => {
+    if (!services || closing) return;
+    event.preventDefault();
+    closing = true;
+    void services.close().finally(() => app.quit());
+  });
+}

@@ -1,0 +1,46 @@
+/**
+ * The main window: every web preference that matters for safety set explicitly (context isolation, sandbox, no
+ * Node in the renderer, web security on, no <webview>, no navigation by dropping a file), the preload as the only
+ * bridge, and the renderer loaded from the app's own `cs-app://` origin.
+ */
+import { BrowserWindow, type BrowserWindowConstructorOptions } from 'electron';
+
+/** The origin the renderer is served from (see protocol.ts). */
+export const APP_SCHEME = 'cs-app';
+export const RENDERER_ORIGIN = `${APP_SCHEME}://renderer`;
+export const RENDERER_URL = `${RENDERER_ORIGIN}/index.html`;
+
+/** The window's options (exported so tests can assert them). */
+export function mainWindowOptions(preloadPath: string, iconPath?: string): BrowserWindowConstructorOptions {
+  return {
+    width: 1360,
+    height: 880,
+    minWidth: 960,
+    minHeight: 640,
+    show: false,
+    title: 'Caption Studio',
+    backgroundColor: '#f6f7fb',
+    ...(iconPath ? { icon: iconPath } : {}),
+    webPreferences: {
+      preload: preloadPath,
+      contextIsolation: true,
+      sandbox: true,
+      nodeIntegration: false,
+      nodeIntegrationInWorker: false,
+      nodeIntegrationInSubFrames: false,
+      webSecurity: true,
+      allowRunningInsecureContent: false,
+      webviewTag: false,
+      navigateOnDragDrop: false,
+      spellcheck: true,
+    },
+  };
+}
+
+/** Opens the main window on `url` and shows it once it has painted. */
+export function createMainWindow(preloadPath: string, url: string, iconPath?: string): BrowserWindow {
+  const win = new BrowserWindow(mainWindowOptions(preloadPath, iconPath));
+  win.once('ready-to-show', () => win.show());
+  void win.loadURL(url);
+  return win;
+}
