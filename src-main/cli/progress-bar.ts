@@ -24,6 +24,7 @@ export class ProgressBar {
   private bar: cliProgress.SingleBar | undefined;
   private lastTask = '';
   private lastPlain = 0;
+  private lastLine = '';
 
   constructor(private readonly stream: NodeJS.WriteStream = process.stderr, private readonly quiet = false) {}
 
@@ -40,9 +41,11 @@ export class ProgressBar {
       .join(' · ');
     if (!this.stream.isTTY) {
       const now = Date.now();
-      if (now - this.lastPlain >= 5000 || event.done === event.total) {
+      const line = `${event.task} ${event.done}/${event.total || '?'} ${detail}`;
+      if ((now - this.lastPlain >= 5000 || event.done === event.total) && line !== this.lastLine) {
         this.lastPlain = now;
-        this.stream.write(`${event.task} ${event.done}/${event.total || '?'} ${detail}\n`);
+        this.lastLine = line;
+        this.stream.write(`${line}\n`);
       }
       return;
     }

@@ -53,6 +53,9 @@ export function registerEval(program: Command): void {
 }
 
 async function runEval(modelDir: string, datasetPath: string, opts: EvalCommandOptions): Promise<void> {
+  if (opts.baseline && (opts.split === 'all' || opts.split === 'train')) {
+    throw new ExitError(`--baseline looks captions up in the train split, so it needs --split test or val (not ${opts.split})`);
+  }
   await startBackend(opts);
   const model = await loadBundle(modelDir);
   const encoder = await loadEncoder(encoderSpecFor(model.encoderId));
@@ -83,7 +86,7 @@ async function runEval(modelDir: string, datasetPath: string, opts: EvalCommandO
     if (opts.predictions) {
       const ext = path.extname(opts.predictions).toLowerCase();
       await exportCaptions(
-        evaluation.predictions.map((p) => ({ path: p.path, caption: p.caption, score: p.score ?? null, model: path.basename(path.resolve(modelDir)), references: p.references })),
+        evaluation.predictions.map((p) => ({ path: p.path, caption: p.caption, score: p.score === undefined ? null : round4(p.score), model: path.basename(path.resolve(modelDir)), references: p.references })),
         { format: ext === '.csv' ? 'csv' : 'jsonl', out: opts.predictions },
       );
     }
@@ -118,8 +121,12 @@ const METRIC_NAMES: readonly [keyof CaptionScores, string][] = [
   ['ciderD', 'CIDEr-D'],
 ];
 
+function round4(x: number): number {
+  return Math.round(x * 1e4) / 1e4;
+}
+
 function rounded(scores: CaptionScores): CaptionScores {
-  const r = (x: number): number => Math.round(x * 1e4) / 1e4;
+  const r = round4;
   return { bleu1: r(scores.bleu1), bleu2: r(scores.bleu2), bleu3: r(scores.bleu3), bleu4: r(scores.bleu4), rougeL: r(scores.rougeL), ciderD: r(scores.ciderD) };
 }
 

@@ -3,19 +3,22 @@
  * scheduled sampling and writes the best model as a bundle in DIR (checkpoints in DIR/checkpoints). Ctrl-C writes
  * a checkpoint and exits; `--resume` continues from it.
  */
+import { existsSync } from 'node:fs';
 import { copyFile, mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import { Option, type Command } from 'commander';
-import { DATASET_FORMATS, type DatasetFormat } from '../../data/dataset-types.ts';
-import { BUNDLE_MODEL_FILE, BUNDLE_WEIGHTS_FILE, saveBundle } from '../../engine/bundle.ts';
+import { DATASET_FORMATS, type DatasetFormat, type SplitSpec } from '../../data/dataset-types.ts';
+import { BUNDLE_MODEL_FILE, BUNDLE_WEIGHTS_FILE, readBundleInfo, saveBundle } from '../../engine/bundle.ts';
 import { disposeCaptionModel } from '../../engine/caption-model.ts';
 import { currentBackend } from '../../engine/backend.ts';
 import { defaultEncoderSpec, loadEncoder } from '../../engine/encoder.ts';
 import type { EpsilonSchedule } from '../../engine/schedules.ts';
-import { train } from '../../engine/train.ts';
+import { CHECKPOINT_FILE, readCheckpointMeta } from '../../engine/checkpoint.ts';
+import { runPaths, train } from '../../engine/train.ts';
 import type { TrainConfigInput } from '../../engine/train-config.ts';
 import { openDataset, prepareTrainData } from '../../pipeline/training-data.ts';
 import { CancelledError } from '../../util/progress.ts';
+import { recordedSplit } from '../model-split.ts';
 import { ProgressBar } from '../progress-bar.ts';
 import { ExitError, finiteNumber, fraction, nonNegativeInt, note, positiveInt, startBackend, type GlobalOptions } from '../options.ts';
 
@@ -121,24 +124,68 @@ export function registerTrain(program: Command): void {
     .addOption(new Option('--weights <type>', 'how the model stores its weights').choices(['float32', 'float16', 'uint8']).default('float32'))
     .option('--name <name>', 'model name shown in the app')
     .action(async (dataset: string, _opts: unknown, cmd: Command) => {
-      await runTrain(dataset, cmd.optsWithGlobals<TrainCommandOptions>());
+      const given = (name: string): boolean => {
+        const source = cmd.getOptionValueSource(name);
+        return source !== undefined && source !== 'default';
+      };
+      await runTrain(dataset, cmd.optsWithGlobals<TrainCommandOptions>(), {
+        seed: given('seed'),
+        valFraction: given('valFraction'),
+        testFraction: given('testFraction'),
+      });
     });
 }
 
-async function runTrain(datasetPath: string, opts: TrainCommandOptions): Promise<void> {
+/** Which of the split options were given on the command line (rather than left at their defaults). */
+type SplitOptionsGiven = { readonly [K in keyof SplitSpec]: boolean };
+
+/**
+ * The split a run in `runDir` was started with: from its best bundle's provenance, else the seed in its latest
+ * checkpoint (the fractions were then the defaults). Empty when neither can be read.
+ */
+async function splitOfRun(runDir: string): Promise<Partial<SplitSpec>> {
+  const { latest, best } = runPaths(runDir);
+  const info = await readBundleInfo(best).catch(() => undefined);
+  const recorded = info ? recordedSplit(info.metadata) : undefined;
+  if (recorded) return recorded;
+  const checkpoint = await readCheckpointMeta(latest).catch(() => undefined);
+  return checkpoint ? { seed: checkpoint.meta.config.seed } : {};
+}
+
+async function runTrain(datasetPath: string, opts: TrainCommandOptions, given: SplitOptionsGiven): Promise<void> {
   const config = configFromOptions(opts);
+  const out = path.resolve(opts.out);
+  const runDir = path.join(out, 'checkpoints');
+  const latest = runPaths(runDir).latest;
+  const holdsRun = existsSync(path.join(latest, CHECKPOINT_FILE));
+  if (opts.resume && !holdsRun) throw new ExitError(`${out}: nothing to resume (no checkpoint in ${latest}); leave out --resume to start a run`);
+  if (!opts.resume && !opts.overwrite && holdsRun) {
+    throw new ExitError(`${out} already holds a training run: add --resume to continue it, or --overwrite to start afresh`);
+  }
+  // A resumed run must see the same split (else its training data differs): options not given again come from the run.
+  const ofRun = opts.resume ? await splitOfRun(runDir) : {};
+  const split: SplitSpec = {
+    seed: given.seed ? opts.seed : (ofRun.seed ?? opts.seed),
+    valFraction: given.valFraction ? opts.valFraction : (ofRun.valFraction ?? opts.valFraction),
+    testFraction: given.testFraction ? opts.testFraction : (ofRun.testFraction ?? opts.testFraction),
+  };
   await startBackend(opts);
-  const split = { seed: opts.seed, valFraction: opts.valFraction, testFraction: opts.testFraction };
   const dataset = await openDataset(datasetPath, { format: opts.format, ...(opts.images ? { imagesDir: opts.images } : {}), split });
   for (const p of dataset.problems.slice(0, 5)) note(opts, `${p.path}${p.line ? `:${p.line}` : ''}: ${p.reason}`);
   if (dataset.problems.length > 5) note(opts, `… and ${dataset.problems.length - 5} more problems (see \`caption-studio stats\`)`);
 
   const controller = new AbortController();
+  let phase: 'features' | 'training' = 'features';
   let interrupts = 0;
   const onSigint = (): void => {
     interrupts++;
     if (interrupts > 1) process.exit(130);
-    note(opts, '\ninterrupted: finishing the current mini-batch and writing a checkpoint (Ctrl-C again to quit at once)');
+    note(
+      opts,
+      phase === 'training'
+        ? '\ninterrupted: finishing the current mini-batch and writing a checkpoint (Ctrl-C again to quit at once)'
+        : '\ninterrupted: stopping feature extraction (Ctrl-C again to quit at once)',
+    );
     controller.abort();
   };
   process.on('SIGINT', onSigint);
@@ -155,11 +202,11 @@ async function runTrain(datasetPath: string, opts: TrainCommandOptions): Promise
     if (data.train.length === 0) throw new ExitError(`${dataset.source}: no readable captioned images to train on`);
     note(opts, `training on ${data.train.length} images, validating on ${data.val.length} (${dataset.format} dataset ${dataset.source})`);
 
-    const out = path.resolve(opts.out);
+    phase = 'training';
     const result = await train({
       data,
       config,
-      runDir: path.join(out, 'checkpoints'),
+      runDir,
       ...(opts.resume ? { resume: true } : {}),
       ...(opts.overwrite ? { overwrite: true } : {}),
       signal: controller.signal,
@@ -198,7 +245,12 @@ async function runTrain(datasetPath: string, opts: TrainCommandOptions): Promise
   } catch (err) {
     bar.stop();
     if (err instanceof CancelledError) {
-      throw new ExitError(`${err.message}: run again with --resume to continue (${path.resolve(opts.out)})`, 130);
+      throw new ExitError(
+        phase === 'training'
+          ? `${err.message} (checkpoint in ${latest}; run the same command with --resume)`
+          : `${err.message}: features computed so far are cached; run the same command again to go on`,
+        130,
+      );
     }
     throw err;
   } finally {
