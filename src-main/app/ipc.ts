@@ -7,17 +7,13 @@ import { BrowserWindow, ipcMain, type IpcMainInvokeEvent } from 'electron';
 import type { Envelope } from '../contract/api.ts';
 import { EVENT_CHANNEL, METHODS, ipcChannel, type MethodName } from '../contract/channels.ts';
 import type { AppServices } from '../services/app-services.ts';
+import { originOf } from './window.ts';
 
 /** True when an IPC message comes from one of our windows, from a page of the app's own origin. */
 export function isTrustedSender(event: IpcMainInvokeEvent, appOrigins: readonly string[]): boolean {
   if (!BrowserWindow.fromWebContents(event.sender)) return false;
-  const url = event.senderFrame?.url;
-  if (!url) return false;
-  try {
-    return appOrigins.includes(new URL(url).origin);
-  } catch {
-    return false;
-  }
+  const origin = originOf(event.senderFrame?.url ?? '');
+  return origin !== null && appOrigins.includes(origin);
 }
 
 /** Registers a handler for every contract method; returns a function that removes them. */

@@ -12,7 +12,7 @@ import { setupEventForwarding, setupIpc } from './ipc.ts';
 import { setupMenu } from './menu.ts';
 import { registerSchemes, setupProtocols } from './protocol.ts';
 import { setupNavigationGuards, setupSessionSecurity } from './security.ts';
-import { createMainWindow, RENDERER_ORIGIN, RENDERER_URL } from './window.ts';
+import { createMainWindow, originOf, RENDERER_ORIGIN, RENDERER_URL } from './window.ts';
 
 // Bundled as out/main/index.js; the preload is out/preload/index.cjs and the renderer out/renderer/.
 const here = path.dirname(fileURLToPath(import.meta.url));
@@ -25,13 +25,10 @@ if (app.isPackaged) {
   process.env.CAPTION_STUDIO_MODELS_DIR ??= path.join(resourcesPath, 'models');
 }
 
-const appOrigins = [RENDERER_ORIGIN, ...(devUrl ? [new URL(devUrl).origin] : [])];
+const appOrigins = [RENDERER_ORIGIN, ...(devUrl ? [originOf(devUrl) ?? ''] : [])];
 const isAppUrl = (url: string): boolean => {
-  try {
-    return appOrigins.includes(new URL(url).origin);
-  } catch {
-    return false;
-  }
+  const origin = originOf(url);
+  return origin !== null && appOrigins.includes(origin);
 };
 
 registerSchemes();

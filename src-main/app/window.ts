@@ -10,6 +10,19 @@ export const APP_SCHEME = 'cs-app';
 export const RENDERER_ORIGIN = `${APP_SCHEME}://renderer`;
 export const RENDERER_URL = `${RENDERER_ORIGIN}/index.html`;
 
+/**
+ * `scheme://host` of a URL. (WHATWG URL gives custom schemes such as cs-app: the origin "null", so `.origin`
+ * cannot be compared.) Null for a malformed URL.
+ */
+export function originOf(url: string): string | null {
+  try {
+    const u = new URL(url);
+    return u.host ? `${u.protocol}//${u.host}` : null;
+  } catch {
+    return null;
+  }
+}
+
 /** The window's options (exported so tests can assert them). */
 export function mainWindowOptions(preloadPath: string, iconPath?: string): BrowserWindowConstructorOptions {
   return {
