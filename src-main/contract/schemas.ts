@@ -49,6 +49,8 @@ export const trainRequestSchema = z.strictObject({
   /** Fraction of images held out for validation when the dataset has no split. */
   valFraction: z.number().min(0).max(0.9).optional(),
   minCount: z.int().min(1).max(1000).optional(),
+  /** Early stopping: epochs without a better validation score before the run ends. */
+  patience: z.int().min(1).max(1000).optional(),
   seed: z.int().min(0).max(2 ** 31 - 1).optional(),
   /** Resume the named model's last checkpoint instead of starting afresh. */
   resume: z.boolean().optional(),

@@ -32,7 +32,7 @@ export interface TrainJobParams {
   readonly modelDir: string;
   /** Where checkpoints go (kept for resume until the run finishes). */
   readonly checkpointDir: string;
-  /** Feature cache folder. */
+  /** The feature cache's folder (data/feature-cache.ts). */
   readonly cacheDir: string;
   readonly epochs: number;
   readonly batchSize: number;
@@ -42,6 +42,7 @@ export interface TrainJobParams {
   readonly schedule: EpsilonSchedule;
   readonly valFraction?: number;
   readonly minCount?: number;
+  readonly patience?: number;
   readonly seed?: number;
   readonly resume: boolean;
 }

@@ -28,7 +28,7 @@ export interface AppServicesOptions {
   readonly mode: AppMode;
   /** The user's data folder: settings.json, models/, runs/. */
   readonly dataDir: string;
-  /** Disposable caches: thumbnails. */
+  /** Disposable caches: thumbnails, image features. */
   readonly cacheDir: string;
   /** The package's models folder (the shipped default model and the encoders). */
   readonly builtinModelsDir: string;
@@ -189,7 +189,7 @@ export class AppServices {
               modelId: target.id,
               modelDir: target.dir,
               checkpointDir: runDir,
-              cacheDir: path.join(this.options.cacheDir, 'features'),
+              cacheDir: this.options.cacheDir,
               epochs: req.epochs,
               batchSize: req.batchSize,
               hiddenDim: req.hiddenDim,
@@ -197,6 +197,7 @@ export class AppServices {
               ...(req.learningRate !== undefined ? { learningRate: req.learningRate } : {}),
               ...(req.valFraction !== undefined ? { valFraction: req.valFraction } : {}),
               ...(req.minCount !== undefined ? { minCount: req.minCount } : {}),
+              ...(req.patience !== undefined ? { patience: req.patience } : {}),
               ...(req.seed !== undefined ? { seed: req.seed } : {}),
               schedule: req.schedule,
               resume: req.resume ?? false,

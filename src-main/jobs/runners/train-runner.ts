@@ -1,6 +1,6 @@
 /**
  * The training job: read the dataset (any format), give it a seeded split when it has none, compute image
- * features, then `engine/train` with the user's options — per-batch loss and ε, per-epoch metrics and sample
+ * features (through the shared feature cache), then `engine/train` with the user's options — per-batch loss and ε, per-epoch metrics and sample
  * captions streamed to the UI — and install the best epoch's bundle as a new model. Pause blocks at the next
  * mini-batch; cancel makes the trainer write a checkpoint that `resume` continues from.
  */
@@ -16,7 +16,7 @@ import { train, type TrainImage } from '../../engine/train.ts';
 import type { TrainConfigInput } from '../../engine/train-config.ts';
 import type { EngineCache } from '../engine-cache.ts';
 import type { TrainJobParams } from '../job-types.ts';
-import { extractFeatures } from './extract-features.ts';
+import { extractFeatures } from '../../data/feature-cache.ts';
 import type { JobContext } from './job-context.ts';
 
 export async function runTrainJob(params: TrainJobParams, ctx: JobContext, engine: EngineCache): Promise<JobResult> {
@@ -31,12 +31,17 @@ export async function runTrainJob(params: TrainJobParams, ctx: JobContext, engin
   if (captioned.length === 0) throw new Error(`${dataset.source}: no captioned images to train on`);
 
   const encoder = await engine.encoder(encoderId(defaultEncoderSpec()));
-  const { features, failures } = await extractFeatures(
+  const extracted = await extractFeatures(
     captioned.map((item) => item.imagePath),
     encoder,
-    ctx,
-    'train',
+    {
+      cacheDir: params.cacheDir,
+      checkpoint: () => ctx.gate.checkpoint(),
+      onProgress: (p) => ctx.update({ type: 'progress', progress: { ...p, task: 'train', phase: 'extract features' } }),
+    },
   );
+  const features = extracted.map((r) => (r.ok ? r.features : null));
+  const failures = extracted.filter((r) => !r.ok);
   const index = new Map(captioned.map((item, i) => [item, i]));
   const toImages = (items: DatasetItem[]): TrainImage[] =>
     items.flatMap((item) => {
@@ -54,6 +59,7 @@ export async function runTrainJob(params: TrainJobParams, ctx: JobContext, engin
     ...(params.embedDim ? { embedDim: params.embedDim } : {}),
     ...(params.learningRate ? { learningRate: { lr: params.learningRate } } : {}),
     ...(params.minCount ? { minWordCount: params.minCount } : {}),
+    ...(params.patience ? { patience: params.patience } : {}),
     ...(params.seed !== undefined ? { seed: params.seed } : {}),
     schedule: params.schedule,
   };

@@ -1,0 +1,119 @@
+/**
+ * Long jobs in worker threads, on the real engine: a training run pauses (and sends nothing while paused),
+ * resumes, is cancelled at a checkpoint and resumed from it to the end; the finished model is installed and
+ * announced. Pause/cancel reach the worker through shared memory while it computes.
+ */
+import { mkdtemp, rm, stat } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { JobEvent, JobSummary } from '../../src-main/contract/types.ts';
+import { AppServices } from '../../src-main/services/app-services.ts';
+import { JobControl, JobGate } from '../../src-main/jobs/control.ts';
+import { CancelledError } from '../../src-main/util/progress.ts';
+import { writeSidecarDataset } from '../services/fixtures.ts';
+
+let root: string;
+let services: AppServices;
+let dataset: string;
+const events: JobEvent[] = [];
+
+beforeAll(async () => {
+  root = await mkdtemp(path.join(os.tmpdir(), 'cs-jobs-'));
+  services = await AppServices.create({ mode: 'browser', dataDir: path.join(root, 'data'), cacheDir: path.join(root, 'cache'), builtinModelsDir: path.join(root, 'none') });
+  services.subscribe((e) => events.push(e));
+  dataset = await writeSidecarDataset(path.join(root, 'colours'));
+});
+afterAll(async () => {
+  await services?.close();
+  await rm(root, { recursive: true, force: true });
+});
+
+const request = (name: string, epochs: number, resume = false) => ({
+  dataset: { path: dataset },
+  name,
+  epochs,
+  batchSize: 2,
+  hiddenDim: 12,
+  embedDim: 8,
+  schedule: { type: 'inverse-sigmoid' as const, k: 5, epsMin: 0.5 },
+  seed: 7,
+  patience: 1000, // no early stopping: every run goes to its last epoch
+  resume,
+});
+
+async function start(req: ReturnType<typeof request>): Promise<JobSummary> {
+  const r = await services.call('train.start', req);
+  if (!r.ok) throw new Error(r.error);
+  return r.value;
+}
+
+const until = async (check: () => boolean, what: string, ms = 60_000): Promise<void> => {
+  const t0 = Date.now();
+  while (!check()) {
+    if (Date.now() - t0 > ms) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+};
+
+describe('JobGate', () => {
+  it('turns a cancel into an aborted signal and a CancelledError at the next checkpoint', () => {
+    const control = new JobControl();
+    const gate = new JobGate(control.buffer);
+    expect(gate.poll()).toBe(true);
+    control.cancel();
+    expect(gate.poll()).toBe(false);
+    expect(gate.signal.aborted).toBe(true);
+    expect(() => gate.checkpoint()).toThrow(CancelledError);
+  });
+});
+
+describe('training jobs', () => {
+  it('pause holds the run (no batches while paused); resume finishes it and installs the model', async () => {
+    const job = await start(request('Paused run', 2));
+    services.jobs.pause(job.id);
+    await until(() => services.jobs.get(job.id)!.state === 'paused', 'the pause');
+    const seen = events.filter((e) => e.type === 'batch' && e.jobId === job.id).length;
+    await new Promise((r) => setTimeout(r, 700));
+    expect(events.filter((e) => e.type === 'batch' && e.jobId === job.id).length).toBe(seen);
+    services.jobs.resume(job.id);
+    const done = await services.jobs.wait(job.id);
+    expect(done.error ?? done.state).toBe('done');
+    expect(done.result).toMatchObject({ kind: 'train', modelId: 'paused-run' });
+    expect(done.epochs.map((e) => e.epoch)).toEqual([1, 2]);
+    expect(done.epochs[1]!.samples.length).toBeGreaterThan(0);
+    expect(done.lossCurve.length).toBeGreaterThan(4);
+    const models = await services.models.list();
+    expect(models.find((m) => m.id === 'paused-run')).toMatchObject({ name: 'Paused run', hiddenDim: 12, builtin: false });
+    await until(() => events.some((e) => e.type === 'models' && e.models.some((m) => m.id === 'paused-run')), 'the model-list event');
+  });
+
+  it('a cancelled run keeps a checkpoint that resume continues to the last epoch', async () => {
+    const epochs = 25;
+    const job = await start(request('Resumed run', epochs));
+    await until(() => events.some((e) => e.type === 'epoch' && e.jobId === job.id), 'the first epoch');
+    services.jobs.cancel(job.id);
+    const cancelled = await services.jobs.wait(job.id);
+    expect(cancelled.state).toBe('cancelled');
+    const reached = cancelled.epochs.length;
+    expect(reached).toBeGreaterThanOrEqual(1);
+    expect(reached).toBeLessThan(epochs);
+    await stat(path.join(root, 'data', 'runs', 'resumed-run', 'latest', 'checkpoint.json'));
+    expect((await services.models.list()).some((m) => m.name === 'Resumed run')).toBe(false);
+
+    const again = await start(request('Resumed run', epochs, true));
+    const done = await services.jobs.wait(again.id);
+    expect(done.error ?? done.state).toBe('done');
+    expect(done.epochs[0]!.epoch).toBeGreaterThan(reached - 1);
+    expect(done.epochs.at(-1)!.epoch).toBe(epochs);
+    expect(done.result).toMatchObject({ kind: 'train', modelId: 'resumed-run' });
+    expect((await services.models.list()).find((m) => m.name === 'Resumed run')).toMatchObject({ id: 'resumed-run', hiddenDim: 12 });
+  });
+
+  it('allows one training run at a time', async () => {
+    const first = await start(request('One', 3));
+    const second = await services.call('train.start', request('Two', 3));
+    expect(second).toMatchObject({ ok: false, code: 'conflict' });
+    await services.jobs.wait(first.id);
+  });
+});
