@@ -4,7 +4,7 @@
  */
 import { z } from 'zod';
 import type { MethodName } from './channels.ts';
-import { BACKEND_CHOICES, THEMES } from './types.ts';
+import { BACKEND_CHOICES, EXPORT_FORMAT_NAMES, THEMES } from './types.ts';
 
 const empty = z.strictObject({});
 /** An absolute or relative file-system path as the user gave it (resolved on the backend). */
@@ -76,14 +76,22 @@ export const requestSchemas = {
   }),
   'dataset.close': z.strictObject({ datasetId: id }),
   'train.start': trainRequestSchema,
-  'export.start': z.strictObject({
-    source: datasetSourceSchema,
-    outPath: path,
-    modelId: id.optional(),
-    beamSize: beamSize.optional(),
-    /** Add the dataset's reference captions as extra columns. */
-    includeReferences: z.boolean().optional(),
-  }),
+  'export.start': z
+    .strictObject({
+      source: datasetSourceSchema,
+      /** The file to write; not needed for 'sidecar' (caption files go beside the images). */
+      outPath: path.optional(),
+      format: z.enum(EXPORT_FORMAT_NAMES).optional(),
+      modelId: id.optional(),
+      beamSize: beamSize.optional(),
+      /** Read the source as a dataset and add its reference captions to each row. */
+      includeReferences: z.boolean().optional(),
+      /** csv: start with a UTF-8 byte-order mark (for Excel). */
+      bom: z.boolean().optional(),
+      /** sidecar: replace existing caption files. */
+      overwrite: z.boolean().optional(),
+    })
+    .refine((r) => r.format === 'sidecar' || r.outPath !== undefined, { message: 'outPath is needed unless format is sidecar', path: ['outPath'] }),
   'models.list': empty,
   'models.import': z.strictObject({ path }),
   'models.export': z.strictObject({ id, destPath: path }),

@@ -171,7 +171,21 @@ export interface EpochReport {
 export type JobResult =
   | { readonly kind: 'caption'; readonly captioned: number; readonly failed: number }
   | { readonly kind: 'train'; readonly modelId: string; readonly metrics: Readonly<Record<string, number>> }
-  | { readonly kind: 'export'; readonly outPath: string; readonly rows: number; readonly failed: number };
+  | {
+      readonly kind: 'export';
+      /** The file written (for sidecar: the folder the caption files went into). */
+      readonly outPath: string;
+      readonly format: ExportFormatName;
+      readonly rows: number;
+      /** Images that could not be read. */
+      readonly failed: number;
+      /** Rows left out by the writer (e.g. sidecar files that already existed). */
+      readonly skipped: number;
+    };
+
+/** Output formats of an export (mirrors data/export.ts). */
+export const EXPORT_FORMAT_NAMES = ['csv', 'jsonl', 'sidecar', 'coco-results'] as const;
+export type ExportFormatName = (typeof EXPORT_FORMAT_NAMES)[number];
 
 export interface JobSummary {
   readonly id: string;

@@ -6,17 +6,8 @@ import { stat } from 'node:fs/promises';
 import path from 'node:path';
 import { BUNDLE_MODEL_FILE, loadBundle } from '../engine/bundle.ts';
 import { disposeCaptionModel, type CaptionModel } from '../engine/caption-model.ts';
-import { BUNDLED_ENCODERS, bundledEncoderSpec, encoderId, loadEncoder, type BundledEncoderName, type ImageEncoder } from '../engine/encoder.ts';
-
-/** The bundled encoder spec whose id is `id` (throws a one-line error naming the ids installed). */
-export function encoderSpecFor(id: string): ReturnType<typeof bundledEncoderSpec> {
-  const names = Object.keys(BUNDLED_ENCODERS) as BundledEncoderName[];
-  for (const name of names) {
-    const spec = bundledEncoderSpec(name);
-    if (encoderId(spec) === id) return spec;
-  }
-  throw new Error(`the model needs image encoder ${id}, which is not installed (have: ${names.map((n) => encoderId(bundledEncoderSpec(n))).join(', ')})`);
-}
+import { loadEncoder, type ImageEncoder } from '../engine/encoder.ts';
+import { encoderSpecFor } from '../engine/encoder-registry.ts';
 
 const MAX_MODELS = 3;
 

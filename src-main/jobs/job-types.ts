@@ -3,6 +3,7 @@
  * validated and resolved to absolute paths by the services) and the messages in both directions.
  */
 import type { BackendChoice, BackendStatus, CaptionItem, EpochReport, JobResult, ProgressEvent } from '../contract/types.ts';
+import type { ExportFormat } from '../data/export.ts';
 import type { EpsilonSchedule } from '../engine/schedules.ts';
 
 export interface CaptionJobParams {
@@ -16,7 +17,13 @@ export interface CaptionJobParams {
 
 export interface ExportJobParams {
   readonly source: { readonly path: string; readonly format?: string; readonly imagesDir?: string };
+  /** Read a folder as a dataset (sidecar captions become references) rather than as plain images. */
+  readonly asDataset: boolean;
+  /** The file to write (unused for sidecar, which writes beside the images). */
   readonly outPath: string;
+  readonly format: ExportFormat;
+  readonly bom: boolean;
+  readonly overwrite: boolean;
   readonly modelId: string;
   readonly modelDir: string;
   readonly beamSize: number;

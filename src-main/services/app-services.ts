@@ -19,7 +19,7 @@ import { describeError, notFound, unsupported } from './errors.ts';
 import { listFolder } from './fs-browser.ts';
 import { MediaAccess } from './media-access.ts';
 import { ModelStore } from './model-store.ts';
-import { expandImagePaths } from './path-expansion.ts';
+import { expandImagePaths } from '../data/image-paths.ts';
 import { SettingsStore } from './settings-store.ts';
 import { ThumbnailCache } from './thumbnails.ts';
 import { UploadStore } from './upload-store.ts';
@@ -115,7 +115,7 @@ export class AppServices {
   }
 
   private async jobFinished(job: JobSummary): Promise<void> {
-    if (job.result?.kind === 'export') await this.media.allowOutput(job.result.outPath).catch(() => {});
+    if (job.result?.kind === 'export' && job.result.format !== 'sidecar') await this.media.allowOutput(job.result.outPath).catch(() => {});
     if (job.result?.kind === 'train') this.emit({ type: 'models', models: await this.models.list() });
   }
 
@@ -209,13 +209,19 @@ export class AppServices {
       'export.start': async (req) => {
         const s = settings.get();
         const model = await this.models.resolve(req.modelId ?? s.modelId);
-        const outPath = path.resolve(req.outPath);
+        const format = req.format ?? 'csv';
+        const source = path.resolve(req.source.path);
+        const outPath = req.outPath ? path.resolve(req.outPath) : source;
         return this.jobs.start(
           {
             kind: 'export',
             params: {
-              source: { path: path.resolve(req.source.path), ...(req.source.format ? { format: req.source.format } : {}), ...(req.source.imagesDir ? { imagesDir: path.resolve(req.source.imagesDir) } : {}) },
+              source: { path: source, ...(req.source.format ? { format: req.source.format } : {}), ...(req.source.imagesDir ? { imagesDir: path.resolve(req.source.imagesDir) } : {}) },
+              asDataset: req.includeReferences ?? false,
               outPath,
+              format,
+              bom: req.bom ?? false,
+              overwrite: req.overwrite ?? false,
               modelId: model.id,
               modelDir: model.dir,
               beamSize: req.beamSize ?? s.beamSize,
@@ -223,7 +229,7 @@ export class AppServices {
               includeReferences: req.includeReferences ?? false,
             },
           },
-          `Export ${path.basename(outPath)}`,
+          format === 'sidecar' ? `Caption files in ${path.basename(source)}` : `Export ${path.basename(outPath)}`,
         );
       },
       'models.list': async () => this.models.list(),

@@ -144,11 +144,13 @@ describe('Caption Studio in the browser', () => {
     await page.click('[data-testid=export-start]');
     await expect.poll(() => page.locator('[data-testid=export-state]').textContent(), { timeout: 60_000 }).toBe('done');
     const rows = parse(await readFile(out, 'utf8'), { columns: true }) as Record<string, string>[];
-    expect(rows.map((r) => r.image).sort()).toEqual(['blue.png', 'green.png', 'red.png']);
+    expect(Object.keys(rows[0]!)).toEqual(['path', 'caption', 'score', 'model']);
+    expect(rows.map((r) => r.path).sort()).toEqual(['blue.png', 'green.png', 'red.png'].map((f) => path.join(dir, f)));
     for (const row of rows) {
       expect(row.caption).toBe('a red square');
-      expect(row.path).toBe(path.join(dir, row.image!));
+      expect(row.model).toBe('Red square (test model)');
       expect(Number(row.score)).toBeLessThan(0);
+      expect(Number(row.score)).toBeGreaterThan(-0.1);
     }
     await expect.poll(() => page.locator('[data-testid=export-preview] tbody tr').count()).toBe(3);
     await h.screenshot('06-export');

@@ -1,57 +1,69 @@
 /**
- * The export job: caption every image of a folder or dataset with the chosen model and write a CSV atomically
- * (one row per image: id, path, caption, score, and the dataset's reference captions when asked). Unreadable
- * images are counted and left out.
+ * The export job, with the CLI export's behaviour: a dataset (its images, with their reference captions) or
+ * files and folders of images, captioned by the shared pipeline and written by data/export in any of its formats
+ * (csv with formula neutralisation and optional BOM, jsonl, sidecar without overwriting, coco-results), atomically.
  */
-import { stringify } from 'csv-stringify/sync';
+import { stat } from 'node:fs/promises';
 import type { JobResult } from '../../contract/types.ts';
 import { loadDataset, type DatasetFormat } from '../../data/dataset.ts';
-import { loadImages } from '../../data/images.ts';
-import { captionFeatures } from '../../engine/captioner.ts';
-import { writeFileAtomic } from '../../util/atomic-write.ts';
-import { RateMeter } from '../../util/progress.ts';
+import { exportCaptions, type ExportRow } from '../../data/export.ts';
+import { isImageName } from '../../data/formats/common.ts';
+import { expandImagePaths } from '../../data/image-paths.ts';
+import { modelLabel } from '../../engine/caption-model.ts';
+import { captionImages } from '../../pipeline/caption-images.ts';
 import type { EngineCache } from '../engine-cache.ts';
 import type { ExportJobParams } from '../job-types.ts';
 import type { JobContext } from './job-context.ts';
 
-const CHUNK = 16;
+interface Target {
+  readonly path: string;
+  readonly references?: readonly string[];
+}
+
+/** A dataset's items (a non-image file, or a folder read as a dataset), else the image files under the path. */
+async function targetsOf(params: ExportJobParams): Promise<Target[]> {
+  const { path: input, format, imagesDir } = params.source;
+  const info = await stat(input).catch(() => undefined);
+  const named = format !== undefined && format !== 'auto';
+  if (info && (named || (info.isFile() && !isImageName(input)) || (info.isDirectory() && params.asDataset))) {
+    const dataset = await loadDataset(input, { ...(named ? { format: format as DatasetFormat } : {}), ...(imagesDir ? { imagesDir } : {}) });
+    return dataset.items.map((item) => ({ path: item.imagePath, references: item.captions }));
+  }
+  return (await expandImagePaths([input])).map((p) => ({ path: p }));
+}
 
 export async function runExportJob(params: ExportJobParams, ctx: JobContext, engine: EngineCache): Promise<JobResult> {
-  const format = params.source.format && params.source.format !== 'auto' ? (params.source.format as DatasetFormat) : 'auto';
-  const dataset = await loadDataset(params.source.path, { format, ...(params.source.imagesDir ? { imagesDir: params.source.imagesDir } : {}) });
+  const targets = await targetsOf(params);
+  if (targets.length === 0) throw new Error(`no images found in ${params.source.path}`);
   const model = await engine.model(params.modelDir);
   const encoder = await engine.encoder(model.encoderId);
-  const items = dataset.items;
-  const maxRefs = params.includeReferences ? Math.max(0, ...items.map((i) => i.captions.length)) : 0;
-  const header = ['image', 'path', 'caption', 'score', ...Array.from({ length: maxRefs }, (_, i) => `reference_${i + 1}`)];
-  const rows: string[][] = [];
-  const meter = new RateMeter();
+  const name = modelLabel(model);
+  const rows: ExportRow[] = [];
   let failed = 0;
-  for (let start = 0; start < items.length; start += CHUNK) {
-    ctx.gate.checkpoint();
-    const chunk = items.slice(start, start + CHUNK);
-    const loaded = await loadImages(
-      chunk.map((i) => i.imagePath),
-      { concurrency: 4 },
-    );
-    const good = loaded.flatMap((r, k) => (r.ok ? [{ item: chunk[k]!, pixels: r.image.pixels }] : []));
-    failed += loaded.length - good.length;
-    if (good.length) {
-      const { features } = await encoder.encode(
-        good.map((g) => g.pixels),
-        { topK: 0 },
-      );
-      const captions = captionFeatures(model, features, { encoderId: encoder.id, beamSize: params.beamSize, maxLength: params.maxLength });
-      good.forEach((g, k) => {
-        const c = captions[k]!;
-        const refs = params.includeReferences ? [...g.item.captions, ...new Array<string>(maxRefs - g.item.captions.length).fill('')] : [];
-        rows.push([g.item.id, g.item.imagePath, c.caption, c.score.toFixed(4), ...refs]);
-      });
-    }
-    const done = Math.min(items.length, start + CHUNK);
-    const { rate, eta } = meter.update(done);
-    ctx.update({ type: 'progress', progress: { task: 'export', done, total: items.length, rate, etaSeconds: eta(items.length) } });
+  let i = 0;
+  const results = captionImages(
+    targets.map((t) => t.path),
+    {
+      model,
+      encoder,
+      tags: 0,
+      caption: { beamSize: params.beamSize, maxLength: params.maxLength },
+      checkpoint: () => ctx.gate.checkpoint(),
+      onProgress: (progress) => ctx.update({ type: 'progress', progress: { ...progress, task: 'export' } }),
+    },
+  );
+  for await (const r of results) {
+    const target = targets[i++]!;
+    if (r.ok) {
+      rows.push({ path: r.path, caption: r.caption, score: Math.round(r.score * 1e4) / 1e4, model: name, ...(params.includeReferences && target.references ? { references: target.references } : {}) });
+    } else failed++;
   }
-  await writeFileAtomic(params.outPath, stringify([header, ...rows]));
-  return { kind: 'export', outPath: params.outPath, rows: rows.length, failed };
+  if (rows.length === 0) throw new Error(`none of the ${targets.length} images could be captioned`);
+  const report = await exportCaptions(rows, {
+    format: params.format,
+    ...(params.format !== 'sidecar' ? { out: params.outPath } : {}),
+    ...(params.bom ? { bom: true } : {}),
+    ...(params.overwrite ? { overwrite: true } : {}),
+  });
+  return { kind: 'export', outPath: params.format === 'sidecar' ? params.source.path : params.outPath, rows: report.rows, failed, skipped: report.skipped.length, format: params.format };
 }
