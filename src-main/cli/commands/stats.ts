@@ -24,6 +24,9 @@ export function registerStats(program: Command): void {
       const opts = cmd.optsWithGlobals<StatsCommandOptions>();
       const dataset = await loadDataset(target, { format: opts.format, ...(opts.images ? { imagesDir: opts.images } : {}) });
       const stats = datasetStats(dataset, { minWordCount: opts.minCount });
+      // The problems go to stderr in both forms, so stdout stays one JSON object with --json.
+      for (const p of dataset.problems.slice(0, 20)) process.stderr.write(`${p.path}${p.line ? `:${p.line}` : ''}: ${p.reason}\n`);
+      if (dataset.problems.length > 20) process.stderr.write(`… and ${dataset.problems.length - 20} more\n`);
       if (opts.json) {
         const { lengthHistogram: _h, ...rest } = stats;
         process.stdout.write(`${JSON.stringify({ dataset: dataset.source, format: dataset.format, ...rest, lengthHistogram: stats.lengthHistogram })}\n`);
@@ -43,7 +46,5 @@ export function registerStats(program: Command): void {
       const problems = Object.entries(stats.problems);
       if (problems.length) out.push(`problems              ${problems.map(([k, v]) => `${k} ${v}`).join(', ')}`);
       process.stdout.write(`${out.join('\n')}\n`);
-      for (const p of dataset.problems.slice(0, 20)) process.stderr.write(`${p.path}${p.line ? `:${p.line}` : ''}: ${p.reason}\n`);
-      if (dataset.problems.length > 20) process.stderr.write(`… and ${dataset.problems.length - 20} more\n`);
     });
 }
