@@ -176,8 +176,22 @@ export function messageLines(stderr: string): string[] {
   return stderr.split('\n').filter((line) => line.trim() !== '' && !/^(extract|caption|train) \d+\/(\d+|\?)/.test(line));
 }
 
-/** Settings that train a usable toy model on the shapes dataset in a few seconds. */
-export const TINY_TRAINING = [
-  '--hidden', '32', '--embed', '16', '--min-count', '1', '--epochs', '15', '--batch', '4',
-  '--lr', '0.01', '--dropout', '0', '--schedule', 'none', '--patience', '0',
+/** Sizes of a toy model (every word of the shapes captions kept). */
+export const TINY_MODEL = ['--hidden', '32', '--embed', '16', '--min-count', '1'] as const;
+
+/**
+ * Training that teaches a toy model the shapes dataset (two variants, 48 pictures) in a few seconds: teacher
+ * forcing, no dropout, a high learning rate, all 30 epochs, and a 60/20/20 seeded split. With it the model names
+ * the shape of held-out pictures (measured: 10 of 10 for seeds 1, 3, 4 and 5; seed 2 stalls).
+ */
+export const SHAPES_TRAINING = [
+  ...TINY_MODEL,
+  ...['--epochs', '30', '--batch', '8', '--lr', '0.02', '--dropout', '0', '--schedule', 'none', '--patience', '0'],
+  ...['--val-fraction', '0.2', '--test-fraction', '0.2'],
 ] as const;
+
+/** The shape a caption names ('circle', 'square', 'triangle'), or undefined when it names none or several. */
+export function kindNamed(caption: string): Kind | undefined {
+  const named = KINDS.filter((k) => caption.split(/\s+/).includes(k));
+  return named.length === 1 ? named[0] : undefined;
+}
