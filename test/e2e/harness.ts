@@ -90,6 +90,8 @@ export async function startHarness(label: string): Promise<Harness> {
     page,
     async screenshot(name) {
       const file = path.join(ARTIFACTS, `${name}.png`);
+      await page.evaluate(() => document.querySelectorAll('.view').forEach((v) => (v.scrollTop = 0)));
+      await page.waitForTimeout(150);
       await page.screenshot({ path: file });
       return file;
     },
