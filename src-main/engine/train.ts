@@ -299,6 +299,7 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
       let epsilon = epsilonAt(config.schedule, Math.max(0, state.position.globalBatch - 1));
 
       for (let b = state.position.batchInEpoch; b < batchesPerEpoch; b++) {
+        if (signal) await new Promise<void>((resolve) => setImmediate(resolve)); // let an abort (Ctrl-C, a job's cancel) arrive
         if (signal?.aborted) {
           await writeCheckpoint(epochShuffleState);
           throw new CancelledError(`training cancelled at epoch ${epoch + 1}, batch ${b + 1}; resume continues there`);
