@@ -55,6 +55,7 @@ export interface Harness {
 
 /** Starts everything; the page is open on the app (token exchanged for the cookie) when this resolves. */
 export async function startHarness(label: string): Promise<Harness> {
+  if (!existsSync(CHROMIUM)) throw new Error(`Chromium not found at ${CHROMIUM}: apt-get install chromium, or set CHROMIUM_PATH`);
   const rendererDir = await ensureRendererBuilt();
   const root = await mkdtemp(path.join(os.tmpdir(), `cs-e2e-${label}-`));
   const builtin = path.join(root, 'builtin-models');
