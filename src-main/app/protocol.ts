@@ -11,13 +11,13 @@ import type { AppServices } from '../services/app-services.ts';
 import { ForbiddenPathError } from '../services/errors.ts';
 import { contentType, readStatic } from '../server/static-files.ts';
 import { ELECTRON_CSP } from './security.ts';
-import { APP_SCHEME } from './window.ts';
+import { APP_SCHEME, RENDERER_ORIGIN } from './window.ts';
 
 /** Must run before the app is ready: makes both schemes standard, secure and fetch-able. */
 export function registerSchemes(): void {
   protocol.registerSchemesAsPrivileged([
     { scheme: APP_SCHEME, privileges: { standard: true, secure: true, supportFetchAPI: true, codeCache: true } },
-    { scheme: MEDIA_SCHEME, privileges: { standard: true, secure: true, supportFetchAPI: true, stream: true } },
+    { scheme: MEDIA_SCHEME, privileges: { standard: true, secure: true, supportFetchAPI: true, corsEnabled: true, stream: true } },
   ]);
 }
 
@@ -46,7 +46,8 @@ export async function handleMediaRequest(services: AppServices, url: string): Pr
       }
       case 'download': {
         const file = await services.media.resolveOutput(requested);
-        return new Response(new Uint8Array(await readFile(file)), { headers: { 'content-type': contentType(file) } });
+        // The Export view reads the file back with fetch() from the renderer's origin (and only from there).
+        return new Response(new Uint8Array(await readFile(file)), { headers: { 'content-type': contentType(file), 'access-control-allow-origin': RENDERER_ORIGIN } });
       }
       default:
         return text(404, `no such media route: ${u.host}`);
