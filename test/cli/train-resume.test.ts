@@ -4,7 +4,7 @@
  * different model size, and ends with the same history as a run that was never interrupted.
  */
 import { existsSync } from 'node:fs';
-import { readFile } from 'node:fs/promises';
+import { readdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { TINY_MODEL, messageLines, runCli, startCli, tempDir, writeShapesDataset } from './cli-fixtures.ts';
@@ -34,6 +34,21 @@ afterAll(async () => {
 /** The train command line for `out` (the scheduled-sampling schedule is the default one, so sampling is on). */
 function trainArgs(out: string, ...more: string[]): string[] {
   return ['train', dataset, '--out', out, '--cache', cache, ...TINY_MODEL, '--batch', '4', '--patience', '0', ...more];
+}
+
+/** Number of files anywhere under `dir` (0 when it does not exist). */
+async function filesUnder(dir: string): Promise<number> {
+  const entries = await readdir(dir, { recursive: true, withFileTypes: true }).catch(() => []);
+  return entries.filter((e) => e.isFile()).length;
+}
+
+/** Polls `condition` every 20 ms until it holds (rejects after `timeoutMs`). */
+async function waitUntil(condition: () => Promise<boolean>, timeoutMs: number): Promise<void> {
+  const end = Date.now() + timeoutMs;
+  while (!(await condition())) {
+    if (Date.now() > end) throw new Error(`condition not met within ${timeoutMs} ms`);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
 }
 
 async function historyOf(modelDir: string): Promise<EpochRecord[]> {
@@ -103,6 +118,34 @@ describe('train interrupted with SIGINT, then --resume', () => {
     const reference = await historyOf(straightDir);
     expect(history.map((h) => h.trainLoss)).toEqual(reference.map((h) => h.trainLoss));
     expect(history.map((h) => h.valLoss)).toEqual(reference.map((h) => h.valLoss));
+  });
+
+  it('SIGINT during feature extraction: exit 130, and the features already computed are reused by the next run', async () => {
+    const bigger = path.join(root, 'shapes-48');
+    await writeShapesDataset(bigger, { variants: 2 });
+    const freshCache = path.join(root, 'cache-48');
+    const out = path.join(root, 'during-extraction');
+    const args = ['train', bigger, '--out', out, '--cache', freshCache, ...TINY_MODEL, '--epochs', '1'];
+    const running = startCli(args);
+    // Only the train and val pictures are encoded (the seeded test split is left for eval).
+    await running.waitForStderr(/^extract 0\/\d+ /m);
+    const total = Number(/^extract 0\/(\d+) /m.exec(running.stderr())![1]);
+    // SIGINT once the first features are on disk (the first batch of 16 is encoded; two more are to come).
+    await waitUntil(async () => (await filesUnder(freshCache)) > 0, 30_000);
+    running.child.kill('SIGINT');
+    const stopped = await running.done;
+    expect(stopped.code).toBe(130);
+    expect(stopped.stderr).toContain('interrupted: stopping feature extraction');
+    expect(messageLines(stopped.stderr).at(-1)).toBe(
+      'caption-studio: feature extraction cancelled: features computed so far are cached; run the same command again to go on',
+    );
+    expect(existsSync(path.join(out, 'checkpoints'))).toBe(false);
+
+    const again = await runCli(args);
+    expect(again.code).toBe(0);
+    const [, cached, computed] = new RegExp(`^extract ${total}/${total} cached (\\d+) · computed (\\d+)`, 'm').exec(again.stderr)!;
+    expect(Number(cached)).toBeGreaterThan(0);
+    expect(Number(cached) + Number(computed)).toBe(total);
   });
 
   it('--resume with nothing to resume is refused in one line', async () => {
