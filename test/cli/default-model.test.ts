@@ -1,0 +1,66 @@
+/**
+ * `npx caption-studio caption assets/samples/` on a fresh clone: with no --model the CLI uses the shipped
+ * `models/default` bundle and captions every sample picture. Skipped only while that bundle is not in the tree
+ * (it is trained separately on real data).
+ */
+import { existsSync } from 'node:fs';
+import { readdir } from 'node:fs/promises';
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { isImageName } from '../../src-main/data/formats/common.ts';
+import { REPO_ROOT, runCli, tempDir } from './cli-fixtures.ts';
+
+// The CLI reads bundled models from CAPTION_STUDIO_MODELS_DIR when set (the children inherit it), else models/.
+const DEFAULT_MODEL = path.join(process.env.CAPTION_STUDIO_MODELS_DIR ?? path.join(REPO_ROOT, 'models'), 'default', 'model.json');
+const SAMPLES = path.join(REPO_ROOT, 'assets', 'samples');
+
+interface CaptionLine {
+  readonly path: string;
+  readonly caption?: string;
+  readonly score?: number;
+  readonly alternatives?: unknown[];
+  readonly tags?: { label: string; score: number }[];
+  readonly error?: string;
+}
+
+async function samplePictures(): Promise<string[]> {
+  return (await readdir(SAMPLES)).filter(isImageName).sort().map((name) => path.join(SAMPLES, name));
+}
+
+describe('caption with the default model', () => {
+  it.skipIf(!existsSync(DEFAULT_MODEL))('captions every sample picture, as the README says, from the repository root', async () => {
+    const samples = await samplePictures();
+    expect(samples.length).toBeGreaterThan(0);
+    const r = await runCli(['caption', 'assets/samples/', '--json']);
+    expect(r.stderr).not.toMatch(/^caption-studio:/m);
+    expect(r.code).toBe(0);
+    const lines = r.stdout.trimEnd().split('\n').map((l) => JSON.parse(l) as CaptionLine);
+    expect(lines.map((l) => l.path)).toEqual(samples);
+    for (const line of lines) {
+      expect(line.error, line.path).toBeUndefined();
+      expect(line.caption!.trim().split(/\s+/).length, line.path).toBeGreaterThanOrEqual(2);
+      expect(line.caption).not.toContain('<unk>');
+      expect(line.score).toBeLessThanOrEqual(0);
+      expect(line.alternatives).toHaveLength(2);
+      expect(line.tags).toHaveLength(5);
+    }
+  });
+
+  it.skipIf(!existsSync(DEFAULT_MODEL))('finds the default model from any working folder, and prints text without --json', async () => {
+    const { dir, cleanup } = await tempDir('cs-cli-default-');
+    try {
+      const samples = await samplePictures();
+      const r = await runCli(['caption', SAMPLES, '--quiet'], { cwd: dir });
+      expect(r.code).toBe(0);
+      expect(r.stderr).toBe('');
+      const out = r.stdout.split('\n');
+      for (const sample of samples) {
+        const at = out.indexOf(sample);
+        expect(at, sample).toBeGreaterThanOrEqual(0);
+        expect(out[at + 1]).toMatch(/^ {2}\S.* {2}\(-?\d+\.\d{3}\)$/);
+      }
+    } finally {
+      await cleanup();
+    }
+  });
+});
