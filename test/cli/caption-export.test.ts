@@ -178,7 +178,7 @@ describe('export', () => {
     expect(withBom).toEqual(without);
     expect(withBom.map((row) => row.path)).toEqual(goodFiles);
     // The Unicode file name survives the round trip.
-    expect(withBom[1]!.path.endsWith(path.join('sub', 'ảnh vuông 1.jpg'))).toBe(true);
+    expect(withBom[1]!.path!.endsWith(path.join('sub', 'ảnh vuông 1.jpg'))).toBe(true);
   });
 
   it('--format jsonl: one {path, caption, score, model} object per line', async () => {
