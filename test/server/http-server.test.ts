@@ -147,8 +147,8 @@ describe('calls', () => {
     expect(started.status).toBe(200);
     const job = (await started.json()) as { id: string };
     await services.jobs.wait(job.id);
-    await expect.poll(() => events.find((e) => e.type === 'caption' && e.jobId === job.id)).toMatchObject({ item: { ok: true, caption: 'a red square' } });
-    expect(events.some((e) => e.type === 'job' && e.job.id === job.id && e.job.state === 'done')).toBe(true);
+    await expect.poll(() => events.find((e) => e.type === 'caption' && e.jobId === job.id), { timeout: 10_000 }).toMatchObject({ item: { ok: true, caption: 'a red square' } });
+    await expect.poll(() => events.some((e) => e.type === 'job' && e.job.id === job.id && e.job.state === 'done')).toBe(true);
     ws.close();
     // The uploaded file may now be shown as an image.
     expect((await fetch(`${base}/api/image?path=${encodeURIComponent(stored)}`, { headers: auth })).status).toBe(200);
