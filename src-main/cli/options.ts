@@ -1,6 +1,10 @@
 /** Option parsers and shared CLI plumbing: one-line errors, output streams, backend start-up. */
+import { existsSync } from 'node:fs';
+import path from 'node:path';
 import { InvalidArgumentError } from 'commander';
+import { BUNDLE_MODEL_FILE } from '../engine/bundle.ts';
 import { describeBackend, initBackend, parsePreference } from '../engine/backend.ts';
+import { defaultModelDir } from '../util/paths.ts';
 
 /** Parses a positive integer option value. */
 export function positiveInt(value: string): number {
@@ -54,4 +58,14 @@ export class ExitError extends Error {
     super(message);
     this.name = 'ExitError';
   }
+}
+
+/** The model folder to use: `--model`, else the bundled default (a clear error when that is not installed). */
+export function modelDirOf(model: string | undefined): string {
+  if (model !== undefined) return model;
+  const dir = defaultModelDir();
+  if (!existsSync(path.join(dir, BUNDLE_MODEL_FILE))) {
+    throw new ExitError(`no --model given and the default model is not installed (no ${path.join(dir, BUNDLE_MODEL_FILE)}); pass --model DIR`);
+  }
+  return dir;
 }

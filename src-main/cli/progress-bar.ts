@@ -35,13 +35,13 @@ export class ProgressBar {
     const detail = [
       event.phase ?? '',
       ...Object.entries(event.values ?? {}).map(([k, v]) => formatValue(k, v)),
-      event.etaSeconds !== undefined ? `ETA ${formatDuration(event.etaSeconds)}` : '',
+      event.etaSeconds !== undefined && Number.isFinite(event.etaSeconds) && event.done < event.total ? `ETA ${formatDuration(event.etaSeconds)}` : '',
     ]
       .filter(Boolean)
       .join(' · ');
     if (!this.stream.isTTY) {
       const now = Date.now();
-      const line = `${event.task} ${event.done}/${event.total || '?'} ${detail}`;
+      const line = `${event.task} ${event.done}/${event.total || '?'} ${detail}`.trimEnd();
       if ((now - this.lastPlain >= 5000 || event.done === event.total) && line !== this.lastLine) {
         this.lastPlain = now;
         this.lastLine = line;

@@ -46,6 +46,20 @@ describe('caption with the default model', () => {
     }
   });
 
+  it('says so in one line when no --model is given and no default model is installed', async () => {
+    const { dir, cleanup } = await tempDir('cs-cli-no-models-');
+    try {
+      const r = await runCli(['caption', SAMPLES, '--json'], { env: { CAPTION_STUDIO_MODELS_DIR: dir } });
+      expect(r.code).toBe(1);
+      expect(r.stdout).toBe('');
+      expect(r.stderr).toBe(
+        `caption-studio: no --model given and the default model is not installed (no ${path.join(dir, 'default', 'model.json')}); pass --model DIR\n`,
+      );
+    } finally {
+      await cleanup();
+    }
+  });
+
   it.skipIf(!existsSync(DEFAULT_MODEL))('finds the default model from any working folder, and prints text without --json', async () => {
     const { dir, cleanup } = await tempDir('cs-cli-default-');
     try {

@@ -150,7 +150,7 @@ describe('eval', () => {
       const image = byFile.get(row.path!);
       expect(image, row.path).toBeDefined();
       expect(row.references!.split('\n')).toEqual(image!.captions);
-      expect(row.model).toBe('model');
+      expect(row.model).toBe('shapes');
       expect(Number.isFinite(Number(row.score))).toBe(true);
       expect(Number(row.score)).toBeLessThanOrEqual(0);
       if (kindNamed(row.caption!) === image!.kind) named++;

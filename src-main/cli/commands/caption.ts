@@ -6,9 +6,8 @@ import { disposeCaptionModel } from '../../engine/caption-model.ts';
 import { loadEncoder } from '../../engine/encoder.ts';
 import { encoderSpecFor } from '../../engine/encoder-registry.ts';
 import { captionImages } from '../../pipeline/caption-images.ts';
-import { defaultModelDir } from '../../util/paths.ts';
 import { ProgressBar } from '../progress-bar.ts';
-import { ExitError, nonNegativeInt, positiveInt, startBackend, type GlobalOptions } from '../options.ts';
+import { ExitError, modelDirOf, nonNegativeInt, positiveInt, startBackend, type GlobalOptions } from '../options.ts';
 
 interface CaptionCommandOptions extends GlobalOptions {
   readonly model?: string;
@@ -40,8 +39,9 @@ export function registerCaption(program: Command): void {
 async function runCaption(inputs: string[], opts: CaptionCommandOptions): Promise<void> {
   const paths = await expandImagePaths(inputs);
   if (paths.length === 0) throw new ExitError(`no image files found in ${inputs.join(', ')}`);
+  const modelDir = modelDirOf(opts.model);
   await startBackend(opts);
-  const model = await loadBundle(opts.model ?? defaultModelDir());
+  const model = await loadBundle(modelDir);
   const encoder = await loadEncoder(encoderSpecFor(model.encoderId));
   const bar = new ProgressBar(process.stderr, opts.quiet || paths.length < 2);
   let ok = 0;

@@ -8,7 +8,7 @@ import { Option, type Command } from 'commander';
 import { DATASET_FORMATS, type DatasetFormat } from '../../data/dataset-types.ts';
 import { exportCaptions } from '../../data/export.ts';
 import { loadBundle } from '../../engine/bundle.ts';
-import { disposeCaptionModel } from '../../engine/caption-model.ts';
+import { disposeCaptionModel, modelLabel } from '../../engine/caption-model.ts';
 import { loadEncoder } from '../../engine/encoder.ts';
 import { encoderSpecFor } from '../../engine/encoder-registry.ts';
 import type { CaptionScores } from '../../engine/metrics/evaluate.ts';
@@ -86,7 +86,7 @@ async function runEval(modelDir: string, datasetPath: string, opts: EvalCommandO
     if (opts.predictions) {
       const ext = path.extname(opts.predictions).toLowerCase();
       await exportCaptions(
-        evaluation.predictions.map((p) => ({ path: p.path, caption: p.caption, score: p.score === undefined ? null : round4(p.score), model: path.basename(path.resolve(modelDir)), references: p.references })),
+        evaluation.predictions.map((p) => ({ path: p.path, caption: p.caption, score: p.score === undefined ? null : round4(p.score), model: modelLabel(model), references: p.references })),
         { format: ext === '.csv' ? 'csv' : 'jsonl', out: opts.predictions },
       );
     }

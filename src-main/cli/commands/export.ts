@@ -15,9 +15,8 @@ import { disposeCaptionModel, modelLabel } from '../../engine/caption-model.ts';
 import { loadEncoder } from '../../engine/encoder.ts';
 import { encoderSpecFor } from '../../engine/encoder-registry.ts';
 import { captionImages } from '../../pipeline/caption-images.ts';
-import { defaultModelDir } from '../../util/paths.ts';
 import { ProgressBar } from '../progress-bar.ts';
-import { ExitError, nonNegativeInt, note, positiveInt, startBackend, type GlobalOptions } from '../options.ts';
+import { ExitError, modelDirOf, nonNegativeInt, note, positiveInt, startBackend, type GlobalOptions } from '../options.ts';
 
 interface ExportCommandOptions extends GlobalOptions {
   readonly out?: string;
@@ -69,8 +68,9 @@ async function runExport(inputs: string[], opts: ExportCommandOptions): Promise<
   if (opts.format !== 'sidecar' && !opts.out) throw new ExitError(`--out is needed for --format ${opts.format}`);
   const targets = await targetsOf(inputs, opts.dataset ?? false);
   if (targets.length === 0) throw new ExitError(`no images found in ${inputs.join(', ')}`);
+  const modelDir = modelDirOf(opts.model);
   await startBackend(opts);
-  const model = await loadBundle(opts.model ?? defaultModelDir());
+  const model = await loadBundle(modelDir);
   const encoder = await loadEncoder(encoderSpecFor(model.encoderId));
   const bar = new ProgressBar(process.stderr, opts.quiet);
   const rows: ExportRow[] = [];
