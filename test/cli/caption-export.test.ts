@@ -4,6 +4,7 @@
  * text file named .jpg and an empty file gets one result per file, and the export files read back with a CSV
  * parser hold the same captions.
  */
+import { existsSync } from 'node:fs';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { parse } from 'csv-parse/sync';
@@ -207,6 +208,61 @@ describe('export', () => {
       ['b.jpg', 'a "red" triangle'],
     ]);
     expect(rows.map((row) => kindNamed(row.caption!))).toEqual(['circle', 'triangle']);
+  });
+
+  it('--format sidecar writes name.txt beside each picture, and will not replace them without --overwrite', async () => {
+    const dir = path.join(root, 'sidecar');
+    await mkdir(dir, { recursive: true });
+    await writeFile(path.join(dir, 'one.jpg'), await shapeJpeg('triangle', 'blue', 'white', 2));
+    await writeFile(path.join(dir, 'two.jpg'), await shapeJpeg('circle', 'green', 'black', 2));
+    const first = await runCli(['export', dir, '--model', modelDir, '--format', 'sidecar', '-q']);
+    expect(first.code).toBe(0);
+    const one = await readFile(path.join(dir, 'one.txt'), 'utf8');
+    const two = await readFile(path.join(dir, 'two.txt'), 'utf8');
+    expect([kindNamed(one.trim()), kindNamed(two.trim())]).toEqual(['triangle', 'circle']);
+
+    await writeFile(path.join(dir, 'one.txt'), 'my own caption\n');
+    const again = await runCli(['export', dir, '--model', modelDir, '--format', 'sidecar', '-q']);
+    expect(again.code).toBe(1);
+    expect(again.stderr).toContain(`skipped ${path.join(dir, 'one.txt')}: caption file exists`);
+    expect(messageLines(again.stderr).at(-1)).toBe('caption-studio: no caption files written: all 2 were skipped (--overwrite replaces existing ones)');
+    expect(await readFile(path.join(dir, 'one.txt'), 'utf8')).toBe('my own caption\n');
+
+    const replaced = await runCli(['export', dir, '--model', modelDir, '--format', 'sidecar', '--overwrite', '-q']);
+    expect(replaced.code).toBe(0);
+    expect(await readFile(path.join(dir, 'one.txt'), 'utf8')).toBe(one);
+  });
+
+  it('--format coco-results takes the image ids of a COCO dataset; without ids it refuses and writes nothing', async () => {
+    const dir = path.join(root, 'coco');
+    await mkdir(path.join(dir, 'images'), { recursive: true });
+    await writeFile(path.join(dir, 'images', 'pic-a.jpg'), await shapeJpeg('square', 'red', 'black', 2));
+    await writeFile(path.join(dir, 'images', 'pic-b.jpg'), await shapeJpeg('circle', 'blue', 'white', 2));
+    const coco = {
+      images: [
+        { id: 42, file_name: 'images/pic-a.jpg' },
+        { id: 7, file_name: 'images/pic-b.jpg' },
+      ],
+      annotations: [
+        { id: 1, image_id: 42, caption: 'a red square on a black background' },
+        { id: 2, image_id: 7, caption: 'a blue circle on a white background' },
+      ],
+    };
+    await writeFile(path.join(dir, 'captions.json'), JSON.stringify(coco));
+    const out = path.join(dir, 'results.json');
+    const r = await runCli(['export', path.join(dir, 'captions.json'), '--model', modelDir, '--format', 'coco-results', '--out', out, '-q']);
+    expect(r.code).toBe(0);
+    const results = JSON.parse(await readFile(out, 'utf8')) as { image_id: number; caption: string }[];
+    expect(results.map((x) => x.image_id).sort((a, b) => a - b)).toEqual([7, 42]);
+    expect(kindNamed(results.find((x) => x.image_id === 42)!.caption)).toBe('square');
+
+    const noIds = path.join(dir, 'no-ids.json');
+    const refused = await runCli(['export', path.join(dir, 'images'), '--model', modelDir, '--format', 'coco-results', '--out', noIds, '-q']);
+    expect(refused.code).toBe(1);
+    expect(messageLines(refused.stderr)).toEqual([
+      'caption-studio: nothing to export as coco-results: no image has a COCO image id (export a COCO dataset, or name files by their id)',
+    ]);
+    expect(existsSync(noIds)).toBe(false);
   });
 
   it('without --out: refused in one line before any work', async () => {

@@ -6,7 +6,7 @@
 import { stat } from 'node:fs/promises';
 import path from 'node:path';
 import { Option, type Command } from 'commander';
-import { EXPORT_FORMATS, exportCaptions, type ExportFormat, type ExportRow } from '../../data/export.ts';
+import { EXPORT_FORMATS, exportCaptions, toCocoResults, type ExportFormat, type ExportRow } from '../../data/export.ts';
 import { isImageName } from '../../data/formats/common.ts';
 import { expandImagePaths } from '../../data/image-paths.ts';
 import { loadDataset } from '../../data/dataset.ts';
@@ -50,6 +50,8 @@ export function registerExport(program: Command): void {
 interface Target {
   readonly path: string;
   readonly references?: readonly string[];
+  /** The COCO image id, when the dataset is COCO (for coco-results). */
+  readonly imageId?: string;
 }
 
 async function targetsOf(inputs: readonly string[], asDataset: boolean): Promise<Target[]> {
@@ -58,7 +60,11 @@ async function targetsOf(inputs: readonly string[], asDataset: boolean): Promise
     const info = await stat(input).catch(() => undefined);
     if (info && ((info.isFile() && !isImageName(input)) || (info.isDirectory() && asDataset))) {
       const dataset = await loadDataset(input);
-      return dataset.items.map((item) => ({ path: item.imagePath, references: item.captions }));
+      return dataset.items.map((item) => ({
+        path: item.imagePath,
+        references: item.captions,
+        ...(dataset.format === 'coco' ? { imageId: item.id } : {}),
+      }));
     }
   }
   return (await expandImagePaths(inputs)).map((p) => ({ path: p }));
@@ -85,7 +91,7 @@ async function runExport(inputs: string[], opts: ExportCommandOptions): Promise<
     for await (const r of results) {
       const target = targets[i++]!;
       if (r.ok) {
-        rows.push({ path: r.path, caption: r.caption, score: Math.round(r.score * 1e4) / 1e4, model: name, ...(target.references ? { references: target.references } : {}) });
+        rows.push({ path: r.path, caption: r.caption, score: Math.round(r.score * 1e4) / 1e4, model: name, ...(target.references ? { references: target.references } : {}), ...(target.imageId !== undefined ? { imageId: target.imageId } : {}) });
       } else {
         failed++;
         bar.stop();
@@ -98,6 +104,9 @@ async function runExport(inputs: string[], opts: ExportCommandOptions): Promise<
     disposeCaptionModel(model);
   }
   if (rows.length === 0) throw new ExitError(`none of the ${targets.length} images could be captioned`);
+  if (opts.format === 'coco-results' && toCocoResults(rows).results.length === 0) {
+    throw new ExitError('nothing to export as coco-results: no image has a COCO image id (export a COCO dataset, or name files by their id)');
+  }
   const report = await exportCaptions(rows, {
     format: opts.format,
     ...(opts.out ? { out: opts.out } : {}),
@@ -105,6 +114,13 @@ async function runExport(inputs: string[], opts: ExportCommandOptions): Promise<
     ...(opts.overwrite ? { overwrite: true } : {}),
   });
   for (const s of report.skipped) process.stderr.write(`skipped ${s.path}: ${s.reason}\n`);
+  if (report.rows === 0) {
+    throw new ExitError(
+      opts.format === 'sidecar'
+        ? `no caption files written: all ${report.skipped.length} were skipped${opts.overwrite ? '' : ' (--overwrite replaces existing ones)'}`
+        : `nothing exported: all ${report.skipped.length} rows were skipped`,
+    );
+  }
   const where = opts.format === 'sidecar' ? `${report.written.length} caption files` : path.resolve(opts.out!);
   note(opts, `exported ${report.rows} captions to ${where}${failed ? ` (${failed} images failed)` : ''}`);
 }
