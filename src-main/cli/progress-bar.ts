@@ -12,6 +12,7 @@ export function formatDuration(seconds: number): string {
 
 function formatValue(name: string, value: number): string {
   if (name === 'tokensPerSec' || name === 'tokens/s') return `${Math.round(value)} tok/s`;
+  if (name === 'epsilon') return `ε ${value.toFixed(3)}`;
   if (Number.isInteger(value)) return `${name} ${value}`;
   return `${name} ${value.toPrecision(4)}`;
 }

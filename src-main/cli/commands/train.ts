@@ -4,7 +4,7 @@
  * a checkpoint and exits; `--resume` continues from it.
  */
 import { existsSync } from 'node:fs';
-import { copyFile, mkdir } from 'node:fs/promises';
+import { mkdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { Option, type Command } from 'commander';
 import { DATASET_FORMATS, type DatasetFormat, type SplitSpec } from '../../data/dataset-types.ts';
@@ -19,6 +19,7 @@ import type { TrainConfigInput } from '../../engine/train-config.ts';
 import { openDataset, prepareTrainData } from '../../pipeline/training-data.ts';
 import { CancelledError } from '../../util/progress.ts';
 import { recordedSplit } from '../model-split.ts';
+import { writeFileAtomic } from '../../util/atomic-write.ts';
 import { ProgressBar } from '../progress-bar.ts';
 import { ExitError, finiteNumber, fraction, nonNegativeInt, note, positiveInt, startBackend, type GlobalOptions } from '../options.ts';
 
@@ -233,7 +234,8 @@ async function runTrain(datasetPath: string, opts: TrainCommandOptions, given: S
     try {
       if (opts.weights === 'float32') {
         await mkdir(out, { recursive: true });
-        for (const file of [BUNDLE_WEIGHTS_FILE, BUNDLE_MODEL_FILE]) await copyFile(path.join(result.bestDir, file), path.join(out, file));
+        // Weights first: model.json holds their checksum, so a pair torn by a crash is refused on load.
+        for (const file of [BUNDLE_WEIGHTS_FILE, BUNDLE_MODEL_FILE]) await writeFileAtomic(path.join(out, file), await readFile(path.join(result.bestDir, file)));
       } else {
         await saveBundle(out, result.model, { weights: opts.weights });
       }
