@@ -67,7 +67,8 @@ export function initDecoderWeights(cfg: DecoderConfig, seed: number): DecoderWei
   };
   const gateBias = new Float32Array(4 * H);
   gateBias.fill(1, H, 2 * H);
-  return {
+  // tidy frees the initial-value tensors (the variables hold their own reference to the data).
+  return tf.tidy(() => ({
     embedding: uniform(shapes.embedding),
     W_x: uniform(shapes.W_x),
     W_h: uniform(shapes.W_h),
@@ -75,7 +76,7 @@ export function initDecoderWeights(cfg: DecoderConfig, seed: number): DecoderWei
     b: tf.variable(tf.tensor1d(gateBias), true),
     W_out: uniform(shapes.W_out),
     b_out: tf.variable(tf.zeros([cfg.vocabSize]), true),
-  };
+  }));
 }
 
 /** Disposes every weight variable. */
