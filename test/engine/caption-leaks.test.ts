@@ -115,6 +115,14 @@ describe('the caption path leaks no tensors (wasm, real encoder)', () => {
 });
 
 describe('training steps leak no tensors (wasm, features from the real encoder)', () => {
+  it('initDecoderWeights keeps only its 7 variables (disposeDecoderWeights frees them)', () => {
+    const before = tf.memory().numTensors;
+    const weights = initDecoderWeights(model.config, 1);
+    expect(tf.memory().numTensors).toBe(before + 7);
+    disposeDecoderWeights(weights);
+    expect(tf.memory().numTensors).toBe(before);
+  });
+
   it(`over ${CALLS} steps of lossAndGradients + clipByGlobalNorm + Adam with scheduled sampling and dropout`, async () => {
     const { features } = await encoder.encode(pictures);
     const config: DecoderConfig = { ...model.config, dropout: 0.3 };
