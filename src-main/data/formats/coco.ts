@@ -8,7 +8,6 @@
  * Saving changes only the `caption` of edited annotations, removes dropped ones and adds new ones (next free
  * annotation id) after the image's last annotation; every other field is kept, the file keeps its indentation.
  */
-import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { z } from 'zod';
 import { writeFileAtomic } from '../../util/atomic-write.ts';
@@ -17,6 +16,7 @@ import {
   checkEdits,
   fileError,
   ItemCollector,
+  readTextFile,
   ListEditor,
   makeDataset,
   parseJsonFile,
@@ -58,12 +58,7 @@ function imageCandidates(file: string, fileName: string, opts: ReadOptions): str
 }
 
 async function parseCoco(file: string, opts: ReadOptions): Promise<ParsedCoco> {
-  let text: string;
-  try {
-    text = await readFile(file, 'utf8');
-  } catch (err) {
-    throw fileError(file, `cannot read: ${err instanceof Error ? err.message : String(err)}`);
-  }
+  const text = await readTextFile(file);
   const json = parseJsonFile(file, text);
   if (!looksLikeCoco(json)) throw fileError(file, 'not a COCO captions file: expected an object with images[] and annotations[] arrays');
   const record = json as Record<string, unknown>;

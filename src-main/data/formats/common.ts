@@ -3,7 +3,7 @@
  * duplicate captions, checking image files exist), line-file handling that keeps BOM and line endings, the
  * positional plan that maps a caption edit onto the entries it came from, and one-line errors.
  */
-import { stat } from 'node:fs/promises';
+import { readFile, stat } from 'node:fs/promises';
 import path from 'node:path';
 import type { CaptionEdit, Dataset, DatasetItem, DatasetProblem, ProblemKind, ReadOptions, Split } from '../dataset-types.ts';
 
@@ -20,6 +20,15 @@ export function isImageName(name: string): boolean {
 /** An Error whose message is one line naming the file and the reason. */
 export function fileError(file: string, reason: string): Error {
   return new Error(`${file}: ${reason.replace(/\s*[\r\n]+\s*/g, ' ').trim()}`);
+}
+
+/** A dataset file's text (UTF-8), or a one-line error naming it when it cannot be read. */
+export async function readTextFile(file: string): Promise<string> {
+  try {
+    return await readFile(file, 'utf8');
+  } catch (err) {
+    throw fileError(file, `cannot read: ${err instanceof Error ? err.message : String(err)}`);
+  }
 }
 
 /** Where an entry was read from, for problem reports. */

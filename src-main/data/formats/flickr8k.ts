@@ -15,6 +15,7 @@ import {
   checkEdits,
   fileError,
   ItemCollector,
+  readTextFile,
   joinLines,
   ListEditor,
   makeDataset,
@@ -66,12 +67,7 @@ interface ParsedFlickr8k {
 }
 
 async function parseFlickr8k(file: string, opts: ReadOptions): Promise<ParsedFlickr8k> {
-  let text: string;
-  try {
-    text = await readFile(file, 'utf8');
-  } catch (err) {
-    throw fileError(file, `cannot read: ${err instanceof Error ? err.message : String(err)}`);
-  }
+  const text = await readTextFile(file);
   const lineFile = splitLines(text);
   const dir = path.dirname(file);
   const splits = await readSplitLists(dir);

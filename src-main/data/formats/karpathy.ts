@@ -7,7 +7,6 @@
  * Saving changes `raw` (and `tokens`, re-tokenised, when the sentence had them) of edited sentences, removes
  * dropped ones (and their `sentids`), and appends new sentences with the next free `sentid`; all else is kept.
  */
-import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { z } from 'zod';
 import { tokenize } from '../../engine/tokenize.ts';
@@ -17,6 +16,7 @@ import {
   checkEdits,
   fileError,
   ItemCollector,
+  readTextFile,
   ListEditor,
   makeDataset,
   parseJsonFile,
@@ -69,12 +69,7 @@ function imageCandidates(file: string, fileName: string, filePath: string | unde
 }
 
 async function parseKarpathy(file: string, opts: ReadOptions): Promise<ParsedKarpathy> {
-  let text: string;
-  try {
-    text = await readFile(file, 'utf8');
-  } catch (err) {
-    throw fileError(file, `cannot read: ${err instanceof Error ? err.message : String(err)}`);
-  }
+  const text = await readTextFile(file);
   const json = parseJsonFile(file, text);
   if (!looksLikeKarpathy(json)) throw fileError(file, 'not a Karpathy split file: expected an object with images[] whose entries have sentences[]');
   const record = json as Record<string, unknown>;
