@@ -17,6 +17,7 @@ import { datasetStats, loadDataset } from '../data/dataset.ts';
 import { toCsv, type ExportRow } from '../data/export.ts';
 import { extractFeatures } from '../data/feature-cache.ts';
 import { loadEncoder } from '../engine/encoder.ts';
+import { round } from './stats.ts';
 
 /** One result line. */
 export type DataBenchResult =
@@ -98,11 +99,6 @@ async function generatedCsv(dir: string): Promise<string> {
   const file = path.join(dir, 'generated.csv');
   await writeFile(file, lines.join('\n'));
   return file;
-}
-
-function round(x: number, digits = 1): number {
-  const f = 10 ** digits;
-  return Math.round(x * f) / f;
 }
 
 if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {

@@ -27,6 +27,7 @@ import type { DecoderConfig } from '../engine/model-types.ts';
 import { Vocabulary } from '../engine/vocab.ts';
 import { captionImages } from '../pipeline/caption-images.ts';
 import { Rng } from '../util/rng.ts';
+import { median, round } from './stats.ts';
 
 /** One result line. */
 export type DecodeBenchResult =
@@ -252,17 +253,6 @@ async function timedAsync(repeats: number, fn: () => Promise<void>): Promise<num
     times.push(performance.now() - t0);
   }
   return times;
-}
-
-function median(xs: readonly number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = s.length >> 1;
-  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
-}
-
-function round(x: number, digits = 1): number {
-  const f = 10 ** digits;
-  return Math.round(x * f) / f;
 }
 
 if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {

@@ -20,6 +20,7 @@ import { loadImage } from '../data/images.ts';
 import { initBackend } from '../engine/backend.ts';
 import { bundledEncoderSpec, defaultEncoderSpec, loadEncoder, type EncoderSpec } from '../engine/encoder.ts';
 import { Rng } from '../util/rng.ts';
+import { median, round } from './stats.ts';
 
 /** One result line. */
 export type EncoderBenchResult =
@@ -129,17 +130,6 @@ async function decodeBench(imagesDir: string, count: number): Promise<EncoderBen
   } finally {
     if (tmp) await rm(tmp, { recursive: true, force: true });
   }
-}
-
-function median(xs: readonly number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = s.length >> 1;
-  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
-}
-
-function round(x: number, digits = 1): number {
-  const f = 10 ** digits;
-  return Math.round(x * f) / f;
 }
 
 if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {

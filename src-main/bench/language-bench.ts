@@ -18,6 +18,7 @@ import type { StepModel } from '../engine/model-types.ts';
 import { tokenize } from '../engine/tokenize.ts';
 import { Vocabulary } from '../engine/vocab.ts';
 import { Rng } from '../util/rng.ts';
+import { round } from './stats.ts';
 
 /** One result line. */
 export type LanguageBenchResult =
@@ -144,11 +145,6 @@ async function readCocoCaptions(file: string | URL): Promise<Map<string, string[
     byImage.set(id, [...(byImage.get(id) ?? []), a.caption]);
   }
   return byImage;
-}
-
-function round(x: number, digits = 1): number {
-  const f = 10 ** digits;
-  return Math.round(x * f) / f;
 }
 
 if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {

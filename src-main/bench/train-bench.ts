@@ -12,6 +12,7 @@ import { initBackend } from '../engine/backend.ts';
 import { disposeDecoderWeights, initDecoderWeights, lossAndGradients } from '../engine/decoder.ts';
 import { DECODER_WEIGHT_NAMES, END, type CaptionBatch, type DecoderConfig, type DecoderGrads } from '../engine/model-types.ts';
 import { Rng } from '../util/rng.ts';
+import { median as medianOf, round } from './stats.ts';
 
 /** Sizes and repetitions of a training benchmark run. */
 export interface TrainBenchOptions {
@@ -168,16 +169,6 @@ function syntheticBatch(cfg: DecoderConfig, B: number, T: number, rng: Rng): Cap
 
 function disposeGrads(g: DecoderGrads): void {
   for (const n of DECODER_WEIGHT_NAMES) g[n].dispose();
-}
-
-function medianOf(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = s.length >> 1;
-  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
-}
-
-function round(ms: number): number {
-  return Math.round(ms * 10) / 10;
 }
 
 function argValue(name: string): number | undefined {

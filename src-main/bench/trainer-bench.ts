@@ -21,6 +21,7 @@ import { DECODER_WEIGHT_NAMES } from '../engine/model-types.ts';
 import { Adam, clipByGlobalNorm } from '../engine/optimizer.ts';
 import { train, type TrainData } from '../engine/train.ts';
 import { Rng } from '../util/rng.ts';
+import { median, round } from './stats.ts';
 
 export interface TrainerBenchOptions {
   /** Timed mini-batches of the end-to-end run (one more runs first, untimed). */
@@ -137,16 +138,6 @@ export async function runTrainerBench(options: TrainerBenchOptions = {}): Promis
     await rm(root, { recursive: true, force: true });
   }
   return lines;
-}
-
-function median(xs: readonly number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = s.length >> 1;
-  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
-}
-
-function round(x: number): number {
-  return Math.round(x * 10) / 10;
 }
 
 if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
