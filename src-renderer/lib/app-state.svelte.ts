@@ -29,21 +29,45 @@ class AppState {
   lastDataset = $state<{ path: string; format: string } | null>(null);
   private toastId = 0;
 
-  /** Loads info, settings and models, and starts following events. */
+  /** Events seen per piece of state ('backend', 'models', 'job:<id>'), so that a slower snapshot never undoes one. */
+  private readonly seen = new Map<string, number>();
+
+  /**
+   * Loads info, settings, models and jobs, and starts following events. Events sent while the event stream was
+   * not connected (before the browser mode's WebSocket opened, or while it reconnected) are lost, so the state is
+   * loaded again each time the stream connects.
+   */
   async start(): Promise<void> {
     api.onEvent((event) => this.apply(event));
-    api.onConnection((connected) => (this.connected = connected));
+    let wasConnected = false;
+    api.onConnection((connected) => {
+      this.connected = connected;
+      if (connected && !wasConnected) void this.sync().catch(() => {});
+      wasConnected = connected;
+    });
+    await this.sync();
+  }
+
+  /** Takes the backend's current state, except the pieces an event has updated since the request went out. */
+  private async sync(): Promise<void> {
+    const before = new Map(this.seen);
+    const fresh = (key: string): boolean => (this.seen.get(key) ?? 0) === (before.get(key) ?? 0);
     const [info, models, jobs] = await Promise.all([api.call('app.info', {}), api.call('models.list', {}), api.call('jobs.list', {})]);
     this.info = info;
     this.settings = info.settings;
-    this.backend = info.backend;
-    this.models = [...models];
-    for (const job of jobs) this.jobs[job.id] = job;
+    if (fresh('backend')) this.backend = info.backend;
+    if (fresh('models')) this.models = [...models];
+    for (const job of jobs) if (fresh(`job:${job.id}`)) this.jobs[job.id] = job;
+  }
+
+  private see(key: string): void {
+    this.seen.set(key, (this.seen.get(key) ?? 0) + 1);
   }
 
   private apply(event: JobEvent): void {
     switch (event.type) {
       case 'job':
+        this.see(`job:${event.job.id}`);
         this.jobs[event.job.id] = event.job;
         return;
       case 'progress': {
@@ -52,9 +76,11 @@ class AppState {
         return;
       }
       case 'models':
+        this.see('models');
         this.models = [...event.models];
         return;
       case 'backend':
+        this.see('backend');
         this.backend = event.backend;
         return;
       default:

@@ -104,10 +104,14 @@ describe('Caption Studio in the browser', () => {
     expect(rows.find((r) => r.image === 'img/green.png')!.caption).toBe('a bright green tile');
     expect(rows.find((r) => r.image === 'img/red.png')!.caption).toBe('a red square');
 
-    await page.fill('[data-testid=dataset-search]', '');
-    await page.click('[data-testid=dataset-reload]');
+    // The file changes on disk behind the app's back: Reload reads it again and keeps the search.
+    const count = page.locator('[data-testid=dataset-count]');
     await page.fill('[data-testid=dataset-search]', 'bright');
-    await poll(() => page.locator('[data-testid=dataset-count]').textContent()).toBe('1 of 5');
+    await poll(() => count.textContent()).toBe('1 of 5');
+    await writeFile(csvPath, (await readFile(csvPath, 'utf8')).replace('img/red.png,a red square', 'img/red.png,a bright red square'));
+    await page.click('[data-testid=dataset-reload]');
+    await poll(() => count.textContent()).toBe('2 of 5');
+    expect(await page.inputValue('[data-testid=dataset-search]')).toBe('bright');
     await page.fill('[data-testid=dataset-search]', '');
     await page.click('[data-testid=stats-tab]');
     await poll(() => page.locator('[data-testid=dataset-stats]').textContent()).toContain('Images5');
