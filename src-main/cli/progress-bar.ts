@@ -17,6 +17,16 @@ function formatValue(name: string, value: number): string {
   return `${name} ${value.toPrecision(4)}`;
 }
 
+/** Tasks whose units are images, shown as a rate beside the bar (training shows its tokens/s instead). */
+const IMAGE_TASKS = new Set(['extract', 'caption', 'export']);
+
+/** `12 img/s`, `1.5 img/s`; empty when the rate is not known yet. */
+export function formatRate(event: ProgressEvent): string {
+  const rate = event.rate;
+  if (!IMAGE_TASKS.has(event.task) || rate === undefined || !Number.isFinite(rate) || rate <= 0) return '';
+  return `${rate >= 10 ? Math.round(rate) : rate.toFixed(1)} img/s`;
+}
+
 /**
  * Renders the shared ProgressEvent stream as a terminal progress bar on stderr (so stdout stays clean for
  * `--json`). When stderr is not a TTY it prints at most one plain line every few seconds instead.
@@ -36,6 +46,7 @@ export class ProgressBar {
     const detail = [
       event.phase ?? '',
       ...Object.entries(event.values ?? {}).map(([k, v]) => formatValue(k, v)),
+      formatRate(event),
       event.etaSeconds !== undefined && Number.isFinite(event.etaSeconds) && event.done < event.total ? `ETA ${formatDuration(event.etaSeconds)}` : '',
     ]
       .filter(Boolean)

@@ -3,8 +3,9 @@
  * format, give a dataset a reproducible seeded split, and describe it with statistics.
  */
 import { createHash } from 'node:crypto';
+import path from 'node:path';
 import { tokenize } from '../engine/tokenize.ts';
-import type { CaptionEdit, Dataset, DatasetFormat, DatasetItem, ReadOptions, Split, SplitSpec } from './dataset-types.ts';
+import type { CaptionEdit, Dataset, DatasetFormat, DatasetItem, DatasetProblem, ReadOptions, Split, SplitSpec } from './dataset-types.ts';
 import { readOptionsOf } from './formats/common.ts';
 import { readCoco, saveCoco } from './formats/coco.ts';
 import { readCsv, saveCsv } from './formats/csv.ts';
@@ -14,6 +15,11 @@ import { readKarpathy, saveKarpathy } from './formats/karpathy.ts';
 import { readSidecar, saveSidecar } from './formats/sidecar.ts';
 
 export type * from './dataset-types.ts';
+
+/** A problem as one line: `path:line: reason` (only the file name with `short`, for the UI). */
+export function formatProblem(p: DatasetProblem, opts: { short?: boolean } = {}): string {
+  return `${opts.short ? path.basename(p.path) : p.path}${p.line === undefined ? '' : `:${p.line}`}: ${p.reason}`;
+}
 
 /** Options for `loadDataset`. */
 export interface LoadDatasetOptions {

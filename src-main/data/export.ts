@@ -9,15 +9,18 @@
  *   as text instead of running them as formulas (OWASP "CSV injection"); scores are numbers and never touched.
  * - jsonl: one `{"path","caption","score","model"}` object per line (+ `references`).
  * - sidecar: `name.txt` (or `.caption`) beside each image, one caption per line (rows for the same image become
- *   several lines, in order). An existing caption file is NOT overwritten unless `overwrite` is set — those images
- *   are reported as skipped — because it may hold hand-written reference captions.
+ *   several lines, in order). An image that already has a caption file (`name.txt` or `name.caption`) is skipped
+ *   unless `overwrite` is set, because the file may hold hand-written reference captions; with `overwrite` the
+ *   existing file is replaced (never a second one written beside it, which would hide it from the readers).
+ *   Images whose captions are all empty get no file and are reported as skipped.
  * - coco-results: `image_id` is the row's `imageId`, else the number at the end of the file name
  *   (`COCO_val2014_000000391895.jpg` → 391895); rows without one, and second captions of an image, are skipped.
  */
-import { stat } from 'node:fs/promises';
+import { realpath, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { stringify } from 'csv-stringify/sync';
 import { writeFileAtomic } from '../util/atomic-write.ts';
+import { SIDECAR_EXTENSIONS } from './formats/sidecar.ts';
 
 /** One caption to export. */
 export interface ExportRow {
@@ -145,19 +148,43 @@ async function exportSidecars(rows: readonly ExportRow[], opts: ExportOptions): 
   const skipped: { path: string; reason: string }[] = [];
   let count = 0;
   for (const [image, captions] of byImage) {
-    const target = image.slice(0, image.length - path.extname(image).length) + ext;
+    const stem = image.slice(0, image.length - path.extname(image).length);
+    let existing: string | undefined;
+    for (const e of [ext, ...SIDECAR_EXTENSIONS.filter((x) => x !== ext)]) {
+      if (await exists(stem + e)) {
+        existing = stem + e;
+        break;
+      }
+    }
+    const lines = captions.filter((c) => c !== '');
     if (!(await exists(image))) {
       skipped.push({ path: image, reason: 'image file not found' });
-    } else if (!opts.overwrite && (await exists(target))) {
-      skipped.push({ path: target, reason: 'caption file exists (overwrite not set)' });
+    } else if (existing && !opts.overwrite) {
+      skipped.push({ path: existing, reason: 'caption file exists (overwrite not set)' });
+    } else if (lines.length === 0) {
+      skipped.push({ path: image, reason: 'empty caption; no caption file written' });
     } else {
-      const lines = captions.filter((c) => c !== '');
+      const target = existing ?? stem + ext;
       await writeFileAtomic(target, `${lines.join('\n')}\n`);
       written.push(target);
       count += lines.length;
     }
   }
   return { format: 'sidecar', written, rows: count, skipped };
+}
+
+/**
+ * Refuses, before any captioning, an output file that would fail or destroy an input: an existing folder, or a
+ * file that is also one of the inputs (e.g. the dataset CSV being captioned). One-line Error naming it.
+ */
+export async function checkExportOutput(out: string, inputs: readonly string[]): Promise<void> {
+  const target = path.resolve(out);
+  if ((await stat(target).catch(() => null))?.isDirectory()) throw new Error(`${target}: is a folder; the export needs a file name`);
+  const real = (p: string): Promise<string> => realpath(p).catch(() => path.resolve(p));
+  const outReal = await real(target);
+  for (const input of inputs) {
+    if ((await real(input)) === outReal) throw new Error(`${target}: is also an input of this export; choose another output file`);
+  }
 }
 
 /** Writes rows in the chosen format (see the module comment); one-line Error on a bad option or write failure. */

@@ -17,7 +17,7 @@ import envPaths from 'env-paths';
 import { writeFileAtomic } from '../util/atomic-write.ts';
 import { CancelledError, RateMeter, type ProgressListener } from '../util/progress.ts';
 import { mapLimit } from './formats/common.ts';
-import { decodeImage } from './images.ts';
+import { decodeImage, readImageFile } from './images.ts';
 
 /** What the cache needs from an image encoder (`engine/encoder.ts`'s `ImageEncoder` fits). */
 export interface FeatureEncoder {
@@ -114,6 +114,8 @@ export interface ExtractOptions {
   readonly checkpoint?: () => void | Promise<void>;
   /** Progress events (task 'extract'): done/total images, rate, ETA, and counts of cached/computed/failed. */
   readonly onProgress?: ProgressListener;
+  /** Told once when the cache cannot be written (extraction goes on without keeping the features). */
+  readonly onWarning?: (message: string) => void;
   /** Pixel decoder (default: `decodeImage` from `images.ts`); tests inject a fake. */
   readonly decode?: PixelDecoder;
 }
@@ -160,6 +162,7 @@ export async function extractFeatures(paths: readonly string[], encoder: Feature
   const meter = new RateMeter();
   const counts = { cached: 0, computed: 0, failed: 0 };
   let done = 0;
+  let cacheWriteError: string | null = null;
 
   const report = (): void => {
     if (!opts.onProgress) return;
@@ -195,7 +198,13 @@ export async function extractFeatures(paths: readonly string[], encoder: Feature
         const vector = features[b]!;
         if (vector.length !== encoder.featureDim) throw new Error(`encoder ${encoder.id}: returned ${vector.length} features, expected ${encoder.featureDim}`);
         const copy = Float32Array.from(vector);
-        await cache.put(encoder.id, entry.hash, copy);
+        // The features are in hand: a cache that cannot be written (full disk, read-only folder) costs only reuse.
+        await cache.put(encoder.id, entry.hash, copy).catch((err: unknown) => {
+          if (!cacheWriteError) {
+            cacheWriteError = `feature cache ${cache.dir}: cannot write (${oneLine(err, cache.dir)}); features are computed but not kept`;
+            opts.onWarning?.(cacheWriteError);
+          }
+        });
         for (const i of entry.indices) {
           results[i] = { ok: true, path: paths[i]!, contentHash: entry.hash, features: copy, source: entry.repaired ? 'repaired' : 'computed' };
           counts.computed++;
@@ -211,12 +220,11 @@ export async function extractFeatures(paths: readonly string[], encoder: Feature
     const chunk = paths.slice(start, start + batchSize);
     await mapLimit(chunk, concurrency, async (file, k) => {
       const i = start + k;
-      let data: Buffer;
+      let data: Uint8Array;
       try {
-        data = await readFile(file);
+        data = await readImageFile(file);
       } catch (err) {
-        const code = (err as NodeJS.ErrnoException).code;
-        results[i] = { ok: false, path: file, error: code === 'ENOENT' ? `${file}: file not found` : oneLine(err, file) };
+        results[i] = { ok: false, path: file, error: oneLine(err, file) };
         counts.failed++;
         done++;
         return;

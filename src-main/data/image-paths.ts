@@ -1,18 +1,35 @@
 /**
  * Turns what the user named (files and folders) into the list of image files to work on: files as given (a
- * non-image then fails later with its own reason), folders walked recursively for image files, hidden entries
- * skipped, sorted so results come in a stable order, duplicates removed.
+ * non-image then fails later with its own reason), folders walked recursively for image files (symbolic links
+ * followed, each real folder walked once), hidden entries skipped, sorted so results come in a stable order,
+ * duplicates removed. A folder that cannot be read is reported through `onUnreadable` and skipped.
  */
-import { readdir, stat } from 'node:fs/promises';
+import { readdir, realpath, stat } from 'node:fs/promises';
+import type { Dirent } from 'node:fs';
 import path from 'node:path';
 import { isImageName } from './formats/common.ts';
 
 /** Most files one request may expand to. */
 export const MAX_FILES = 100_000;
 
-export async function expandImagePaths(inputs: readonly string[], maxFiles = MAX_FILES): Promise<string[]> {
+export interface ExpandOptions {
+  /** Most files (default MAX_FILES); more is an error. */
+  readonly maxFiles?: number;
+  /** Told about each folder that could not be read, with a one-line message naming it; the rest goes on. */
+  readonly onUnreadable?: (dir: string, message: string) => void;
+}
+
+function reasonOf(err: unknown): string {
+  const e = err as NodeJS.ErrnoException;
+  if (e.code === 'EACCES' || e.code === 'EPERM') return 'permission denied';
+  return (e.message ?? String(err)).replace(/\s*[\r\n]+\s*/g, ' ');
+}
+
+export async function expandImagePaths(inputs: readonly string[], opts: ExpandOptions = {}): Promise<string[]> {
+  const maxFiles = opts.maxFiles ?? MAX_FILES;
   const out: string[] = [];
   const seen = new Set<string>();
+  const walked = new Set<string>();
   const add = (file: string): void => {
     if (seen.has(file)) return;
     if (out.length >= maxFiles) throw new Error(`more than ${maxFiles} image files; pick a smaller folder`);
@@ -20,13 +37,29 @@ export async function expandImagePaths(inputs: readonly string[], maxFiles = MAX
     out.push(file);
   };
   const walk = async (dir: string): Promise<void> => {
-    const entries = await readdir(dir, { withFileTypes: true });
+    let entries: Dirent[];
+    try {
+      const real = await realpath(dir);
+      if (walked.has(real)) return; // a link back into a folder already walked
+      walked.add(real);
+      entries = await readdir(dir, { withFileTypes: true });
+    } catch (err) {
+      opts.onUnreadable?.(dir, `${dir}: cannot read this folder (${reasonOf(err)}); skipped`);
+      return;
+    }
     entries.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
     for (const entry of entries) {
       if (entry.name.startsWith('.')) continue;
       const full = path.join(dir, entry.name);
-      if (entry.isDirectory()) await walk(full);
-      else if (entry.isFile() && isImageName(entry.name)) add(full);
+      let isDir = entry.isDirectory();
+      let isFile = entry.isFile();
+      if (entry.isSymbolicLink()) {
+        const target = await stat(full).catch(() => null); // a dangling link is skipped
+        isDir = target?.isDirectory() ?? false;
+        isFile = target?.isFile() ?? false;
+      }
+      if (isDir) await walk(full);
+      else if (isFile && isImageName(entry.name)) add(full);
     }
   };
   for (const input of inputs) {

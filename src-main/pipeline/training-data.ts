@@ -43,6 +43,8 @@ export interface FeatureOptions {
   readonly signal?: AbortSignal;
   readonly checkpoint?: () => void | Promise<void>;
   readonly onProgress?: ProgressListener;
+  /** Told once when the feature cache cannot be written. */
+  readonly onWarning?: (message: string) => void;
 }
 
 /** An item with its image feature. */
@@ -65,6 +67,7 @@ export async function featuresOf(
       ...(opts.signal ? { signal: opts.signal } : {}),
       ...(opts.checkpoint ? { checkpoint: opts.checkpoint } : {}),
       ...(opts.onProgress ? { onProgress: opts.onProgress } : {}),
+      ...(opts.onWarning ? { onWarning: opts.onWarning } : {}),
     },
   );
   const featured: FeaturedItem[] = [];

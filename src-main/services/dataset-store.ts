@@ -7,7 +7,7 @@ import { randomUUID } from 'node:crypto';
 import path from 'node:path';
 import type { DatasetSource } from '../contract/schemas.ts';
 import type { DatasetSaved, DatasetStatsView, DatasetView } from '../contract/types.ts';
-import { datasetStats, loadDataset, saveDataset, type Dataset, type DatasetProblem } from '../data/dataset.ts';
+import { datasetStats, formatProblem, loadDataset, saveDataset, type Dataset } from '../data/dataset.ts';
 import { notFound } from './errors.ts';
 import type { MediaAccess } from './media-access.ts';
 
@@ -24,10 +24,6 @@ export function statsView(dataset: Dataset): DatasetStatsView {
     lengthHistogram: s.lengthHistogram,
     splits,
   };
-}
-
-function problemLine(p: DatasetProblem): string {
-  return `${path.basename(p.path)}${p.line === undefined ? '' : ` line ${p.line}`}: ${p.reason}`;
 }
 
 /** At most this many problems travel to the UI (with a last line counting the rest). */
@@ -76,7 +72,7 @@ export class DatasetStore {
   }
 
   private view(datasetId: string, dataset: Dataset): DatasetView {
-    const problems = dataset.problems.slice(0, MAX_PROBLEMS).map(problemLine);
+    const problems = dataset.problems.slice(0, MAX_PROBLEMS).map((p) => formatProblem(p, { short: true }));
     if (dataset.problems.length > MAX_PROBLEMS) problems.push(`… and ${dataset.problems.length - MAX_PROBLEMS} more`);
     return {
       datasetId,

@@ -208,6 +208,16 @@ describe('export', () => {
       ['b.jpg', 'a "red" triangle'],
     ]);
     expect(rows.map((row) => kindNamed(row.caption!))).toEqual(['circle', 'triangle']);
+
+    // The dataset file itself as --out, or a folder: refused before any work, the dataset untouched.
+    for (const target of [path.join(dir, 'captions.csv'), dir]) {
+      const refused = await runCli(['export', path.join(dir, 'captions.csv'), '--model', modelDir, '--out', target, '-q']);
+      expect(refused.code).toBe(1);
+      expect(messageLines(refused.stderr)).toEqual([
+        `caption-studio: ${target}: ${target === dir ? 'is a folder; the export needs a file name' : 'is also an input of this export; choose another output file'}`,
+      ]);
+    }
+    expect(await readFile(path.join(dir, 'captions.csv'), 'utf8')).toBe(csv);
   });
 
   it('--format sidecar writes name.txt beside each picture, and will not replace them without --overwrite', async () => {

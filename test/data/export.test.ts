@@ -1,8 +1,9 @@
-import { readFile } from 'node:fs/promises';
+import { mkdir, readFile, readdir } from 'node:fs/promises';
 import path from 'node:path';
 import { parse } from 'csv-parse/sync';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { cocoImageId, exportCaptions, neutralizeFormula, toCsv, type ExportRow } from '../../src-main/data/export.ts';
+import { checkExportOutput, cocoImageId, exportCaptions, neutralizeFormula, toCsv, type ExportRow } from '../../src-main/data/export.ts';
+import { loadDataset } from '../../src-main/data/dataset.ts';
 import { tempDir, writeTree } from './fixtures.ts';
 
 let dir: string;
@@ -126,9 +127,52 @@ describe('sidecar export', () => {
       { path: path.join(dir, 'gone.jpg'), reason: 'image file not found' },
     ]);
 
+    // Overwriting replaces the existing b c.txt in place: a new b c.caption beside it would be hidden by it.
     const again = await exportCaptions(rows.slice(2, 3), { format: 'sidecar', overwrite: true, sidecarExtension: '.caption' });
-    expect(again.written).toEqual([path.join(dir, 'sub', 'b c.caption')]);
-    await exportCaptions(rows.slice(2, 3), { format: 'sidecar', overwrite: true });
+    expect(again.written).toEqual([path.join(dir, 'sub', 'b c.txt')]);
     expect(await readFile(path.join(dir, 'sub', 'b c.txt'), 'utf8')).toBe('model caption\n');
+    // An image without a caption file gets one with the chosen extension.
+    await writeTree(dir, { 'c.png': null });
+    const fresh = await exportCaptions([{ path: path.join(dir, 'c.png'), caption: 'new' }], { format: 'sidecar', sidecarExtension: '.caption' });
+    expect(fresh.written).toEqual([path.join(dir, 'c.caption')]);
+  });
+
+  it('treats an existing name.caption as the image\'s caption file: kept, or replaced in place, never hidden by a new name.txt', async () => {
+    await writeTree(dir, { 'b.png': null, 'b.caption': 'hand-written one\nhand-written two\n' });
+    const rows: ExportRow[] = [{ path: path.join(dir, 'b.png'), caption: 'model caption' }];
+    const kept = await exportCaptions(rows, { format: 'sidecar' });
+    expect(kept.skipped).toEqual([{ path: path.join(dir, 'b.caption'), reason: 'caption file exists (overwrite not set)' }]);
+    expect((await readdir(dir)).sort()).toEqual(['b.caption', 'b.png']);
+    expect((await loadDataset(dir)).items[0]!.captions).toEqual(['hand-written one', 'hand-written two']);
+
+    const replaced = await exportCaptions(rows, { format: 'sidecar', overwrite: true });
+    expect(replaced.written).toEqual([path.join(dir, 'b.caption')]);
+    expect((await readdir(dir)).sort()).toEqual(['b.caption', 'b.png']);
+    expect((await loadDataset(dir)).items[0]!.captions).toEqual(['model caption']);
+  });
+
+  it('writes no file for an image whose captions are all empty, and says so', async () => {
+    await writeTree(dir, { 'a.png': null, 'b.png': null });
+    const report = await exportCaptions(
+      [
+        { path: path.join(dir, 'a.png'), caption: 'a caption' },
+        { path: path.join(dir, 'b.png'), caption: '' },
+      ],
+      { format: 'sidecar' },
+    );
+    expect(report.rows).toBe(1);
+    expect(report.written).toEqual([path.join(dir, 'a.txt')]);
+    expect(report.skipped).toEqual([{ path: path.join(dir, 'b.png'), reason: 'empty caption; no caption file written' }]);
+    expect((await readdir(dir)).sort()).toEqual(['a.png', 'a.txt', 'b.png']);
+  });
+});
+
+describe('checkExportOutput', () => {
+  it('refuses a folder and an input file as the output, and accepts a new file', async () => {
+    await writeTree(dir, { 'caps.csv': 'image,caption\n', 'imgs/a.png': null });
+    await mkdir(path.join(dir, 'out'));
+    await expect(checkExportOutput(path.join(dir, 'out'), [path.join(dir, 'imgs')])).rejects.toThrow(`${path.join(dir, 'out')}: is a folder; the export needs a file name`);
+    await expect(checkExportOutput(path.join(dir, 'imgs', '..', 'caps.csv'), [path.join(dir, 'caps.csv')])).rejects.toThrow(/caps\.csv: is also an input of this export/);
+    await expect(checkExportOutput(path.join(dir, 'out', 'caps.csv'), [path.join(dir, 'caps.csv')])).resolves.toBeUndefined();
   });
 });

@@ -1,4 +1,4 @@
-import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, truncate, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import sharp from 'sharp';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -135,6 +135,28 @@ describe('extractFeatures', () => {
     // chunk 1 (a), its batch, then chunk 2 stops before reading b
     expect(checkpoints).toBe(3);
     expect(encoder.calls).toBe(1);
+  });
+
+  it('refuses a file over the size limit before reading it, like loadImage', async () => {
+    const huge = path.join(dir, 'huge.png');
+    await writeFile(huge, '');
+    await truncate(huge, 101 * 1024 * 1024); // sparse: nothing is written
+    const encoder = fakeEncoder();
+    const [result] = await extractFeatures([huge], encoder, { cacheDir, decode: bytesAsPixels });
+    expect(result).toEqual({ ok: false, path: huge, error: `${huge}: file is 101 MB, over the 100 MB limit` });
+    expect(encoder.calls).toBe(0);
+  });
+
+  it('goes on without the cache when it cannot be written, and says so once', async () => {
+    const blocked = path.join(dir, 'not-a-folder');
+    await writeFile(blocked, 'a file where the cache folder should be');
+    const warnings: string[] = [];
+    const paths = ['a.jpg', 'b c.jpg'].map((n) => path.join(dir, n));
+    const results = await extractFeatures(paths, fakeEncoder(), { cacheDir: blocked, batchSize: 1, decode: bytesAsPixels, onWarning: (m) => warnings.push(m) });
+    expect(results.map(sourceOf)).toEqual(['computed', 'computed']);
+    expect(featuresOf(results[0])).toEqual([Math.fround(106.4), 104, 111, Math.fround(0.005)]);
+    expect(warnings).toHaveLength(1);
+    expect(warnings[0]).toMatch(new RegExp(`^feature cache ${blocked.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}: cannot write \\(.*ENOTDIR`));
   });
 
   it('throws when the encoder returns the wrong number or size of vectors', async () => {

@@ -37,7 +37,7 @@ export function registerCaption(program: Command): void {
 }
 
 async function runCaption(inputs: string[], opts: CaptionCommandOptions): Promise<void> {
-  const paths = await expandImagePaths(inputs);
+  const paths = await expandImagePaths(inputs, { onUnreadable: (_dir, message) => process.stderr.write(`${message}\n`) });
   if (paths.length === 0) throw new ExitError(`no image files found in ${inputs.join(', ')}`);
   const modelDir = modelDirOf(opts.model);
   await startBackend(opts);

@@ -16,7 +16,7 @@ import { evaluateModel, evaluateNearestNeighbour, type Evaluation } from '../../
 import { featuresOf, itemsOf, openDataset } from '../../pipeline/training-data.ts';
 import { splitOfModel } from '../model-split.ts';
 import { ProgressBar } from '../progress-bar.ts';
-import { ExitError, nonNegativeInt, positiveInt, startBackend, type GlobalOptions } from '../options.ts';
+import { ExitError, nonNegativeInt, note, positiveInt, startBackend, type GlobalOptions } from '../options.ts';
 
 interface EvalCommandOptions extends GlobalOptions {
   readonly split: 'train' | 'val' | 'test' | 'all';
@@ -72,10 +72,14 @@ async function runEval(modelDir: string, datasetPath: string, opts: EvalCommandO
       const counts = ['train', 'val', 'test'].map((s) => `${s} ${dataset.items.filter((i) => i.split === s).length}`).join(', ');
       throw new ExitError(`${dataset.source}: no captioned images in split '${opts.split}' (${counts}); choose another with --split`);
     }
-    const cache = opts.cache ? { cacheDir: opts.cache } : {};
+    const cache = { ...(opts.cache ? { cacheDir: opts.cache } : {}), onWarning: (message: string) => {
+        bar.stop();
+        note(opts, message);
+      },
+    };
     const { featured, failures } = await featuresOf(items, encoder, { ...cache, onProgress: bar.listener });
     bar.stop();
-    for (const f of failures) process.stderr.write(`skipped ${f.path}: ${f.error}\n`);
+    for (const f of failures) process.stderr.write(`skipped ${f.error}\n`);
     const evaluation = evaluateModel(model, encoder.id, featured, { beamSize: opts.beam, blockRepeatedNgram: opts.blockNgram });
     let baseline: Evaluation | undefined;
     if (opts.baseline) {

@@ -6,10 +6,10 @@
 import { stat } from 'node:fs/promises';
 import path from 'node:path';
 import { Option, type Command } from 'commander';
-import { EXPORT_FORMATS, exportCaptions, toCocoResults, type ExportFormat, type ExportRow } from '../../data/export.ts';
+import { checkExportOutput, EXPORT_FORMATS, exportCaptions, toCocoResults, type ExportFormat, type ExportRow } from '../../data/export.ts';
 import { isImageName } from '../../data/formats/common.ts';
 import { expandImagePaths } from '../../data/image-paths.ts';
-import { loadDataset } from '../../data/dataset.ts';
+import { formatProblem, loadDataset } from '../../data/dataset.ts';
 import { loadBundle } from '../../engine/bundle.ts';
 import { disposeCaptionModel, modelLabel } from '../../engine/caption-model.ts';
 import { loadEncoder } from '../../engine/encoder.ts';
@@ -60,6 +60,8 @@ async function targetsOf(inputs: readonly string[], asDataset: boolean): Promise
     const info = await stat(input).catch(() => undefined);
     if (info && ((info.isFile() && !isImageName(input)) || (info.isDirectory() && asDataset))) {
       const dataset = await loadDataset(input);
+      for (const p of dataset.problems.slice(0, 20)) process.stderr.write(`${formatProblem(p)}\n`);
+      if (dataset.problems.length > 20) process.stderr.write(`… and ${dataset.problems.length - 20} more problems (see \`caption-studio stats\`)\n`);
       return dataset.items.map((item) => ({
         path: item.imagePath,
         references: item.captions,
@@ -67,11 +69,16 @@ async function targetsOf(inputs: readonly string[], asDataset: boolean): Promise
       }));
     }
   }
-  return (await expandImagePaths(inputs)).map((p) => ({ path: p }));
+  return (await expandImagePaths(inputs, { onUnreadable: (_dir, message) => process.stderr.write(`${message}\n`) })).map((p) => ({ path: p }));
 }
 
 async function runExport(inputs: string[], opts: ExportCommandOptions): Promise<void> {
-  if (opts.format !== 'sidecar' && !opts.out) throw new ExitError(`--out is needed for --format ${opts.format}`);
+  if (opts.format !== 'sidecar') {
+    if (!opts.out) throw new ExitError(`--out is needed for --format ${opts.format}`);
+    await checkExportOutput(opts.out, inputs).catch((err: unknown) => {
+      throw new ExitError(err instanceof Error ? err.message : String(err));
+    });
+  }
   const targets = await targetsOf(inputs, opts.dataset ?? false);
   if (targets.length === 0) throw new ExitError(`no images found in ${inputs.join(', ')}`);
   const modelDir = modelDirOf(opts.model);

@@ -1,7 +1,7 @@
 /** `caption-studio stats <dataset>`: counts, vocabulary size, caption lengths and the dataset's problems. */
 import { Option, type Command } from 'commander';
 import { DATASET_FORMATS, type DatasetFormat } from '../../data/dataset-types.ts';
-import { datasetStats, loadDataset } from '../../data/dataset.ts';
+import { datasetStats, formatProblem, loadDataset } from '../../data/dataset.ts';
 import { positiveInt, type GlobalOptions } from '../options.ts';
 
 interface StatsCommandOptions extends GlobalOptions {
@@ -25,7 +25,7 @@ export function registerStats(program: Command): void {
       const dataset = await loadDataset(target, { format: opts.format, ...(opts.images ? { imagesDir: opts.images } : {}) });
       const stats = datasetStats(dataset, { minWordCount: opts.minCount });
       // The problems go to stderr in both forms, so stdout stays one JSON object with --json.
-      for (const p of dataset.problems.slice(0, 20)) process.stderr.write(`${p.path}${p.line ? `:${p.line}` : ''}: ${p.reason}\n`);
+      for (const p of dataset.problems.slice(0, 20)) process.stderr.write(`${formatProblem(p)}\n`);
       if (dataset.problems.length > 20) process.stderr.write(`… and ${dataset.problems.length - 20} more\n`);
       if (opts.json) {
         const { lengthHistogram: _h, ...rest } = stats;

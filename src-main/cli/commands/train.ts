@@ -17,6 +17,7 @@ import { CHECKPOINT_FILE, readCheckpointMeta } from '../../engine/checkpoint.ts'
 import { runPaths, train } from '../../engine/train.ts';
 import type { TrainConfigInput } from '../../engine/train-config.ts';
 import { openDataset, prepareTrainData } from '../../pipeline/training-data.ts';
+import { formatProblem } from '../../data/dataset.ts';
 import { CancelledError } from '../../util/progress.ts';
 import { recordedSplit } from '../model-split.ts';
 import { writeFileAtomic } from '../../util/atomic-write.ts';
@@ -172,7 +173,7 @@ async function runTrain(datasetPath: string, opts: TrainCommandOptions, given: S
   };
   await startBackend(opts);
   const dataset = await openDataset(datasetPath, { format: opts.format, ...(opts.images ? { imagesDir: opts.images } : {}), split });
-  for (const p of dataset.problems.slice(0, 5)) note(opts, `${p.path}${p.line ? `:${p.line}` : ''}: ${p.reason}`);
+  for (const p of dataset.problems.slice(0, 5)) note(opts, formatProblem(p));
   if (dataset.problems.length > 5) note(opts, `… and ${dataset.problems.length - 5} more problems (see \`caption-studio stats\`)`);
 
   const controller = new AbortController();
@@ -197,9 +198,13 @@ async function runTrain(datasetPath: string, opts: TrainCommandOptions, given: S
       ...(opts.cache ? { cacheDir: opts.cache } : {}),
       signal: controller.signal,
       onProgress: bar.listener,
+      onWarning: (message) => {
+        bar.stop();
+        note(opts, message);
+      },
     });
     bar.stop();
-    for (const f of failures.slice(0, 5)) note(opts, `skipped ${f.path}: ${f.error}`);
+    for (const f of failures.slice(0, 5)) note(opts, `skipped ${f.error}`);
     if (data.train.length === 0) throw new ExitError(`${dataset.source}: no readable captioned images to train on`);
     note(opts, `training on ${data.train.length} images, validating on ${data.val.length} (${dataset.format} dataset ${dataset.source})`);
 

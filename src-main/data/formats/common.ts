@@ -93,10 +93,10 @@ export class ItemCollector<L> {
     const existing = this.pending.get(id);
     if (existing) {
       if (!opts.repeatsAllowed) {
-        this.problem('duplicate-entry', where, `${describe(where)}: image '${id}' is listed again (first at ${describe(existing.where)}); its captions are merged`);
+        this.problem('duplicate-entry', where, `image '${id}' is listed again (first at ${describe(existing.where)}); its captions are merged`);
       }
       if (opts.split !== undefined && existing.split !== undefined && opts.split !== existing.split) {
-        this.problem('invalid-entry', where, `${describe(where)}: image '${id}' is in split '${opts.split}' here but '${existing.split}' before; keeping '${existing.split}'`);
+        this.problem('invalid-entry', where, `image '${id}' is in split '${opts.split}' here but '${existing.split}' before; keeping '${existing.split}'`);
       } else if (existing.split === undefined) {
         existing.split = opts.split;
       }
@@ -113,11 +113,11 @@ export class ItemCollector<L> {
     item.anchor = loc;
     const caption = raw.trim();
     if (caption === '') {
-      this.problem('empty-caption', where, `${describe(where)}: empty caption for '${id}' skipped`);
+      this.problem('empty-caption', where, `empty caption for '${id}' skipped`);
       return;
     }
     if (!this.opts.keepDuplicateCaptions && item.captions.includes(caption)) {
-      this.problem('duplicate-caption', where, `${describe(where)}: duplicate caption for '${id}' dropped: "${clip(caption)}"`);
+      this.problem('duplicate-caption', where, `duplicate caption for '${id}' dropped: "${clip(caption)}"`);
       item.duplicates.push(loc);
       return;
     }
@@ -157,13 +157,19 @@ function clip(text: string, max = 60): string {
   return text.length <= max ? text : `${text.slice(0, max - 1)}…`;
 }
 
-/** The first of `candidates` that is an existing regular file, or undefined. */
+/**
+ * The first of `candidates` that is an existing regular file, or undefined. A name is also tried in the other
+ * Unicode normal form (NFC/NFD): an annotation file typed on one system names 'Ảnh.jpg' in NFC while an archive
+ * made on macOS stores it in NFD, and on Linux those are different files.
+ */
 export async function firstExistingFile(candidates: readonly string[]): Promise<string | undefined> {
   for (const candidate of candidates) {
-    try {
-      if ((await stat(candidate)).isFile()) return candidate;
-    } catch {
-      // not there; try the next
+    for (const name of new Set([candidate, candidate.normalize('NFC'), candidate.normalize('NFD')])) {
+      try {
+        if ((await stat(name)).isFile()) return name;
+      } catch {
+        // not there; try the next
+      }
     }
   }
   return undefined;

@@ -180,11 +180,11 @@ async function parseCsv(file: string, opts: ReadOptions): Promise<ParsedCsv> {
     if (record.fields.every((cell) => cell.trim() === '')) return; // a blank row
     const imageCell = record.fields[layout.imageColumn]?.trim() ?? '';
     if (imageCell === '') {
-      collector.problem('invalid-entry', where, `${path.basename(file)} line ${record.line}: no image name; row skipped`);
+      collector.problem('invalid-entry', where, `no image name; row skipped`);
       return;
     }
     if (!layout.headerless && record.fields.length <= layout.captionColumn) {
-      collector.problem('invalid-entry', where, `${path.basename(file)} line ${record.line}: ${record.fields.length} cells, the caption column is number ${layout.captionColumn + 1}; row skipped`);
+      collector.problem('invalid-entry', where, `${record.fields.length} cells, the caption column is number ${layout.captionColumn + 1}; row skipped`);
       return;
     }
     let split: Split | undefined;
@@ -192,7 +192,7 @@ async function parseCsv(file: string, opts: ReadOptions): Promise<ParsedCsv> {
       const value = record.fields[layout.splitColumn]?.trim() ?? '';
       split = parseSplitName(value);
       if (split === undefined && value !== '') {
-        collector.problem('invalid-entry', where, `${path.basename(file)} line ${record.line}: unknown split '${value}' ignored`);
+        collector.problem('invalid-entry', where, `unknown split '${value}' ignored`);
       }
     }
     const id = imageId(imageCell);

@@ -82,7 +82,7 @@ async function parseFlickr8k(file: string, opts: ReadOptions): Promise<ParsedFli
     const where = { path: file, line: index + 1 };
     const match = TOKEN_LINE.exec(line);
     if (!match) {
-      collector.problem('invalid-entry', where, `${path.basename(file)} line ${index + 1}: not 'image.jpg#n<TAB>caption'; skipped`);
+      collector.problem('invalid-entry', where, `not 'image.jpg#n<TAB>caption'; skipped`);
       return;
     }
     matched++;

@@ -6,7 +6,7 @@
 import { stat } from 'node:fs/promises';
 import type { JobResult } from '../../contract/types.ts';
 import { loadDataset, type DatasetFormat } from '../../data/dataset.ts';
-import { exportCaptions, type ExportRow } from '../../data/export.ts';
+import { checkExportOutput, exportCaptions, type ExportRow } from '../../data/export.ts';
 import { isImageName } from '../../data/formats/common.ts';
 import { expandImagePaths } from '../../data/image-paths.ts';
 import { modelLabel } from '../../engine/caption-model.ts';
@@ -33,6 +33,7 @@ async function targetsOf(params: ExportJobParams): Promise<Target[]> {
 }
 
 export async function runExportJob(params: ExportJobParams, ctx: JobContext, engine: EngineCache): Promise<JobResult> {
+  if (params.format !== 'sidecar') await checkExportOutput(params.outPath, [params.source.path]);
   const targets = await targetsOf(params);
   if (targets.length === 0) throw new Error(`no images found in ${params.source.path}`);
   const model = await engine.model(params.modelDir);

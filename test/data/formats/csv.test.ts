@@ -139,4 +139,14 @@ describe('saveCsv', () => {
     ]);
     expect(await readFile(file, 'utf8')).toBe('a.jpg, first, with comma\na.jpg,second\nb c.png,changed\nb c.png,more');
   });
+
+  it('finds an image whose file name is stored in the other Unicode normal form (NFD on disk, NFC in the CSV)', async () => {
+    const nfc = 'Ảnh mèo.jpg'.normalize('NFC');
+    const nfd = nfc.normalize('NFD');
+    expect(nfd).not.toBe(nfc);
+    await writeTree(dir, { [nfd]: null, 'caps.csv': `image,caption\n${nfc},Con mèo\n` });
+    const ds = await readCsv(path.join(dir, 'caps.csv'));
+    expect(ds.problems).toEqual([]);
+    expect(ds.items.map((i) => [i.imagePath, i.captions])).toEqual([[path.join(dir, nfd), ['Con mèo']]]);
+  });
 });

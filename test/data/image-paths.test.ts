@@ -1,0 +1,44 @@
+import { mkdir, symlink } from 'node:fs/promises';
+import path from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { expandImagePaths } from '../../src-main/data/image-paths.ts';
+import { tempDir, writeTree } from './fixtures.ts';
+
+let dir: string;
+let cleanup: () => Promise<void>;
+beforeEach(async () => {
+  ({ dir, cleanup } = await tempDir());
+});
+afterEach(() => cleanup());
+
+describe('expandImagePaths', () => {
+  it('walks folders for image files in name order, skipping hidden entries and other files, files given as they are', async () => {
+    await writeTree(dir, { 'b.jpg': null, 'a.PNG': null, 'notes.txt': 'x', '.hidden.jpg': null, 'sub dir/ảnh 1.webp': null, '.git/c.jpg': null });
+    const given = path.join(dir, 'notes.txt');
+    expect(await expandImagePaths([dir, given, path.join(dir, 'b.jpg')])).toEqual([
+      path.join(dir, 'a.PNG'),
+      path.join(dir, 'b.jpg'),
+      path.join(dir, 'sub dir', 'ảnh 1.webp'),
+      given,
+    ]);
+  });
+
+  it('follows symbolic links to files and folders, walks each real folder once, and skips dangling links', async () => {
+    await writeTree(dir, { 'photos/real.jpg': null, 'elsewhere/deep/x.png': null });
+    await symlink(path.join(dir, 'photos', 'real.jpg'), path.join(dir, 'photos', 'link.jpg'));
+    await symlink(path.join(dir, 'elsewhere'), path.join(dir, 'photos', 'more'));
+    await symlink(path.join(dir, 'photos'), path.join(dir, 'photos', 'loop'));
+    await symlink(path.join(dir, 'gone.jpg'), path.join(dir, 'photos', 'dangling.jpg'));
+    expect(await expandImagePaths([path.join(dir, 'photos')])).toEqual([
+      path.join(dir, 'photos', 'link.jpg'),
+      path.join(dir, 'photos', 'more', 'deep', 'x.png'),
+      path.join(dir, 'photos', 'real.jpg'),
+    ]);
+  });
+
+  it('stops at the file limit with a clear error', async () => {
+    await mkdir(path.join(dir, 'many'));
+    await writeTree(dir, { 'many/1.jpg': null, 'many/2.jpg': null, 'many/3.jpg': null });
+    await expect(expandImagePaths([dir], { maxFiles: 2 })).rejects.toThrow('more than 2 image files; pick a smaller folder');
+  });
+});
