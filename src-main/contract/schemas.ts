@@ -52,8 +52,10 @@ export const trainRequestSchema = z.strictObject({
   /** Early stopping: epochs without a better validation score before the run ends. */
   patience: z.int().min(1).max(1000).optional(),
   seed: z.int().min(0).max(2 ** 31 - 1).optional(),
-  /** Resume the named model's last checkpoint instead of starting afresh. */
+  /** Resume a run's last checkpoint instead of starting afresh. */
   resume: z.boolean().optional(),
+  /** With `resume`: the run to continue (a train job's `request.runId`); by default the run named like `name`. */
+  runId: z.string().regex(/^[a-z0-9][a-z0-9-]{0,79}$/, 'a run id: lower-case letters, digits and dashes').optional(),
 });
 
 export const requestSchemas = {

@@ -3,6 +3,7 @@
  * so any front end can import it for free.
  */
 import type { ProgressEvent } from '../util/progress.ts';
+import type { RequestOf } from './schemas.ts';
 
 export type { ProgressEvent };
 
@@ -201,6 +202,8 @@ export interface JobSummary {
   readonly epochs: readonly EpochReport[];
   /** Train jobs: per-batch loss and ε so far, thinned to a few hundred points. */
   readonly lossCurve: readonly { readonly batch: number; readonly loss: number; readonly epsilon: number }[];
+  /** Train jobs: the request that started the run, with its `runId` (what "resume from checkpoint" sends again). */
+  readonly request?: RequestOf<'train.start'>;
 }
 
 /** What the backend pushes to every connected UI while jobs run. */

@@ -7,6 +7,7 @@ import { randomUUID } from 'node:crypto';
 import type { BackendChoice, BackendStatus, EpochReport, JobEvent, JobResult, JobState, JobSummary, ProgressEvent } from '../contract/types.ts';
 import { conflict, notFound } from '../services/errors.ts';
 import { JobControl } from './control.ts';
+import type { RequestOf } from '../contract/schemas.ts';
 import type { FromWorker, JobSpec, JobUpdate } from './job-types.ts';
 import { WorkerHost } from './worker-host.ts';
 
@@ -24,6 +25,7 @@ interface JobRecord {
   result: JobResult | null;
   epochs: EpochReport[];
   lossCurve: { batch: number; loss: number; epsilon: number }[];
+  readonly request: RequestOf<'train.start'> | undefined;
   readonly waiters: ((summary: JobSummary) => void)[];
 }
 
@@ -75,7 +77,8 @@ export class JobManager {
     }
   }
 
-  start(spec: JobSpec, title: string): JobSummary {
+  /** Starts a job; `request` (train jobs) is kept in its summary so that any window can resume the run. */
+  start(spec: JobSpec, title: string, request?: RequestOf<'train.start'>): JobSummary {
     if (spec.kind === 'train') {
       const running = [...this.jobs.values()].find((j) => j.spec.kind === 'train' && !FINAL.includes(j.state));
       if (running) throw conflict(`a training run is already in progress ("${running.title}"): cancel it first`);
@@ -96,6 +99,7 @@ export class JobManager {
       result: null,
       epochs: [],
       lossCurve: [],
+      request,
       waiters: [],
     };
     this.jobs.set(id, record);
@@ -283,6 +287,7 @@ export class JobManager {
       result: r.result,
       epochs: [...r.epochs],
       lossCurve: [...r.lossCurve],
+      ...(r.request ? { request: r.request } : {}),
     };
   }
 }

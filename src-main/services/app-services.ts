@@ -4,7 +4,7 @@
  * operation and returns an envelope (value, or a one-line error with its code). Heavy work goes to the job
  * manager's worker threads; everything here is quick file and bookkeeping work.
  */
-import { mkdir, readFile, stat } from 'node:fs/promises';
+import { mkdir, readFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import type { MethodName } from '../contract/channels.ts';
@@ -13,7 +13,7 @@ import { parseRequest, type ParsedRequestOf } from '../contract/schemas.ts';
 import type { AppInfo, AppMode, JobEvent, JobSummary } from '../contract/types.ts';
 import { JobManager } from '../jobs/job-manager.ts';
 import { packageRoot } from '../util/paths.ts';
-import { slugify } from './model-store.ts';
+import { exists, slugify } from './model-store.ts';
 import { DatasetStore } from './dataset-store.ts';
 import { describeError, notFound, unsupported } from './errors.ts';
 import { listFolder } from './fs-browser.ts';
@@ -60,7 +60,10 @@ export class AppServices {
     this.thumbnails = new ThumbnailCache(path.join(options.cacheDir, 'thumbs'));
     this.uploads = new UploadStore(options.uploadDir ?? path.join(os.tmpdir(), `caption-studio-uploads-${process.pid}-${Date.now()}`), this.media);
     this.jobs = new JobManager(settings.get().backend);
-    this.jobs.subscribe((event) => this.emit(event));
+    this.jobs.subscribe((event) => {
+      if (event.type === 'epoch' && event.epoch.samples.length > 0) void this.grantSamples(event.epoch.samples).finally(() => this.emit(event));
+      else this.emit(event);
+    });
     this.jobs.onFinished = (job) => this.jobFinished(job);
     this.handlers = this.makeHandlers();
   }
@@ -119,12 +122,13 @@ export class AppServices {
     if (job.result?.kind === 'train') this.emit({ type: 'models', models: await this.models.list() });
   }
 
-  /** Lets the UI show a dataset's images (sample captions) without opening it in the browser view. */
-  private async grantDatasetFolders(source: { path: string; imagesDir?: string | undefined }): Promise<void> {
-    const target = path.resolve(source.path);
-    const st = await stat(target).catch(() => null);
-    await this.media.allow(st?.isDirectory() ? target : path.dirname(target));
-    if (source.imagesDir) await this.media.allow(path.resolve(source.imagesDir));
+  /**
+   * Lets the UI show the images of a training run's sample captions: those files only, granted before the epoch
+   * event that names them goes out (never the folder the dataset path points into: a mistyped path must not open
+   * a whole home folder).
+   */
+  private async grantSamples(samples: readonly { imagePath: string }[]): Promise<void> {
+    await Promise.all(samples.map((s) => this.media.allow(s.imagePath).catch(() => {})));
   }
 
   private async modelsChanged(): Promise<void> {
@@ -177,9 +181,17 @@ export class AppServices {
       'dataset.save': async ({ datasetId, changes }) => this.datasets.save(datasetId, changes),
       'dataset.close': async ({ datasetId }) => ({ closed: this.datasets.close(datasetId) }),
       'train.start': async (req) => {
-        await this.grantDatasetFolders(req.dataset);
-        const target = await this.models.newModelDir(req.name);
-        const runDir = path.join(this.options.dataDir, 'runs', slugify(req.name));
+        const runs = path.join(this.options.dataDir, 'runs');
+        let target: { id: string; dir: string };
+        if (req.resume) {
+          const runId = req.runId ?? slugify(req.name);
+          if (!(await exists(path.join(runs, runId)))) throw notFound(`no checkpoint of "${req.name}" to resume (run ${runId})`);
+          target = { id: runId, dir: this.models.dirOf(runId) };
+        } else {
+          // A new run never takes the id of another run's checkpoints: a cancelled run stays resumable.
+          target = await this.models.newModelDir(req.name, (id) => exists(path.join(runs, id)));
+        }
+        const runDir = path.join(runs, target.id);
         return this.jobs.start(
           {
             kind: 'train',
@@ -204,6 +216,7 @@ export class AppServices {
             },
           },
           `${req.resume ? 'Resume' : 'Train'} ${req.name}`,
+          { ...req, runId: target.id },
         );
       },
       'export.start': async (req) => {

@@ -22,7 +22,7 @@ export function slugify(name: string): string {
   return slug || 'model';
 }
 
-async function exists(p: string): Promise<boolean> {
+export async function exists(p: string): Promise<boolean> {
   try {
     await stat(p);
     return true;
@@ -99,14 +99,20 @@ export class ModelStore {
   }
 
   /** A fresh folder in the user's models dir for a model called `name` (not created). */
-  async newModelDir(name: string): Promise<{ id: string; dir: string }> {
+  /** A new model's id and folder: the name made safe, numbered when taken (or when `alsoTaken` says so). */
+  async newModelDir(name: string, alsoTaken?: (id: string) => Promise<boolean>): Promise<{ id: string; dir: string }> {
     const base = slugify(name);
     const taken = new Set((await this.list()).map((m) => m.id));
     for (let n = 1; ; n++) {
       const id = n === 1 ? base : `${base}-${n}`;
       const dir = path.join(this.userDir, id);
-      if (!taken.has(id) && !(await exists(dir))) return { id, dir };
+      if (!taken.has(id) && !(await exists(dir)) && !(await alsoTaken?.(id))) return { id, dir };
     }
+  }
+
+  /** The folder of the user model `id` (which may not exist yet). */
+  dirOf(id: string): string {
+    return path.join(this.userDir, id);
   }
 
   /** Copies a bundle folder into the user's models after checking it reads and its weights match their hash. */

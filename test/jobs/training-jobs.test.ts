@@ -3,7 +3,7 @@
  * resumes, is cancelled at a checkpoint and resumed from it to the end; the finished model is installed and
  * announced. Pause/cancel reach the worker through shared memory while it computes.
  */
-import { mkdtemp, rm, stat } from 'node:fs/promises';
+import { mkdtemp, realpath, rm, stat } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -11,7 +11,7 @@ import type { JobEvent, JobSummary } from '../../src-main/contract/types.ts';
 import { AppServices } from '../../src-main/services/app-services.ts';
 import { JobControl, JobGate } from '../../src-main/jobs/control.ts';
 import { CancelledError } from '../../src-main/util/progress.ts';
-import { writeSidecarDataset } from '../services/fixtures.ts';
+import { writeImage, writeSidecarDataset } from '../services/fixtures.ts';
 
 let root: string;
 let services: AppServices;
@@ -108,6 +108,49 @@ describe('training jobs', () => {
     expect(done.epochs.at(-1)!.epoch).toBe(epochs);
     expect(done.result).toMatchObject({ kind: 'train', modelId: 'resumed-run' });
     expect((await services.models.list()).find((m) => m.name === 'Resumed run')).toMatchObject({ id: 'resumed-run', hiddenDim: 12 });
+  });
+
+  it('a new run named like a cancelled one gets its own id; the cancelled one resumes from its job\'s request', async () => {
+    const first = await start(request('Twin', 25));
+    expect(first.request).toMatchObject({ name: 'Twin', runId: 'twin', resume: false });
+    await until(() => events.some((e) => e.type === 'epoch' && e.jobId === first.id), 'the first epoch');
+    services.jobs.cancel(first.id);
+    const cancelled = await services.jobs.wait(first.id);
+    expect(cancelled.state).toBe('cancelled');
+    const checkpoint = path.join(root, 'data', 'runs', 'twin', 'latest', 'checkpoint.json');
+    const before = (await stat(checkpoint)).mtimeMs;
+
+    const second = await start(request('Twin', 1));
+    expect(second.request?.runId).toBe('twin-2');
+    const secondDone = await services.jobs.wait(second.id);
+    expect(secondDone.result).toMatchObject({ kind: 'train', modelId: 'twin-2' });
+    expect((await stat(checkpoint)).mtimeMs).toBe(before);
+
+    const resumed = await start({ ...cancelled.request!, resume: true, epochs: cancelled.epochs.length + 1 });
+    expect(resumed.request?.runId).toBe('twin');
+    const resumedDone = await services.jobs.wait(resumed.id);
+    expect(resumedDone.error ?? resumedDone.state).toBe('done');
+    expect(resumedDone.epochs.map((e) => e.epoch)).toEqual([cancelled.epochs.length + 1]);
+    expect(resumedDone.result).toMatchObject({ kind: 'train', modelId: 'twin' });
+
+    const missing = await services.call('train.start', { ...request('Nobody', 1, true) });
+    expect(missing).toMatchObject({ ok: false, code: 'not-found' });
+  });
+
+  it('lets the UI read the sample images of a run, and nothing else near the dataset; a failed run opens nothing', async () => {
+    const outsider = path.join(root, 'outsider.png');
+    await writeImage(outsider, [10, 10, 10]);
+    const failing = await services.call('train.start', { ...request('Typo', 1), dataset: { path: path.join(root, 'no-such.csv') } });
+    if (!failing.ok) throw new Error(failing.error);
+    expect((await services.jobs.wait(failing.value.id)).state).toBe('failed');
+    await expect(services.media.resolveImage(outsider)).rejects.toThrow(/outside the folders opened in this session/);
+
+    const job = await start(request('Samples', 1));
+    const done = await services.jobs.wait(job.id);
+    const samples = done.epochs[0]!.samples.map((s) => s.imagePath);
+    expect(samples.length).toBeGreaterThan(0);
+    for (const sample of samples) await expect(services.media.resolveImage(sample)).resolves.toBe(await realpath(sample));
+    await expect(services.media.resolveImage(outsider)).rejects.toThrow(/outside the folders opened in this session/);
   });
 
   it('allows one training run at a time', async () => {
