@@ -180,6 +180,7 @@ declare module 'electron*' {
     on(event: 'before-quit', listener: (event: Event) => void): this;
   }
   export const app: App;
+  export const nativeTheme: { readonly shouldUseDarkColors: boolean };
 
   export interface IpcRendererEvent extends Event {
     readonly sender: unknown;

@@ -5,7 +5,7 @@
  */
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { app, BrowserWindow, session } from 'electron';
+import { app, BrowserWindow, nativeTheme, session } from 'electron';
 import { AppServices } from '../services/app-services.ts';
 import { openDialog } from './dialogs.ts';
 import { setupEventForwarding, setupIpc } from './ipc.ts';
@@ -62,9 +62,16 @@ if (!app.requestSingleInstanceLock()) {
     setupIpc(services, appOrigins);
     setupEventForwarding(services);
     const icon = path.join(app.getAppPath(), 'assets', 'icon.png');
-    createMainWindow(path.join(outDir, 'preload', 'index.cjs'), devUrl ?? RENDERER_URL, icon);
+    // The window's first paint in the theme the page will have (no light flash for dark-theme users).
+    const open = async (): Promise<void> => {
+      const settings = await services?.call('settings.get', {});
+      const theme = settings?.ok ? settings.value.theme : 'system';
+      const dark = theme === 'dark' || (theme === 'system' && nativeTheme.shouldUseDarkColors);
+      createMainWindow(path.join(outDir, 'preload', 'index.cjs'), devUrl ?? RENDERER_URL, icon, dark);
+    };
+    await open();
     app.on('activate', () => {
-      if (BrowserWindow.getAllWindows().length === 0) createMainWindow(path.join(outDir, 'preload', 'index.cjs'), devUrl ?? RENDERER_URL, icon);
+      if (BrowserWindow.getAllWindows().length === 0) void open();
     });
   });
 

@@ -23,8 +23,11 @@ export function originOf(url: string): string | null {
   }
 }
 
+/** The page background of each theme (app.css `--bg`), painted before the renderer has loaded. */
+export const WINDOW_BACKGROUND = { light: '#f6f7fb', dark: '#0f1220' } as const;
+
 /** The window's options (exported so tests can assert them). */
-export function mainWindowOptions(preloadPath: string, iconPath?: string): BrowserWindowConstructorOptions {
+export function mainWindowOptions(preloadPath: string, iconPath?: string, dark = false): BrowserWindowConstructorOptions {
   return {
     width: 1360,
     height: 880,
@@ -32,7 +35,7 @@ export function mainWindowOptions(preloadPath: string, iconPath?: string): Brows
     minHeight: 640,
     show: false,
     title: 'Caption Studio',
-    backgroundColor: '#f6f7fb',
+    backgroundColor: dark ? WINDOW_BACKGROUND.dark : WINDOW_BACKGROUND.light,
     ...(iconPath ? { icon: iconPath } : {}),
     webPreferences: {
       preload: preloadPath,
@@ -51,8 +54,8 @@ export function mainWindowOptions(preloadPath: string, iconPath?: string): Brows
 }
 
 /** Opens the main window on `url` and shows it once it has painted. */
-export function createMainWindow(preloadPath: string, url: string, iconPath?: string): BrowserWindow {
-  const win = new BrowserWindow(mainWindowOptions(preloadPath, iconPath));
+export function createMainWindow(preloadPath: string, url: string, iconPath?: string, dark = false): BrowserWindow {
+  const win = new BrowserWindow(mainWindowOptions(preloadPath, iconPath, dark));
   win.once('ready-to-show', () => win.show());
   void win.loadURL(url);
   return win;

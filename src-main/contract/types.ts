@@ -218,7 +218,9 @@ export type JobEvent =
   | { readonly type: 'epoch'; readonly jobId: string; readonly epoch: EpochReport }
   /** The model list changed (a model was trained, imported or deleted). */
   | { readonly type: 'models'; readonly models: readonly ModelSummary[] }
-  | { readonly type: 'backend'; readonly backend: BackendStatus };
+  | { readonly type: 'backend'; readonly backend: BackendStatus }
+  /** The settings changed (in this window or another one). */
+  | { readonly type: 'settings'; readonly settings: Settings };
 
 /** The body of every failed call: a one-line message and what kind of failure it is. */
 export interface ApiErrorBody {

@@ -157,6 +157,7 @@ export class AppServices {
         if (patch.modelId) await this.models.get(patch.modelId);
         const next = await settings.update(patch);
         await this.jobs.setBackend(next.backend);
+        this.emit({ type: 'settings', settings: next });
         return next;
       },
       'fs.list': async ({ path: dir }) => listFolder(dir, [{ label: 'Models', path: this.models.userDir }]),
@@ -254,7 +255,7 @@ export class AppServices {
       'models.export': async ({ id, destPath }) => ({ path: await this.models.export(id, destPath) }),
       'models.delete': async ({ id }) => {
         await this.models.delete(id);
-        if (settings.get().modelId === id) await settings.update({ modelId: null });
+        if (settings.get().modelId === id) this.emit({ type: 'settings', settings: await settings.update({ modelId: null }) });
         await this.modelsChanged();
         return { deleted: id };
       },

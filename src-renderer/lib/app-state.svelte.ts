@@ -29,7 +29,7 @@ class AppState {
   lastDataset = $state<{ path: string; format: string } | null>(null);
   private toastId = 0;
 
-  /** Events seen per piece of state ('backend', 'models', 'job:<id>'), so that a slower snapshot never undoes one. */
+  /** Events seen per piece of state ('backend', 'models', 'settings', 'job:<id>'), so that a slower snapshot never undoes one. */
   private readonly seen = new Map<string, number>();
 
   /**
@@ -54,7 +54,7 @@ class AppState {
     const fresh = (key: string): boolean => (this.seen.get(key) ?? 0) === (before.get(key) ?? 0);
     const [info, models, jobs] = await Promise.all([api.call('app.info', {}), api.call('models.list', {}), api.call('jobs.list', {})]);
     this.info = info;
-    this.settings = info.settings;
+    if (fresh('settings')) this.settings = info.settings;
     if (fresh('backend')) this.backend = info.backend;
     if (fresh('models')) this.models = [...models];
     for (const job of jobs) if (fresh(`job:${job.id}`)) this.jobs[job.id] = job;
@@ -82,6 +82,10 @@ class AppState {
       case 'backend':
         this.see('backend');
         this.backend = event.backend;
+        return;
+      case 'settings':
+        this.see('settings');
+        this.settings = event.settings;
         return;
       default:
         return;

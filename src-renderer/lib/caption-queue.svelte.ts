@@ -1,5 +1,5 @@
 /**
- * The Caption view's state: the cards of captioned images (newest batch first), the running caption jobs and
+ * The Caption view's state: the cards of captioned images (newest batch first, each batch in file order), the running caption jobs and
  * uploads. Items stream in as the backend finishes each image; one that fails shows its error inline.
  */
 import type { CaptionAlternative, CaptionItem, ImageTag, JobSummary } from '../../src-main/contract/types.ts';
@@ -19,6 +19,8 @@ export interface CaptionCard {
   readonly tags: readonly ImageTag[];
   readonly error: string;
   readonly modelId: string;
+  /** The caption job it came from. */
+  readonly jobId: string;
 }
 
 class CaptionQueue {
@@ -32,7 +34,7 @@ class CaptionQueue {
   constructor() {
     api.onEvent((event) => {
       if (event.type !== 'caption') return;
-      if (this.jobIds.includes(event.jobId)) this.add(event.item);
+      if (this.jobIds.includes(event.jobId)) this.add(event.item, event.jobId);
       else {
         // The event may beat the reply to caption.start: keep it until the job id is known.
         const list = this.early.get(event.jobId) ?? [];
@@ -51,11 +53,13 @@ class CaptionQueue {
     });
   }
 
-  private add(item: CaptionItem): void {
+  /** Adds a card after the cards of its own batch (a new batch starts at the top). */
+  private add(item: CaptionItem, jobId: string): void {
     const card: CaptionCard = item.ok
-      ? { key: `c${++this.serial}`, path: item.path, name: item.name, ok: true, text: item.caption, original: item.caption, score: item.score, alternatives: item.alternatives, tags: item.tags, error: '', modelId: item.modelId }
-      : { key: `c${++this.serial}`, path: item.path, name: item.name, ok: false, text: '', original: '', score: 0, alternatives: [], tags: [], error: item.error, modelId: '' };
-    this.cards = [card, ...this.cards];
+      ? { key: `c${++this.serial}`, path: item.path, name: item.name, ok: true, text: item.caption, original: item.caption, score: item.score, alternatives: item.alternatives, tags: item.tags, error: '', modelId: item.modelId, jobId }
+      : { key: `c${++this.serial}`, path: item.path, name: item.name, ok: false, text: '', original: '', score: 0, alternatives: [], tags: [], error: item.error, modelId: '', jobId };
+    const last = this.cards.findLastIndex((c) => c.jobId === jobId);
+    this.cards = last < 0 ? [card, ...this.cards] : [...this.cards.slice(0, last + 1), card, ...this.cards.slice(last + 1)];
   }
 
   /** Captions files from a drop, paste or file input (uploaded first in browser mode). */
@@ -76,7 +80,7 @@ class CaptionQueue {
     if (!job) return;
     app.jobs[job.id] = app.jobs[job.id] ?? job;
     this.jobIds = [job.id, ...this.jobIds];
-    for (const item of this.early.get(job.id) ?? []) this.add(item);
+    for (const item of this.early.get(job.id) ?? []) this.add(item, job.id);
     this.early.delete(job.id);
   }
 

@@ -115,6 +115,7 @@ export function electronFake(): Record<string, unknown> {
       on: (event: string, listener: Listener) => fakeState.appListeners.set(event, [...(fakeState.appListeners.get(event) ?? []), listener]),
     },
     dialog: {},
+    nativeTheme: { shouldUseDarkColors: false },
     Menu: { buildFromTemplate: (t: unknown) => t, setApplicationMenu: () => {} },
   };
 }

@@ -3,17 +3,18 @@
  * sandbox, no Node integration…), the CSP (no eval, no inline script, no remote origins), navigation and
  * window.open blocked, permissions denied, and the custom protocols' path checks.
  */
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { AppServices } from '../../src-main/services/app-services.ts';
+import { packageRoot } from '../../src-main/util/paths.ts';
 import { writeImage } from '../services/fixtures.ts';
 import { FakeBrowserWindow, FakeWebContents, fakeState } from './electron-fake.ts';
 
 vi.mock('electron', async () => (await import('./electron-fake.ts')).electronFake());
 
-const { createMainWindow, mainWindowOptions, originOf, RENDERER_ORIGIN, RENDERER_URL } = await import('../../src-main/app/window.ts');
+const { createMainWindow, mainWindowOptions, originOf, RENDERER_ORIGIN, RENDERER_URL, WINDOW_BACKGROUND } = await import('../../src-main/app/window.ts');
 const { ELECTRON_CSP, guardWebContents, setupNavigationGuards, setupSessionSecurity } = await import('../../src-main/app/security.ts');
 const { handleAppRequest, handleMediaRequest, registerSchemes, setupProtocols } = await import('../../src-main/app/protocol.ts');
 const { session } = await import('electron');
@@ -37,6 +38,14 @@ describe('main window', () => {
     });
     expect(win.loadedUrl).toBe('cs-app://renderer/index.html');
     expect(mainWindowOptions('/p').webPreferences).toEqual({ ...prefs, preload: '/p' });
+  });
+
+  it('paints the first frame in the background of the theme the page will use', async () => {
+    const css = await readFile(path.join(packageRoot(), 'src-renderer', 'app.css'), 'utf8');
+    const backgrounds = [...css.matchAll(/--bg:\s*(#[0-9a-f]{6})/gi)].map((m) => m[1]!.toLowerCase());
+    expect(backgrounds).toEqual([WINDOW_BACKGROUND.light, WINDOW_BACKGROUND.dark]);
+    expect(mainWindowOptions('/p').backgroundColor).toBe(WINDOW_BACKGROUND.light);
+    expect(mainWindowOptions('/p', undefined, true).backgroundColor).toBe(WINDOW_BACKGROUND.dark);
   });
 });
 

@@ -163,6 +163,12 @@ describe('Caption Studio in the browser', () => {
     }
     await poll(() => page.locator('[data-testid=export-preview] tbody tr').count()).toBe(3);
     await h.screenshot('06-export');
+
+    // A second export, as caption files: its panel shows no table from the first one.
+    await page.selectOption('[data-testid=export-format]', 'sidecar');
+    await page.click('[data-testid=export-start]');
+    await poll(() => page.locator('[data-testid=export-done]').textContent(), 60_000).toContain('(sidecar)');
+    expect(await page.locator('[data-testid=export-preview]').count()).toBe(0);
   });
 
   it('shows the running backend in Settings and follows the theme', async () => {

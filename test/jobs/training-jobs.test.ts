@@ -8,6 +8,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { JobEvent, JobSummary } from '../../src-main/contract/types.ts';
+import type { RequestOf } from '../../src-main/contract/schemas.ts';
 import { AppServices } from '../../src-main/services/app-services.ts';
 import { JobControl, JobGate } from '../../src-main/jobs/control.ts';
 import { CancelledError } from '../../src-main/util/progress.ts';
@@ -42,7 +43,7 @@ const request = (name: string, epochs: number, resume = false) => ({
   resume,
 });
 
-async function start(req: ReturnType<typeof request>): Promise<JobSummary> {
+async function start(req: RequestOf<'train.start'>): Promise<JobSummary> {
   const r = await services.call('train.start', req);
   if (!r.ok) throw new Error(r.error);
   return r.value;

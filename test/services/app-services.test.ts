@@ -113,7 +113,10 @@ describe('AppServices', () => {
     const exported = await ok(services.call('models.export', { id: 'blue-square', destPath: path.join(root, 'exported-model') }));
     expect(JSON.parse(await readFile(path.join(exported.path, 'model.json'), 'utf8')).name).toBe('Blue square');
     expect(await services.call('models.delete', { id: 'default' })).toMatchObject({ ok: false, code: 'conflict' });
+    // Deleting the model in use falls back to the default, and says so.
+    await ok(services.call('settings.update', { modelId: 'blue-square' }));
     await ok(services.call('models.delete', { id: 'blue-square' }));
+    expect(events.filter((e) => e.type === 'settings').at(-1)).toMatchObject({ type: 'settings', settings: { modelId: null } });
     expect((await ok(services.call('models.list', {}))).map((m) => m.id)).toEqual(['default']);
     expect(events.some((e) => e.type === 'models')).toBe(true);
   });
@@ -123,6 +126,8 @@ describe('AppServices', () => {
     expect(next).toMatchObject({ beamSize: 5, theme: 'dark', backend: 'auto' });
     const stored = JSON.parse(await readFile(path.join(root, 'data', 'settings.json'), 'utf8'));
     expect(stored).toMatchObject({ beamSize: 5, theme: 'dark' });
+    // Every window hears of the change.
+    expect(events.filter((e) => e.type === 'settings').at(-1)).toEqual({ type: 'settings', settings: next });
     await services.jobs.warmUp();
     await vi.waitFor(() => expect(services.jobs.backend().active).not.toBeNull(), { timeout: 60_000 });
     const info = await ok(services.call('app.info', {}));
