@@ -1,6 +1,7 @@
 /**
  * Image files → the 224×224 RGB pixels the encoder sees, decoded with sharp (libvips): JPEG, PNG, WebP, GIF (first
- * frame), TIFF, AVIF, SVG and whatever else the bundled libvips reads.
+ * frame), TIFF, AVIF, HEIF and whatever else the bundled libvips reads (folder scans pick the extensions in
+ * `IMAGE_EXTENSIONS`; SVG is not among them, as a vector file can pull in other files while it renders).
  *
  * One pipeline, used identically for training, evaluation and captioning:
  *   1. EXIF orientation applied (the pixels end up the way a viewer shows the photo);

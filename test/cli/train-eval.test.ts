@@ -178,4 +178,12 @@ describe('eval', () => {
     expect(r.code).toBe(1);
     expect(r.stderr).toBe('caption-studio: --baseline looks captions up in the train split, so it needs --split test or val (not all)\n');
   });
+
+  it('--predictions with an extension that names no format is refused in one line, before any work', async () => {
+    const out = path.join(root, 'predictions.txt');
+    const r = await runCli(['eval', modelDir, dataset, '--cache', cache, '--predictions', out]);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toBe(`caption-studio: --predictions ${out}: name a .csv or .jsonl file (the extension picks the format)\n`);
+    expect(existsSync(out)).toBe(false);
+  });
 });

@@ -52,10 +52,15 @@ export function registerEval(program: Command): void {
     });
 }
 
+/** The --predictions file's format, by its extension. */
+const PREDICTION_FORMATS: Readonly<Record<string, 'csv' | 'jsonl'>> = { '.csv': 'csv', '.jsonl': 'jsonl' };
+
 async function runEval(modelDir: string, datasetPath: string, opts: EvalCommandOptions): Promise<void> {
   if (opts.baseline && (opts.split === 'all' || opts.split === 'train')) {
     throw new ExitError(`--baseline looks captions up in the train split, so it needs --split test or val (not ${opts.split})`);
   }
+  const predictionsFormat = opts.predictions ? PREDICTION_FORMATS[path.extname(opts.predictions).toLowerCase()] : undefined;
+  if (opts.predictions && !predictionsFormat) throw new ExitError(`--predictions ${opts.predictions}: name a .csv or .jsonl file (the extension picks the format)`);
   await startBackend(opts);
   const model = await loadBundle(modelDir);
   const encoder = await loadEncoder(encoderSpecFor(model.encoderId));
@@ -88,10 +93,9 @@ async function runEval(modelDir: string, datasetPath: string, opts: EvalCommandO
       baseline = evaluateNearestNeighbour(train.featured, featured);
     }
     if (opts.predictions) {
-      const ext = path.extname(opts.predictions).toLowerCase();
       await exportCaptions(
         evaluation.predictions.map((p) => ({ path: p.path, caption: p.caption, score: p.score === undefined ? null : round4(p.score), model: modelLabel(model), references: p.references })),
-        { format: ext === '.csv' ? 'csv' : 'jsonl', out: opts.predictions },
+        { format: predictionsFormat!, out: opts.predictions },
       );
     }
     const report = {
