@@ -12,6 +12,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { METHODS, ipcChannel } from '../../src-main/contract/channels.ts';
 import type { CaptionItem, JobSummary } from '../../src-main/contract/types.ts';
 import { packageRoot } from '../../src-main/util/paths.ts';
+import { SECURE_WEB_PREFERENCES } from './electron-fake.ts';
 
 const root = packageRoot();
 const samples = path.join(root, 'assets', 'samples');
@@ -61,16 +62,7 @@ describe('the bundled desktop app, booted with a stand-in for Electron', () => {
   it('opens one window on the app origin with every safety option set, dark at first paint when the OS is dark', () => {
     expect(report.windows).toBe(1);
     expect(report.url).toBe('cs-app://renderer/index.html');
-    expect(report.webPreferences).toMatchObject({
-      preload: path.join('preload', 'index.cjs'),
-      contextIsolation: true,
-      sandbox: true,
-      nodeIntegration: false,
-      nodeIntegrationInWorker: false,
-      nodeIntegrationInSubFrames: false,
-      webSecurity: true,
-      webviewTag: false,
-    });
+    expect(report.webPreferences).toMatchObject({ preload: path.join('preload', 'index.cjs'), ...SECURE_WEB_PREFERENCES });
     expect(report.windowOpen).toEqual({ action: 'deny' });
     expect(report.backgroundColor).toBe('#0f1220');
     expect(report.sessionHooks).toEqual(['headers', 'permission-request', 'permission-check']);

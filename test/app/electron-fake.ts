@@ -119,3 +119,15 @@ export function electronFake(): Record<string, unknown> {
     Menu: { buildFromTemplate: (t: unknown) => t, setApplicationMenu: () => {} },
   };
 }
+
+/** The web preferences every Caption Studio window must have (besides its preload), as the tests expect them. */
+export const SECURE_WEB_PREFERENCES = {
+  contextIsolation: true,
+  sandbox: true,
+  nodeIntegration: false,
+  nodeIntegrationInWorker: false,
+  nodeIntegrationInSubFrames: false,
+  webSecurity: true,
+  allowRunningInsecureContent: false,
+  webviewTag: false,
+} as const;

@@ -10,7 +10,7 @@ import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { AppServices } from '../../src-main/services/app-services.ts';
 import { packageRoot } from '../../src-main/util/paths.ts';
 import { writeImage } from '../services/fixtures.ts';
-import { FakeBrowserWindow, FakeWebContents, fakeState } from './electron-fake.ts';
+import { FakeBrowserWindow, FakeWebContents, fakeState, SECURE_WEB_PREFERENCES } from './electron-fake.ts';
 
 vi.mock('electron', async () => (await import('./electron-fake.ts')).electronFake());
 
@@ -25,17 +25,7 @@ describe('main window', () => {
   it('is created with isolation, sandbox and no Node integration, loading the app origin through the preload', () => {
     const win = createMainWindow('/app/out/preload/index.cjs', RENDERER_URL) as unknown as FakeBrowserWindow;
     const prefs = win.options.webPreferences as Record<string, unknown>;
-    expect(prefs).toMatchObject({
-      preload: '/app/out/preload/index.cjs',
-      contextIsolation: true,
-      sandbox: true,
-      nodeIntegration: false,
-      nodeIntegrationInWorker: false,
-      nodeIntegrationInSubFrames: false,
-      webSecurity: true,
-      allowRunningInsecureContent: false,
-      webviewTag: false,
-    });
+    expect(prefs).toMatchObject({ preload: '/app/out/preload/index.cjs', ...SECURE_WEB_PREFERENCES });
     expect(win.loadedUrl).toBe('cs-app://renderer/index.html');
     expect(mainWindowOptions('/p').webPreferences).toEqual({ ...prefs, preload: '/p' });
   });
