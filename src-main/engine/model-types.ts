@@ -52,8 +52,10 @@ export interface CaptionBatch {
 }
 
 /**
- * The decoding seam shared by greedy, beam search and sampling (and scheduled sampling inside the trainer):
- * a model supplies log-probabilities of the next token given the previous tokens and a state.
+ * The decoding seam shared by greedy, beam search and sampling: a model supplies log-probabilities of the next
+ * token given the previous tokens and a state. The trainer's scheduled-sampling pass (decoder-train.ts) runs the
+ * same cell step by step with its own hand-written backward pass; test/engine/decoder.test.ts checks that an
+ * ε = 0 argmax pass gives the same loss as a rollout of this seam.
  * Ownership: `step` and `select` return new states; the caller disposes every state it holds, inputs included.
  */
 export interface StepModel<S> {

@@ -17,6 +17,7 @@ import path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { CancelledError, RateMeter, type ProgressListener } from '../util/progress.ts';
 import { Rng, type RngState } from '../util/rng.ts';
+import { restoreMovedAside } from '../util/atomic-dir.ts';
 import { loadBundle, saveBundle } from './bundle.ts';
 import type { CaptionModel, JsonValue, TrainingSummary } from './caption-model.ts';
 import { captionFeatures } from './captioner.ts';
@@ -152,6 +153,8 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
   const { data, signal } = options;
   checkData(data);
   const paths = runPaths(options.runDir);
+  // A run killed while swapping in a new checkpoint left the previous one moved aside: put it back first.
+  for (const dir of [paths.latest, paths.best]) await restoreMovedAside(dir);
   const fingerprint = dataFingerprint(data);
 
   let config: TrainConfig;
@@ -245,7 +248,6 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
 
   const trainExamples = examplesOf(data.train, config.maxLength);
   const valExamples = examplesOf(data.val, config.maxLength);
-  if (trainExamples.length === 0) throw new Error('train: the training split has no non-empty captions');
   const batchesPerEpoch = Math.ceil(trainExamples.length / config.batchSize);
   const modelView: CaptionModel = {
     config: decoderConfig,
@@ -396,7 +398,11 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
       state.position = { epoch: epoch + 1, batchInEpoch: 0, globalBatch: p.globalBatch, epochLossSum: 0, epochTokens: 0, epochSeconds: 0 };
       if (improved) {
         const metrics: Record<string, number> = { trainLoss };
-        if (val) Object.assign(metrics, { valLoss: val.loss, bleu4: val.bleu4, ciderD: val.ciderD });
+        if (val) {
+          metrics.valLoss = val.loss;
+          if (val.bleu4 !== null) metrics.bleu4 = val.bleu4;
+          if (val.ciderD !== null) metrics.ciderD = val.ciderD;
+        }
         await saveBundle(paths.best, {
           ...modelView,
           metadata: { ...modelView.metadata, createdAt: new Date().toISOString(), metrics, training: summary('in-progress') },
@@ -431,8 +437,9 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
 /** Validation figures of one epoch, or null without validation data. */
 interface Validation {
   readonly loss: number;
-  readonly bleu4: number;
-  readonly ciderD: number;
+  /** Of greedy captions of up to `valMaxImages` images; null when none were captioned (valMaxImages 0). */
+  readonly bleu4: number | null;
+  readonly ciderD: number | null;
   readonly samples: SampleCaption[];
 }
 
@@ -457,8 +464,8 @@ function validate(
     }
   }
   const images = data.val.filter((img) => img.captions.some((c) => c.length > 0)).slice(0, config.valMaxImages);
-  let bleu4 = 0;
-  let ciderD = 0;
+  let bleu4: number | null = null;
+  let ciderD: number | null = null;
   const samples: SampleCaption[] = [];
   if (images.length > 0) {
     const captions = captionFeatures(
@@ -486,7 +493,9 @@ function validate(
 function selection(config: TrainConfig, trainLoss: number, val: Validation | null): { metric: BestRecord['metric']; value: number } {
   if (!val) return { metric: 'trainLoss', value: trainLoss };
   const metric = config.selectBy;
-  return { metric, value: metric === 'valLoss' ? val.loss : val[metric] };
+  const value = metric === 'valLoss' ? val.loss : val[metric];
+  // No captions were scored (valMaxImages 0): the validation loss still measures the model.
+  return value === null ? { metric: 'valLoss', value: val.loss } : { metric, value };
 }
 
 function examplesOf(images: readonly TrainImage[], maxLength: number): Example[] {
@@ -525,6 +534,8 @@ function checkData(data: TrainData): void {
       }
     });
   }
+  // Checked before any weights exist, so that nothing is left allocated by this refusal.
+  if (!data.train.some((img) => img.captions.some((c) => c.length > 0))) throw new Error('train: the training split has no non-empty captions');
 }
 
 /** A hash of everything the data contributes to training, so a resume on other data is refused. */

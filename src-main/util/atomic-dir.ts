@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { mkdir, open, rename, rm } from 'node:fs/promises';
+import { mkdir, open, readdir, rename, rm, stat } from 'node:fs/promises';
 import path from 'node:path';
 
 /**
@@ -35,6 +35,29 @@ export async function replaceDirAtomic(target: string, fill: (dir: string) => Pr
   } finally {
     await rm(tmp, { recursive: true, force: true });
   }
+}
+
+/**
+ * Undoes a crash in the instant between `replaceDirAtomic`'s two renames: when `target` is missing and an old
+ * content was moved aside (`.<name>.old-<hex>`), the newest such copy is renamed back to `target`. Returns whether
+ * it did. Call it only where no other writer can be replacing `target` at the same time (e.g. when a training
+ * run starts on its own run folder).
+ */
+export async function restoreMovedAside(target: string): Promise<boolean> {
+  const parent = path.dirname(target);
+  const prefix = `.${path.basename(target)}.old-`;
+  if (await stat(target).then(() => true, () => false)) return false;
+  let names: string[];
+  try {
+    names = (await readdir(parent)).filter((n) => n.startsWith(prefix));
+  } catch {
+    return false;
+  }
+  if (names.length === 0) return false;
+  const dated = await Promise.all(names.map(async (n) => ({ n, t: (await stat(path.join(parent, n))).mtimeMs })));
+  dated.sort((a, b) => b.t - a.t);
+  await rename(path.join(parent, dated[0]!.n), target);
+  return true;
 }
 
 /** Writes a file and flushes it to disk (for use inside `replaceDirAtomic`'s fresh directory). */

@@ -1,4 +1,4 @@
-import { mkdtemp, readdir, rm } from 'node:fs/promises';
+import { mkdtemp, readdir, rename, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
@@ -212,6 +212,43 @@ describe('train', () => {
     expect(counts.length).toBeGreaterThanOrEqual(20);
     expect(new Set(counts).size).toBe(1);
     disposeCaptionModel(result.model);
+    expect(tf.memory().numTensors).toBe(before);
+  });
+
+  it('without scored captions (valMaxImages 0) selects and stops early by the validation loss', async () => {
+    const result = await train({
+      data,
+      runDir: path.join(root, 'no-caption-scores'),
+      config: { ...SMALL_CONFIG, epochs: 6, patience: 2, valMaxImages: 0 },
+    });
+    expect(result.history.every((e) => e.bleu4 === null && e.ciderD === null && e.valLoss !== null)).toBe(true);
+    const losses = result.history.map((e) => e.valLoss!);
+    const bestAt = losses.indexOf(Math.min(...losses));
+    expect(result.best).toEqual({ epoch: bestAt + 1, metric: 'valLoss', value: losses[bestAt] });
+    // Validation loss falls on this data, so the run is not cut short by a metric stuck at 0.
+    expect(result.stoppedBy).toBe('epochs');
+    expect((await readBundleInfo(result.bestDir)).metadata.metrics).toEqual({ trainLoss: result.history[bestAt]!.trainLoss, valLoss: losses[bestAt] });
+    disposeCaptionModel(result.model);
+  });
+
+  it('resumes a run killed while its checkpoint was being swapped (the previous one moved aside)', async () => {
+    const runDir = path.join(root, 'killed-mid-swap');
+    const first = await train({ data, runDir, config: { ...SMALL_CONFIG, epochs: 1 } });
+    disposeCaptionModel(first.model);
+    const saved = await checkpointWeights(runDir);
+    // The state a kill between replaceDirAtomic's two renames leaves: no latest/, the old copy beside it.
+    await rename(path.join(runDir, 'latest'), path.join(runDir, '.latest.old-0123456789ab'));
+    const resumed = await train({ data, runDir, resume: true, config: { epochs: 2 } });
+    expect(resumed.history.map((e) => e.epoch)).toEqual([1, 2]);
+    expect(resumed.history[0]).toEqual(first.history[0]);
+    expect(await checkpointWeights(runDir)).not.toEqual(saved);
+    disposeCaptionModel(resumed.model);
+  });
+
+  it('refuses training data without a non-empty caption, allocating nothing', async () => {
+    const before = tf.memory().numTensors;
+    const empty = { ...data, train: data.train.map((img) => ({ ...img, captions: [[]] })) };
+    await expect(train({ data: empty, runDir: path.join(root, 'empty') })).rejects.toThrow('train: the training split has no non-empty captions');
     expect(tf.memory().numTensors).toBe(before);
   });
 
