@@ -8,6 +8,11 @@ import type { RequestOf } from '../../src-main/contract/schemas.ts';
 import { api } from './api.ts';
 import { app } from './app-state.svelte.ts';
 
+/** The points of a chart series before x (a resumed run recomputes the batches after its checkpoint). */
+function before(points: readonly { x: number; y: number }[], x: number): { x: number; y: number }[] {
+  return points.length > 0 && points.at(-1)!.x >= x ? points.filter((p) => p.x < x) : [...points];
+}
+
 class TrainState {
   jobId = $state<string | null>(null);
   loss = $state.raw<{ x: number; y: number }[]>([]);
@@ -19,10 +24,11 @@ class TrainState {
   constructor() {
     api.onEvent((event) => {
       if (event.type === 'batch' && event.jobId === this.jobId) {
-        this.loss = [...this.loss, { x: event.batch + 1, y: event.loss }];
-        this.epsilon = [...this.epsilon, { x: event.batch + 1, y: event.epsilon }];
+        const x = event.batch + 1;
+        this.loss = [...before(this.loss, x), { x, y: event.loss }];
+        this.epsilon = [...before(this.epsilon, x), { x, y: event.epsilon }];
       } else if (event.type === 'epoch' && event.jobId === this.jobId) {
-        this.epochs = [...this.epochs, event.epoch];
+        this.epochs = [...this.epochs.filter((e) => e.epoch < event.epoch.epoch), event.epoch];
       }
     });
   }
@@ -31,20 +37,24 @@ class TrainState {
     return this.jobId ? (app.jobs[this.jobId] ?? null) : null;
   }
 
-  /** Follows a run, taking what it has reported so far from its summary. */
-  attach(job: JobSummary): void {
+  /**
+   * Follows a run, taking what it has reported so far from its summary. A resumed run continues the charts of
+   * the run it resumes (`previous`); points it computes again (after its checkpoint) replace the earlier ones.
+   */
+  attach(job: JobSummary, previous?: JobSummary): void {
     this.jobId = job.id;
-    this.loss = job.lossCurve.map((p) => ({ x: p.batch + 1, y: p.loss }));
-    this.epsilon = job.lossCurve.map((p) => ({ x: p.batch + 1, y: p.epsilon }));
-    this.epochs = [...job.epochs];
+    const curve = [...(previous?.lossCurve ?? []), ...job.lossCurve];
+    this.loss = curve.map((p) => ({ x: p.batch + 1, y: p.loss }));
+    this.epsilon = curve.map((p) => ({ x: p.batch + 1, y: p.epsilon }));
+    this.epochs = [...(previous?.epochs ?? []), ...job.epochs];
   }
 
-  async start(request: RequestOf<'train.start'>): Promise<void> {
+  async start(request: RequestOf<'train.start'>, previous?: JobSummary): Promise<void> {
     const job = await app.run(api.call('train.start', request));
     if (!job) return;
     this.lastRequest = request;
     app.jobs[job.id] = app.jobs[job.id] ?? job;
-    this.attach(job);
+    this.attach(job, request.resume ? previous : undefined);
   }
 }
 

@@ -143,6 +143,43 @@ describe('Caption Studio in the browser', () => {
     await h.screenshot('05-models');
   });
 
+  it('a cancelled run can be resumed from its checkpoint after the page is reloaded', async () => {
+    const dir = await writeSidecarDataset(path.join(h.root, 'colours-resume'));
+    // Tiny epochs take a moment each: the run is held (paused) as soon as its first epoch is reported.
+    const hold = h.services.subscribe((e) => {
+      if (e.type === 'epoch') h.services.jobs.pause(e.jobId);
+    });
+    await view('train');
+    await page.fill('#train-dataset', dir);
+    await poll(() => page.locator('[data-testid=train-dataset-summary]').textContent(), 20_000).toContain('8 images');
+    await page.fill('[data-testid=train-name]', 'Resumable');
+    await page.fill('[data-testid=train-epochs]', '8');
+    await page.fill('[data-testid=train-batch]', '4');
+    await page.fill('[data-testid=train-hidden]', '16');
+    await page.fill('[data-testid=train-embed]', '16');
+    await page.click('[data-testid=train-start]');
+    await poll(() => page.locator('[data-testid=train-state]').textContent(), 120_000).toBe('paused');
+    hold();
+    await page.click('[data-testid=train-cancel]');
+    await poll(() => page.locator('[data-testid=train-state]').textContent(), 60_000).toBe('cancelled');
+
+    await page.reload();
+    await page.waitForSelector('[data-testid="nav-caption"]');
+    await view('train');
+    await poll(() => page.locator('[data-testid=train-state]').textContent()).toBe('cancelled');
+    await page.click('[data-testid=train-resume-run]');
+    await poll(() => page.locator('[data-testid=train-state]').textContent(), 120_000).toBe('done');
+    expect(await page.locator('[data-testid=train-epoch-summary]').textContent()).toMatch(/^Epoch \d\/8: /);
+    const [resumed, cancelled] = h.services.jobs.list().filter((j) => j.request?.name === 'Resumable');
+    expect([resumed, cancelled].map((j) => [j?.state, j?.request?.runId, j?.request?.resume])).toEqual([
+      ['done', 'resumable', true],
+      ['cancelled', 'resumable', false],
+    ]);
+    // It went on from the checkpoint, not from the start.
+    expect(resumed!.epochs[0]!.epoch).toBe(cancelled!.epochs.length + 1);
+    await poll(() => page.locator('[data-testid=model-picker] option').allTextContents()).toContain('Resumable');
+  });
+
   it('exports a CSV of a folder with the chosen model, and its rows are right', async () => {
     const dir = await writeSidecarDataset(path.join(h.root, 'to-export'), SIDECAR_SAMPLES.slice(0, 3));
     const out = path.join(h.root, 'out', 'captions.csv');
