@@ -46,6 +46,19 @@ async function view(name: string): Promise<void> {
   await page.click(`[data-testid=nav-${name}]`);
 }
 
+/** Opens Train on a new sidecar dataset of the eight colour squares and sets a tiny model's options. */
+async function fillTrainForm(folder: string, name: string, epochs: number): Promise<void> {
+  const dir = await writeSidecarDataset(path.join(h.root, folder));
+  await view('train');
+  await page.fill('#train-dataset', dir);
+  await poll(() => page.locator('[data-testid=train-dataset-summary]').textContent(), 20_000).toContain('8 images');
+  await page.fill('[data-testid=train-name]', name);
+  await page.fill('[data-testid=train-epochs]', String(epochs));
+  await page.fill('[data-testid=train-batch]', '4');
+  await page.fill('[data-testid=train-hidden]', '16');
+  await page.fill('[data-testid=train-embed]', '16');
+}
+
 describe('Caption Studio in the browser', () => {
   it('captions dropped images; a corrupt file shows its error inline while the others caption', async () => {
     const dir = path.join(h.root, 'drop');
@@ -119,15 +132,7 @@ describe('Caption Studio in the browser', () => {
   });
 
   it('trains a tiny model: the charts fill in and the model appears in the picker', async () => {
-    const dir = await writeSidecarDataset(path.join(h.root, 'colours'));
-    await view('train');
-    await page.fill('#train-dataset', dir);
-    await poll(() => page.locator('[data-testid=train-dataset-summary]').textContent(), 20_000).toContain('8 images');
-    await page.fill('[data-testid=train-name]', 'Tiny colours');
-    await page.fill('[data-testid=train-epochs]', '2');
-    await page.fill('[data-testid=train-batch]', '4');
-    await page.fill('[data-testid=train-hidden]', '16');
-    await page.fill('[data-testid=train-embed]', '16');
+    await fillTrainForm('colours', 'Tiny colours', 2);
     await page.selectOption('[data-testid=train-schedule]', 'linear');
     await page.click('[data-testid=train-start]');
     await poll(() => page.locator('[data-testid=train-state]').textContent(), 120_000).toBe('done');
@@ -144,19 +149,11 @@ describe('Caption Studio in the browser', () => {
   });
 
   it('a cancelled run can be resumed from its checkpoint after the page is reloaded', async () => {
-    const dir = await writeSidecarDataset(path.join(h.root, 'colours-resume'));
     // Tiny epochs take a moment each: the run is held (paused) as soon as its first epoch is reported.
     const hold = h.services.subscribe((e) => {
       if (e.type === 'epoch') h.services.jobs.pause(e.jobId);
     });
-    await view('train');
-    await page.fill('#train-dataset', dir);
-    await poll(() => page.locator('[data-testid=train-dataset-summary]').textContent(), 20_000).toContain('8 images');
-    await page.fill('[data-testid=train-name]', 'Resumable');
-    await page.fill('[data-testid=train-epochs]', '8');
-    await page.fill('[data-testid=train-batch]', '4');
-    await page.fill('[data-testid=train-hidden]', '16');
-    await page.fill('[data-testid=train-embed]', '16');
+    await fillTrainForm('colours-resume', 'Resumable', 8);
     await page.click('[data-testid=train-start]');
     await poll(() => page.locator('[data-testid=train-state]').textContent(), 120_000).toBe('paused');
     hold();
