@@ -18,7 +18,7 @@ function formatValue(name: string, value: number): string {
 }
 
 /** Tasks whose units are images, shown as a rate beside the bar (training shows its tokens/s instead). */
-const IMAGE_TASKS = new Set(['extract', 'caption', 'export']);
+const IMAGE_TASKS = new Set(['extract', 'caption', 'export', 'check']);
 
 /** `12 img/s`, `1.5 img/s`; empty when the rate is not known yet. */
 export function formatRate(event: ProgressEvent): string {

@@ -16,6 +16,7 @@
  */
 import { readFile, stat } from 'node:fs/promises';
 import sharp, { type Metadata, type OutputInfo } from 'sharp';
+import { mapLimit } from './formats/common.ts';
 
 /** Side of the square the encoder takes. */
 export const IMAGE_SIZE = 224;
@@ -100,6 +101,38 @@ export async function decodeImage(data: Uint8Array, path: string, limits: ImageL
   }
   const pixels = new Uint8Array(out.data.buffer, out.data.byteOffset, out.data.byteLength);
   return { path, pixels, width: IMAGE_SIZE, height: IMAGE_SIZE, source: { ...header, bytes: data.byteLength } };
+}
+
+/**
+ * Checks that a file would load, without decoding its pixels: size limits, a readable image header within the
+ * pixel limit, and (JPEG, PNG, GIF, WebP) no truncation. Throws the same ImageLoadError `loadImage` would.
+ */
+export async function checkImageFile(path: string, limits: ImageLimits = {}): Promise<void> {
+  const data = await readImageFile(path, limits);
+  const header = await readHeader(data, path, limits);
+  if (isTruncated(data)) throw new ImageLoadError(path, 'truncated', `truncated ${header.format.toUpperCase()}`);
+}
+
+/**
+ * `checkImageFile` over many files, `concurrency` at a time: the errors of the files that would not load, in the
+ * order of `paths`. `onDone(done, total)` after each file.
+ */
+export async function checkImageFiles(
+  paths: readonly string[],
+  opts: { concurrency?: number; onDone?: (done: number, total: number) => void } = {},
+): Promise<ImageLoadError[]> {
+  let done = 0;
+  const results = await mapLimit(paths, Math.max(1, opts.concurrency ?? 8), async (file) => {
+    try {
+      await checkImageFile(file);
+      return null;
+    } catch (err) {
+      return asImageLoadError(err, file);
+    } finally {
+      opts.onDone?.(++done, paths.length);
+    }
+  });
+  return results.filter((r): r is ImageLoadError => r !== null);
 }
 
 /** One entry of `loadImages`: the image, or the error that stopped it. */

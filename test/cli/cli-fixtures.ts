@@ -173,7 +173,7 @@ export function jsonLines(stdout: string): unknown[] {
 
 /** The stderr lines that are not progress output (progress lines start with a task name and a count). */
 export function messageLines(stderr: string): string[] {
-  return stderr.split('\n').filter((line) => line.trim() !== '' && !/^(extract|caption|train) \d+\/(\d+|\?)/.test(line));
+  return stderr.split('\n').filter((line) => line.trim() !== '' && !/^(extract|caption|train|check) \d+\/(\d+|\?)/.test(line));
 }
 
 /** Sizes of a toy model (every word of the shapes captions kept). */

@@ -2,7 +2,7 @@
  * `caption-studio stats` end to end, and how every command reports bad input: one line on stderr naming the file
  * and the reason, a non-zero exit status, and a stack trace only with --verbose.
  */
-import { copyFile, mkdir, writeFile } from 'node:fs/promises';
+import { copyFile, mkdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { messageLines, runCli, tempDir, writeShapesDataset, type ShapeImage } from './cli-fixtures.ts';
@@ -71,6 +71,29 @@ describe('stats on a sidecar folder', () => {
       problems: { 'orphan-caption': 1 },
     });
     expect((stats.length as { mean: number }).mean).toBeCloseTo(293 / 49, 10);
+  });
+});
+
+describe('stats --check-images', () => {
+  it('reads every image and reports, one line each, those that would not load; the rest of the counts stay', async () => {
+    const dir = path.join(root, 'check');
+    await mkdir(dir);
+    await copyFile(images[0]!.file, path.join(dir, 'good.jpg'));
+    const jpeg = await readFile(images[1]!.file);
+    await writeFile(path.join(dir, 'cut.jpg'), jpeg.subarray(0, jpeg.length - 64));
+    await writeFile(path.join(dir, 'notes.jpg'), 'not a picture at all');
+    await writeFile(path.join(dir, 'empty.png'), '');
+    for (const name of ['good', 'cut', 'notes', 'empty']) await writeFile(path.join(dir, `${name}.txt`), `a caption of ${name}\n`);
+    const r = await runCli(['stats', dir, '--check-images', '--json']);
+    expect(r.code).toBe(0);
+    expect(JSON.parse(r.stdout)).toMatchObject({ images: 4, captions: 4, unreadableImages: 3 });
+    expect(messageLines(r.stderr).sort()).toEqual([
+      `${path.join(dir, 'cut.jpg')}: truncated JPEG`,
+      `${path.join(dir, 'empty.png')}: empty file (0 bytes)`,
+      `${path.join(dir, 'notes.jpg')}: not an image (file content is text)`,
+    ]);
+    // Without the option nothing is read, and the JSON has no such count.
+    expect(JSON.parse((await runCli(['stats', dir, '--json'])).stdout)).not.toHaveProperty('unreadableImages');
   });
 });
 

@@ -2,6 +2,9 @@
 import { Option, type Command } from 'commander';
 import { DATASET_FORMATS, type DatasetFormat } from '../../data/dataset-types.ts';
 import { datasetStats, formatProblem, loadDataset } from '../../data/dataset.ts';
+import { checkImageFiles } from '../../data/images.ts';
+import { RateMeter } from '../../util/progress.ts';
+import { ProgressBar } from '../progress-bar.ts';
 import { positiveInt, type GlobalOptions } from '../options.ts';
 
 interface StatsCommandOptions extends GlobalOptions {
@@ -9,6 +12,7 @@ interface StatsCommandOptions extends GlobalOptions {
   readonly images?: string;
   readonly minCount: number;
   readonly json?: boolean;
+  readonly checkImages?: boolean;
 }
 
 export function registerStats(program: Command): void {
@@ -19,6 +23,7 @@ export function registerStats(program: Command): void {
     .addOption(new Option('--format <format>', 'dataset format').choices(['auto', ...DATASET_FORMATS]).default('auto'))
     .option('--images <dir>', 'where the images are, when not beside the annotation file')
     .option('--min-count <n>', 'vocabulary threshold: words seen at least this often', positiveInt, 5)
+    .option('--check-images', 'also read every image file and report those that would not load (not an image, empty, truncated, over the limits)')
     .option('--json', 'print one JSON object')
     .action(async (target: string, _opts: unknown, cmd: Command) => {
       const opts = cmd.optsWithGlobals<StatsCommandOptions>();
@@ -27,9 +32,25 @@ export function registerStats(program: Command): void {
       // The problems go to stderr in both forms, so stdout stays one JSON object with --json.
       for (const p of dataset.problems.slice(0, 20)) process.stderr.write(`${formatProblem(p)}\n`);
       if (dataset.problems.length > 20) process.stderr.write(`… and ${dataset.problems.length - 20} more\n`);
+      let unreadableImages: number | undefined;
+      if (opts.checkImages) {
+        const bar = new ProgressBar(process.stderr, opts.quiet);
+        const meter = new RateMeter();
+        const errors = await checkImageFiles(dataset.items.map((item) => item.imagePath), {
+          onDone: (done, total) => {
+            const { rate, eta } = meter.update(done);
+            bar.update({ task: 'check', done, total, rate, etaSeconds: eta(total) });
+          },
+        });
+        bar.stop();
+        for (const err of errors.slice(0, 20)) process.stderr.write(`${err.message}\n`);
+        if (errors.length > 20) process.stderr.write(`… and ${errors.length - 20} more unreadable images\n`);
+        unreadableImages = errors.length;
+      }
       if (opts.json) {
         const { lengthHistogram: _h, ...rest } = stats;
-        process.stdout.write(`${JSON.stringify({ dataset: dataset.source, format: dataset.format, ...rest, lengthHistogram: stats.lengthHistogram })}\n`);
+        const checked = unreadableImages === undefined ? {} : { unreadableImages };
+        process.stdout.write(`${JSON.stringify({ dataset: dataset.source, format: dataset.format, ...rest, ...checked, lengthHistogram: stats.lengthHistogram })}\n`);
         return;
       }
       const out: string[] = [
@@ -38,6 +59,7 @@ export function registerStats(program: Command): void {
         `captions              ${stats.captions}`,
         `images w/o captions   ${stats.imagesWithoutCaptions}`,
         `missing image files   ${stats.missingImageFiles}`,
+        ...(unreadableImages === undefined ? [] : [`unreadable images     ${unreadableImages}`]),
         `distinct words        ${stats.words}`,
         `vocabulary            ${stats.vocabularySize} (words seen ≥ ${opts.minCount} times, plus 4 special tokens)`,
         `caption length        p5 ${stats.length.p5}, median ${stats.length.p50}, p95 ${stats.length.p95}, max ${stats.length.max}, mean ${stats.length.mean.toFixed(1)}`,
