@@ -57,6 +57,7 @@ if (!app.requestSingleInstanceLock()) {
       builtinModelsDir: process.env.CAPTION_STUDIO_MODELS_DIR ?? path.join(app.getAppPath(), 'models'),
       uploadDir: path.join(app.getPath('temp'), `caption-studio-${process.pid}`),
       openDialog,
+      version: app.getVersion(),
     });
     setupProtocols(services, path.join(outDir, 'renderer'));
     setupIpc(services, appOrigins);

@@ -36,6 +36,8 @@ export interface AppServicesOptions {
   readonly uploadDir?: string;
   /** The native file dialog (Electron only); without it 'dialog.open' answers 'unsupported'. */
   readonly openDialog?: (purpose: ParsedRequestOf<'dialog.open'>['purpose']) => Promise<string[]>;
+  /** The app's version when the host knows it (Electron's app.getVersion()); else read from package.json. */
+  readonly version?: string;
 }
 
 type Handlers = { [M in MethodName]: (request: ParsedRequestOf<M>) => Promise<ResponseOf<M>> };
@@ -73,11 +75,14 @@ export class AppServices {
     await mkdir(options.dataDir, { recursive: true });
     await mkdir(options.cacheDir, { recursive: true });
     const services = new AppServices(options, await SettingsStore.open(options.dataDir));
-    try {
-      const pkg = JSON.parse(await readFile(path.join(packageRoot(), 'package.json'), 'utf8')) as { version?: string };
-      services.version = pkg.version ?? services.version;
-    } catch {
-      // version stays unknown
+    if (options.version) services.version = options.version;
+    else {
+      try {
+        const pkg = JSON.parse(await readFile(path.join(packageRoot(), 'package.json'), 'utf8')) as { version?: string };
+        services.version = pkg.version ?? services.version;
+      } catch {
+        // version stays unknown
+      }
     }
     services.jobs.warmUp();
     return services;

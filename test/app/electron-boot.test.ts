@@ -76,7 +76,8 @@ describe('the bundled desktop app, booted with a stand-in for Electron', () => {
   });
 
   it('answers through the bridge, refuses malformed payloads, unknown methods and foreign senders in one line', () => {
-    expect(report.info).toMatchObject({ ok: true, value: { name: 'Caption Studio', mode: 'electron' } });
+    // The version comes from Electron (a packaged app has no package.json above models/ to read it from).
+    expect(report.info).toMatchObject({ ok: true, value: { name: 'Caption Studio', mode: 'electron', version: '0.0.0-stub' } });
     expect(report.invalid).toEqual({ ok: false, code: 'validation', error: expect.stringMatching(/^settings\.update: invalid request — beamSize: /) });
     expect(report.unknown).toMatchObject({ ok: false, error: 'unknown method no.such.method' });
     for (const refused of [report.foreignFrame, report.foreignContents]) {
