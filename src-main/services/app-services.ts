@@ -58,7 +58,7 @@ export class AppServices {
     readonly settings: SettingsStore,
   ) {
     this.datasets = new DatasetStore(this.media);
-    this.models = new ModelStore(options.builtinModelsDir, path.join(options.dataDir, 'models'));
+    this.models = new ModelStore(options.builtinModelsDir, path.join(options.dataDir, 'models'), path.join(options.dataDir, 'runs'));
     this.thumbnails = new ThumbnailCache(path.join(options.cacheDir, 'thumbs'));
     this.uploads = new UploadStore(options.uploadDir ?? path.join(os.tmpdir(), `caption-studio-uploads-${process.pid}-${Date.now()}`), this.media);
     this.jobs = new JobManager(settings.get().backend);
@@ -187,17 +187,20 @@ export class AppServices {
       'dataset.save': async ({ datasetId, changes }) => this.datasets.save(datasetId, changes),
       'dataset.close': async ({ datasetId }) => ({ closed: this.datasets.close(datasetId) }),
       'train.start': async (req) => {
-        const runs = path.join(this.options.dataDir, 'runs');
+        // A run's id names its checkpoint folder and, where free, the model it installs. New ids avoid both
+        // models and runs, so a cancelled run stays resumable and no model is ever installed over another.
+        const runs = this.models.runsDir;
+        let runId: string;
         let target: { id: string; dir: string };
         if (req.resume) {
-          const runId = req.runId ?? slugify(req.name);
+          runId = req.runId ?? slugify(req.name);
           if (!(await exists(path.join(runs, runId)))) throw notFound(`no checkpoint of "${req.name}" to resume (run ${runId})`);
-          target = { id: runId, dir: this.models.dirOf(runId) };
+          target = (await exists(this.models.dirOf(runId))) ? await this.models.newModelDir(req.name) : { id: runId, dir: this.models.dirOf(runId) };
         } else {
-          // A new run never takes the id of another run's checkpoints: a cancelled run stays resumable.
-          target = await this.models.newModelDir(req.name, (id) => exists(path.join(runs, id)));
+          target = await this.models.newModelDir(req.name);
+          runId = target.id;
         }
-        const runDir = path.join(runs, target.id);
+        const runDir = path.join(runs, runId);
         return this.jobs.start(
           {
             kind: 'train',
@@ -222,7 +225,7 @@ export class AppServices {
             },
           },
           `${req.resume ? 'Resume' : 'Train'} ${req.name}`,
-          { ...req, runId: target.id },
+          { ...req, runId },
         );
       },
       'export.start': async (req) => {

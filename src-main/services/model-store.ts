@@ -46,6 +46,8 @@ export class ModelStore {
     readonly builtinDir: string,
     /** The user's models folder. */
     readonly userDir: string,
+    /** Training runs' folders (`<id>/` each): their ids are taken too, so a model never lands where a run installs. */
+    readonly runsDir: string,
   ) {}
 
   /** Every readable bundle, shipped ones first; unreadable folders are skipped. */
@@ -98,15 +100,17 @@ export class ModelStore {
     return first;
   }
 
-  /** A fresh folder in the user's models dir for a model called `name` (not created). */
-  /** A new model's id and folder: the name made safe, numbered when taken (or when `alsoTaken` says so). */
-  async newModelDir(name: string, alsoTaken?: (id: string) => Promise<boolean>): Promise<{ id: string; dir: string }> {
+  /**
+   * A fresh id and folder (not created) in the user's models dir for a model called `name`: the name made safe,
+   * numbered when a model or a training run already has that id.
+   */
+  async newModelDir(name: string): Promise<{ id: string; dir: string }> {
     const base = slugify(name);
     const taken = new Set((await this.list()).map((m) => m.id));
     for (let n = 1; ; n++) {
       const id = n === 1 ? base : `${base}-${n}`;
       const dir = path.join(this.userDir, id);
-      if (!taken.has(id) && !(await exists(dir)) && !(await alsoTaken?.(id))) return { id, dir };
+      if (!taken.has(id) && !(await exists(dir)) && !(await exists(path.join(this.runsDir, id)))) return { id, dir };
     }
   }
 

@@ -3,7 +3,7 @@
  * resumes, is cancelled at a checkpoint and resumed from it to the end; the finished model is installed and
  * announced. Pause/cancel reach the worker through shared memory while it computes.
  */
-import { mkdtemp, realpath, rm, stat } from 'node:fs/promises';
+import { mkdtemp, readdir, realpath, rm, stat } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -12,7 +12,7 @@ import type { RequestOf } from '../../src-main/contract/schemas.ts';
 import { AppServices } from '../../src-main/services/app-services.ts';
 import { JobControl, JobGate } from '../../src-main/jobs/control.ts';
 import { CancelledError } from '../../src-main/util/progress.ts';
-import { writeImage, writeSidecarDataset } from '../services/fixtures.ts';
+import { writeFixedCaptionBundle, writeImage, writeSidecarDataset } from '../services/fixtures.ts';
 
 let root: string;
 let services: AppServices;
@@ -127,12 +127,18 @@ describe('training jobs', () => {
     expect(secondDone.result).toMatchObject({ kind: 'train', modelId: 'twin-2' });
     expect((await stat(checkpoint)).mtimeMs).toBe(before);
 
+    // A model imported under the same name meanwhile gets an id of its own, and the resumed run leaves it alone.
+    const bundle = await writeFixedCaptionBundle(path.join(root, 'import-twin'), ['a', 'red', 'square'], 'Twin');
+    const imported = await services.call('models.import', { path: bundle });
+    expect(imported).toMatchObject({ ok: true, value: { id: 'twin-3', name: 'Twin' } });
+
     const resumed = await start({ ...cancelled.request!, resume: true, epochs: cancelled.epochs.length + 1 });
     expect(resumed.request?.runId).toBe('twin');
     const resumedDone = await services.jobs.wait(resumed.id);
     expect(resumedDone.error ?? resumedDone.state).toBe('done');
     expect(resumedDone.epochs.map((e) => e.epoch)).toEqual([cancelled.epochs.length + 1]);
     expect(resumedDone.result).toMatchObject({ kind: 'train', modelId: 'twin' });
+    expect((await services.models.list()).filter((m) => m.name === 'Twin').map((m) => m.id).sort()).toEqual(['twin', 'twin-2', 'twin-3']);
 
     const missing = await services.call('train.start', { ...request('Nobody', 1, true) });
     expect(missing).toMatchObject({ ok: false, code: 'not-found' });
@@ -152,6 +158,10 @@ describe('training jobs', () => {
     expect(samples.length).toBeGreaterThan(0);
     for (const sample of samples) await expect(services.media.resolveImage(sample)).resolves.toBe(await realpath(sample));
     await expect(services.media.resolveImage(outsider)).rejects.toThrow(/outside the folders opened in this session/);
+    // The other pictures of the dataset's own folder stay closed too.
+    const others = (await readdir(dataset)).filter((f) => f.endsWith('.png')).map((f) => path.join(dataset, f)).filter((f) => !samples.includes(f));
+    expect(others.length).toBeGreaterThan(0);
+    for (const other of others) await expect(services.media.resolveImage(other)).rejects.toThrow(/outside the folders opened in this session/);
   });
 
   it('allows one training run at a time', async () => {
