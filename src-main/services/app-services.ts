@@ -62,10 +62,7 @@ export class AppServices {
     this.thumbnails = new ThumbnailCache(path.join(options.cacheDir, 'thumbs'));
     this.uploads = new UploadStore(options.uploadDir ?? path.join(os.tmpdir(), `caption-studio-uploads-${process.pid}-${Date.now()}`), this.media);
     this.jobs = new JobManager(settings.get().backend);
-    this.jobs.subscribe((event) => {
-      if (event.type === 'epoch' && event.epoch.samples.length > 0) void this.grantSamples(event.epoch.samples).finally(() => this.emit(event));
-      else this.emit(event);
-    });
+    this.jobs.subscribe((event) => this.forward(event));
     this.jobs.onFinished = (job) => this.jobFinished(job);
     this.handlers = this.makeHandlers();
   }
@@ -110,6 +107,26 @@ export class AppServices {
   async close(): Promise<void> {
     await this.jobs.close();
     await this.uploads.clear();
+  }
+
+  /** Job events waiting behind an epoch's sample grants (null when none wait: events then go out at once). */
+  private queued: Promise<void> | null = null;
+
+  /**
+   * Passes a job event on, in order: an epoch event waits until the images it names are granted, and events after
+   * it wait behind it (so an epoch never arrives after its job's 'done', nor epoch N+1 before N).
+   */
+  private forward(event: JobEvent): void {
+    const samples = event.type === 'epoch' && event.epoch.samples.length > 0 ? event.epoch.samples : null;
+    if (!samples && !this.queued) return this.emit(event);
+    const next = (this.queued ?? Promise.resolve()).then(async () => {
+      if (samples) await this.grantSamples(samples);
+      this.emit(event);
+    });
+    this.queued = next;
+    void next.finally(() => {
+      if (this.queued === next) this.queued = null;
+    });
   }
 
   private emit(event: JobEvent): void {

@@ -164,6 +164,18 @@ describe('training jobs', () => {
     for (const other of others) await expect(services.media.resolveImage(other)).rejects.toThrow(/outside the folders opened in this session/);
   });
 
+  it('streams a run\'s events in order: epochs one after another, all before the job\'s final state', async () => {
+    const job = await start(request('Ordered', 4));
+    const done = await services.jobs.wait(job.id);
+    expect(done.state).toBe('done');
+    await until(() => events.some((e) => e.type === 'job' && e.job.id === job.id && e.job.state === 'done'), 'the final job event');
+    const mine = events.filter((e) => (e.type === 'job' && e.job.id === job.id) || (e.type === 'epoch' && e.jobId === job.id));
+    const epochs = mine.flatMap((e) => (e.type === 'epoch' ? [e.epoch.epoch] : []));
+    expect(epochs).toEqual([1, 2, 3, 4]);
+    const last = mine.at(-1)!;
+    expect(last.type === 'job' && last.job.state).toBe('done');
+  });
+
   it('allows one training run at a time', async () => {
     const first = await start(request('One', 3));
     const second = await services.call('train.start', request('Two', 3));
