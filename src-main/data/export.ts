@@ -149,8 +149,9 @@ async function exportSidecars(rows: readonly ExportRow[], opts: ExportOptions): 
   let count = 0;
   for (const [image, captions] of byImage) {
     const stem = image.slice(0, image.length - path.extname(image).length);
+    // The caption file the readers use (the first in SIDECAR_EXTENSIONS order), whatever `ext` is asked for.
     let existing: string | undefined;
-    for (const e of [ext, ...SIDECAR_EXTENSIONS.filter((x) => x !== ext)]) {
+    for (const e of SIDECAR_EXTENSIONS) {
       if (await exists(stem + e)) {
         existing = stem + e;
         break;

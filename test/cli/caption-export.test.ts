@@ -5,7 +5,7 @@
  * parser hold the same captions.
  */
 import { existsSync } from 'node:fs';
-import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { parse } from 'csv-parse/sync';
 import sharp from 'sharp';
@@ -217,6 +217,12 @@ describe('export', () => {
         `caption-studio: ${target}: ${target === dir ? 'is a folder; the export needs a file name' : 'is also an input of this export; choose another output file'}`,
       ]);
     }
+    expect(await readFile(path.join(dir, 'captions.csv'), 'utf8')).toBe(csv);
+    // The folder read as a dataset: its annotation file is an input too.
+    await rm(out);
+    const viaFolder = await runCli(['export', dir, '--dataset', '--model', modelDir, '--out', path.join(dir, 'captions.csv'), '-q']);
+    expect(viaFolder.code).toBe(1);
+    expect(messageLines(viaFolder.stderr)).toEqual([`caption-studio: ${path.join(dir, 'captions.csv')}: is also an input of this export; choose another output file`]);
     expect(await readFile(path.join(dir, 'captions.csv'), 'utf8')).toBe(csv);
   });
 

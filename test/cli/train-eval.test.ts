@@ -4,7 +4,7 @@
  * predictions file and its nearest-neighbour baseline must agree with each other and with the dataset.
  */
 import { existsSync } from 'node:fs';
-import { readFile } from 'node:fs/promises';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { parse } from 'csv-parse/sync';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -177,6 +177,18 @@ describe('eval', () => {
     const r = await runCli(['eval', modelDir, dataset, '--cache', cache, '--baseline', '--split', 'all']);
     expect(r.code).toBe(1);
     expect(r.stderr).toBe('caption-studio: --baseline looks captions up in the train split, so it needs --split test or val (not all)\n');
+  });
+
+  it('--predictions naming the dataset file itself is refused, and the dataset is left as it was', async () => {
+    const csvDir = path.join(root, 'as-csv');
+    await mkdir(csvDir, { recursive: true });
+    const csv = `image,caption\n${images.slice(0, 4).map((img) => `${img.file},${img.captions[0]}`).join('\n')}\n`;
+    const file = path.join(csvDir, 'captions.csv');
+    await writeFile(file, csv);
+    const r = await runCli(['eval', modelDir, file, '--cache', cache, '--split', 'all', '--predictions', file]);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toBe(`caption-studio: ${file}: is also an input of this export; choose another output file\n`);
+    expect(await readFile(file, 'utf8')).toBe(csv);
   });
 
   it('--predictions with an extension that names no format is refused in one line, before any work', async () => {

@@ -149,6 +149,12 @@ describe('sidecar export', () => {
     expect(replaced.written).toEqual([path.join(dir, 'b.caption')]);
     expect((await readdir(dir)).sort()).toEqual(['b.caption', 'b.png']);
     expect((await loadDataset(dir)).items[0]!.captions).toEqual(['model caption']);
+
+    // With both files, the one the readers use (name.txt) is the one replaced, whatever extension is asked for.
+    await writeTree(dir, { 'b.txt': 'the one read\n' });
+    const both = await exportCaptions(rows, { format: 'sidecar', overwrite: true, sidecarExtension: '.caption' });
+    expect(both.written).toEqual([path.join(dir, 'b.txt')]);
+    expect((await loadDataset(dir)).items[0]!.captions).toEqual(['model caption']);
   });
 
   it('writes no file for an image whose captions are all empty, and says so', async () => {

@@ -6,7 +6,7 @@
 import path from 'node:path';
 import { Option, type Command } from 'commander';
 import { DATASET_FORMATS, type DatasetFormat } from '../../data/dataset-types.ts';
-import { exportCaptions } from '../../data/export.ts';
+import { checkExportOutput, exportCaptions } from '../../data/export.ts';
 import { loadBundle } from '../../engine/bundle.ts';
 import { disposeCaptionModel, modelLabel } from '../../engine/caption-model.ts';
 import { loadEncoder } from '../../engine/encoder.ts';
@@ -72,6 +72,7 @@ async function runEval(modelDir: string, datasetPath: string, opts: EvalCommandO
       split: splitOfModel(model),
       ...(opts.keepDuplicates ? { keepDuplicateCaptions: true } : {}),
     });
+    if (opts.predictions) await checkExportOutput(opts.predictions, [datasetPath, dataset.source]);
     const items = itemsOf(dataset, opts.split);
     if (items.length === 0) {
       const counts = ['train', 'val', 'test'].map((s) => `${s} ${dataset.items.filter((i) => i.split === s).length}`).join(', ');

@@ -54,7 +54,8 @@ interface Target {
   readonly imageId?: string;
 }
 
-async function targetsOf(inputs: readonly string[], asDataset: boolean): Promise<Target[]> {
+/** What to caption, and the dataset file read for it (an output must not overwrite it). */
+async function targetsOf(inputs: readonly string[], asDataset: boolean): Promise<{ targets: Target[]; datasetSource?: string }> {
   if (inputs.length === 1) {
     const input = inputs[0]!;
     const info = await stat(input).catch(() => undefined);
@@ -62,24 +63,22 @@ async function targetsOf(inputs: readonly string[], asDataset: boolean): Promise
       const dataset = await loadDataset(input);
       for (const p of dataset.problems.slice(0, 20)) process.stderr.write(`${formatProblem(p)}\n`);
       if (dataset.problems.length > 20) process.stderr.write(`… and ${dataset.problems.length - 20} more problems (see \`caption-studio stats\`)\n`);
-      return dataset.items.map((item) => ({
+      const targets = dataset.items.map((item) => ({
         path: item.imagePath,
         references: item.captions,
         ...(dataset.format === 'coco' ? { imageId: item.id } : {}),
       }));
+      return { targets, datasetSource: dataset.source };
     }
   }
-  return (await expandImagePaths(inputs, { onUnreadable: (_dir, message) => process.stderr.write(`${message}\n`) })).map((p) => ({ path: p }));
+  const paths = await expandImagePaths(inputs, { onUnreadable: (_dir, message) => process.stderr.write(`${message}\n`) });
+  return { targets: paths.map((p) => ({ path: p })) };
 }
 
 async function runExport(inputs: string[], opts: ExportCommandOptions): Promise<void> {
-  if (opts.format !== 'sidecar') {
-    if (!opts.out) throw new ExitError(`--out is needed for --format ${opts.format}`);
-    await checkExportOutput(opts.out, inputs).catch((err: unknown) => {
-      throw new ExitError(err instanceof Error ? err.message : String(err));
-    });
-  }
-  const targets = await targetsOf(inputs, opts.dataset ?? false);
+  if (opts.format !== 'sidecar' && !opts.out) throw new ExitError(`--out is needed for --format ${opts.format}`);
+  const { targets, datasetSource } = await targetsOf(inputs, opts.dataset ?? false);
+  if (opts.format !== 'sidecar') await checkExportOutput(opts.out!, datasetSource ? [...inputs, datasetSource] : inputs);
   if (targets.length === 0) throw new ExitError(`no images found in ${inputs.join(', ')}`);
   const modelDir = modelDirOf(opts.model);
   await startBackend(opts);

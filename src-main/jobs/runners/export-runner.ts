@@ -20,21 +20,24 @@ interface Target {
   readonly references?: readonly string[];
 }
 
-/** A dataset's items (a non-image file, or a folder read as a dataset), else the image files under the path. */
-async function targetsOf(params: ExportJobParams): Promise<Target[]> {
+/**
+ * A dataset's items (a non-image file, or a folder read as a dataset), else the image files under the path; with
+ * the dataset file that was read (an output must not overwrite it).
+ */
+async function targetsOf(params: ExportJobParams): Promise<{ targets: Target[]; datasetSource?: string }> {
   const { path: input, format, imagesDir } = params.source;
   const info = await stat(input).catch(() => undefined);
   const named = format !== undefined && format !== 'auto';
   if (info && (named || (info.isFile() && !isImageName(input)) || (info.isDirectory() && params.asDataset))) {
     const dataset = await loadDataset(input, { ...(named ? { format: format as DatasetFormat } : {}), ...(imagesDir ? { imagesDir } : {}) });
-    return dataset.items.map((item) => ({ path: item.imagePath, references: item.captions }));
+    return { targets: dataset.items.map((item) => ({ path: item.imagePath, references: item.captions })), datasetSource: dataset.source };
   }
-  return (await expandImagePaths([input])).map((p) => ({ path: p }));
+  return { targets: (await expandImagePaths([input])).map((p) => ({ path: p })) };
 }
 
 export async function runExportJob(params: ExportJobParams, ctx: JobContext, engine: EngineCache): Promise<JobResult> {
-  if (params.format !== 'sidecar') await checkExportOutput(params.outPath, [params.source.path]);
-  const targets = await targetsOf(params);
+  const { targets, datasetSource } = await targetsOf(params);
+  if (params.format !== 'sidecar') await checkExportOutput(params.outPath, datasetSource ? [params.source.path, datasetSource] : [params.source.path]);
   if (targets.length === 0) throw new Error(`no images found in ${params.source.path}`);
   const model = await engine.model(params.modelDir);
   const encoder = await engine.encoder(model.encoderId);
