@@ -103,6 +103,15 @@ export interface TrainResult {
   readonly latestDir: string;
 }
 
+/**
+ * Puts back a run folder's checkpoint or best model that a kill between the two renames of their atomic
+ * replacement left moved aside (see util/atomic-dir.ts). For whoever opens a run before training it.
+ */
+export async function recoverRun(runDir: string): Promise<void> {
+  const paths = runPaths(runDir);
+  for (const dir of [paths.latest, paths.best]) await restoreMovedAside(dir);
+}
+
 /** The checkpoint and best-model folders inside a run folder. */
 export function runPaths(runDir: string): { latest: string; best: string } {
   return { latest: path.join(runDir, 'latest'), best: path.join(runDir, 'best') };
@@ -153,8 +162,7 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
   const { data, signal } = options;
   checkData(data);
   const paths = runPaths(options.runDir);
-  // A run killed while swapping in a new checkpoint left the previous one moved aside: put it back first.
-  for (const dir of [paths.latest, paths.best]) await restoreMovedAside(dir);
+  await recoverRun(options.runDir);
   const fingerprint = dataFingerprint(data);
 
   let config: TrainConfig;

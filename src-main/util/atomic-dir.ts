@@ -6,12 +6,16 @@ import path from 'node:path';
  * Replaces (or creates) the directory `target` as a whole: `fill` writes the new content into a fresh temporary
  * directory beside it, whose files are flushed to disk, and the temporary directory is renamed into place. An old
  * `target` is first moved aside and removed after the swap, so `target` only ever holds a complete old or new
- * content (a crash in the instant between the two renames leaves the old one as `.<name>.old-<hex>` beside it).
+ * content (a crash in the instant between the two renames leaves the old one as `.<name>.old-<hex>` beside it,
+ * for `restoreMovedAside`). One writer per `target` at a time: leftovers of earlier crashed replacements (a
+ * half-removed old copy, an unfinished temporary folder) are removed first, so a moved-aside copy found later is
+ * always the complete one.
  */
 export async function replaceDirAtomic(target: string, fill: (dir: string) => Promise<void>): Promise<void> {
   const parent = path.dirname(target);
   const name = path.basename(target);
   await mkdir(parent, { recursive: true });
+  if (await exists(target)) await removeLeftovers(target);
   const suffix = randomBytes(6).toString('hex');
   const tmp = path.join(parent, `.${name}.tmp-${suffix}`);
   const old = path.join(parent, `.${name}.old-${suffix}`);
@@ -46,7 +50,7 @@ export async function replaceDirAtomic(target: string, fill: (dir: string) => Pr
 export async function restoreMovedAside(target: string): Promise<boolean> {
   const parent = path.dirname(target);
   const prefix = `.${path.basename(target)}.old-`;
-  if (await stat(target).then(() => true, () => false)) return false;
+  if (await exists(target)) return false;
   let names: string[];
   try {
     names = (await readdir(parent)).filter((n) => n.startsWith(prefix));
@@ -57,7 +61,24 @@ export async function restoreMovedAside(target: string): Promise<boolean> {
   const dated = await Promise.all(names.map(async (n) => ({ n, t: (await stat(path.join(parent, n))).mtimeMs })));
   dated.sort((a, b) => b.t - a.t);
   await rename(path.join(parent, dated[0]!.n), target);
+  await removeLeftovers(target);
   return true;
+}
+
+function exists(p: string): Promise<boolean> {
+  return stat(p).then(
+    () => true,
+    () => false,
+  );
+}
+
+/** Removes `.<name>.old-*` and `.<name>.tmp-*` folders beside `target` (what crashed replacements left). */
+async function removeLeftovers(target: string): Promise<void> {
+  const parent = path.dirname(target);
+  const name = path.basename(target);
+  const names = await readdir(parent).catch(() => [] as string[]);
+  const stale = names.filter((n) => n.startsWith(`.${name}.old-`) || n.startsWith(`.${name}.tmp-`));
+  await Promise.all(stale.map((n) => rm(path.join(parent, n), { recursive: true, force: true })));
 }
 
 /** Writes a file and flushes it to disk (for use inside `replaceDirAtomic`'s fresh directory). */

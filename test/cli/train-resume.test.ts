@@ -4,7 +4,7 @@
  * different model size, and ends with the same history as a run that was never interrupted.
  */
 import { existsSync } from 'node:fs';
-import { readdir, readFile } from 'node:fs/promises';
+import { readdir, readFile, rename } from 'node:fs/promises';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { TINY_MODEL, messageLines, runCli, startCli, tempDir, writeShapesDataset } from './cli-fixtures.ts';
@@ -98,6 +98,9 @@ describe('train interrupted with SIGINT, then --resume', () => {
     const refusal = messageLines(bigger.stderr).filter((l) => l.startsWith('caption-studio:'));
     expect(refusal).toHaveLength(1);
     expect(refusal[0]).toContain('hiddenDim: checkpoint 32, requested 64');
+
+    // A kill in the instant the checkpoint folder is swapped leaves it moved aside: --resume puts it back.
+    await rename(latest, path.join(path.dirname(latest), '.latest.old-0123456789ab'));
 
     // Resume to a few epochs past the interruption. --seed is left out: the run's own split and seed are used.
     const epochs = done + 2;

@@ -39,6 +39,17 @@ describe('restoreMovedAside', () => {
     }
     expect(await restoreMovedAside(target)).toBe(true);
     expect(await readFile(path.join(target, 'checkpoint.json'), 'utf8')).toBe('newer');
+    expect(await readdir(root)).toEqual(['latest']);
+  });
+
+  it('finds the complete copy: a replacement first clears what earlier crashes left beside the folder', async () => {
+    const target = path.join(root, 'latest');
+    await replaceDirAtomic(target, (dir) => writeFileSynced(path.join(dir, 'checkpoint.json'), 'complete'));
+    // A crash while removing an old copy (half of it gone, touched last), and an unfinished temporary folder.
+    await mkdir(path.join(root, '.latest.old-half'));
+    await mkdir(path.join(root, '.latest.tmp-unfinished'));
+    await replaceDirAtomic(target, (dir) => writeFileSynced(path.join(dir, 'checkpoint.json'), 'newest'));
+    expect(await readdir(root)).toEqual(['latest']);
   });
 
   it('leaves an existing folder alone, and does nothing where nothing was moved aside', async () => {

@@ -14,7 +14,7 @@ import { currentBackend } from '../../engine/backend.ts';
 import { defaultEncoderSpec, loadEncoder } from '../../engine/encoder.ts';
 import type { EpsilonSchedule } from '../../engine/schedules.ts';
 import { CHECKPOINT_FILE, readCheckpointMeta } from '../../engine/checkpoint.ts';
-import { runPaths, train } from '../../engine/train.ts';
+import { recoverRun, runPaths, train } from '../../engine/train.ts';
 import type { TrainConfigInput } from '../../engine/train-config.ts';
 import { openDataset, prepareTrainData } from '../../pipeline/training-data.ts';
 import { formatProblem } from '../../data/dataset.ts';
@@ -159,6 +159,7 @@ async function runTrain(datasetPath: string, opts: TrainCommandOptions, given: S
   const out = path.resolve(opts.out);
   const runDir = path.join(out, 'checkpoints');
   const latest = runPaths(runDir).latest;
+  await recoverRun(runDir);
   const holdsRun = existsSync(path.join(latest, CHECKPOINT_FILE));
   if (opts.resume && !holdsRun) throw new ExitError(`${out}: nothing to resume (no checkpoint in ${latest}); leave out --resume to start a run`);
   if (!opts.resume && !opts.overwrite && holdsRun) {
