@@ -48,16 +48,31 @@ class AppState {
     await this.sync();
   }
 
-  /** Takes the backend's current state, except the pieces an event has updated since the request went out. */
+  private syncs = 0;
+
+  /**
+   * Takes the backend's current state, except the pieces an event has updated since the request went out; jobs
+   * the backend no longer knows (it was restarted) are dropped. Of overlapping syncs only the last one applies.
+   */
   private async sync(): Promise<void> {
+    const generation = ++this.syncs;
     const before = new Map(this.seen);
     const fresh = (key: string): boolean => (this.seen.get(key) ?? 0) === (before.get(key) ?? 0);
     const [info, models, jobs] = await Promise.all([api.call('app.info', {}), api.call('models.list', {}), api.call('jobs.list', {})]);
+    if (generation !== this.syncs && this.info !== null) return;
     this.info = info;
     if (fresh('settings')) this.settings = info.settings;
     if (fresh('backend')) this.backend = info.backend;
     if (fresh('models')) this.models = [...models];
+    const known = new Set(jobs.map((j) => j.id));
+    for (const id of Object.keys(this.jobs)) if (!known.has(id) && fresh(`job:${id}`)) delete this.jobs[id];
     for (const job of jobs) if (fresh(`job:${job.id}`)) this.jobs[job.id] = job;
+  }
+
+  /** Adds a job this window just started (its summary from the reply), unless an event already brought it. */
+  addJob(job: JobSummary): void {
+    this.see(`job:${job.id}`);
+    this.jobs[job.id] = this.jobs[job.id] ?? job;
   }
 
   private see(key: string): void {

@@ -78,7 +78,7 @@ class CaptionQueue {
   async captionPaths(paths: readonly string[]): Promise<void> {
     const job = await app.run(api.call('caption.start', { paths: [...paths] }));
     if (!job) return;
-    app.jobs[job.id] = app.jobs[job.id] ?? job;
+    app.addJob(job);
     this.jobIds = [job.id, ...this.jobIds];
     for (const item of this.early.get(job.id) ?? []) this.add(item, job.id);
     this.early.delete(job.id);

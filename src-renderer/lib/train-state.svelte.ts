@@ -53,7 +53,7 @@ class TrainState {
     const job = await app.run(api.call('train.start', request));
     if (!job) return;
     this.lastRequest = request;
-    app.jobs[job.id] = app.jobs[job.id] ?? job;
+    app.addJob(job);
     this.attach(job, request.resume ? previous : undefined);
   }
 }
