@@ -17,6 +17,8 @@ export interface ExpandOptions {
   readonly maxFiles?: number;
   /** Told about each folder that could not be read, with a one-line message naming it; the rest goes on. */
   readonly onUnreadable?: (dir: string, message: string) => void;
+  /** Told the real path of each folder or file reached through a symbolic link (to grant access to it too). */
+  readonly onLinked?: (realPath: string) => void;
 }
 
 function reasonOf(err: unknown): string {
@@ -30,10 +32,11 @@ export async function expandImagePaths(inputs: readonly string[], opts: ExpandOp
   const out: string[] = [];
   const seen = new Set<string>();
   const walked = new Set<string>();
-  const add = (file: string): void => {
-    if (seen.has(file)) return;
+  /** Adds a file once; `key` is its real path when it was reached through a link (the same file twice is one). */
+  const add = (file: string, key = file): void => {
+    if (seen.has(key)) return;
     if (out.length >= maxFiles) throw new Error(`more than ${maxFiles} image files; pick a smaller folder`);
-    seen.add(file);
+    seen.add(key);
     out.push(file);
   };
   const walk = async (dir: string): Promise<void> => {
@@ -51,15 +54,21 @@ export async function expandImagePaths(inputs: readonly string[], opts: ExpandOp
     for (const entry of entries) {
       if (entry.name.startsWith('.')) continue;
       const full = path.join(dir, entry.name);
-      let isDir = entry.isDirectory();
-      let isFile = entry.isFile();
-      if (entry.isSymbolicLink()) {
-        const target = await stat(full).catch(() => null); // a dangling link is skipped
-        isDir = target?.isDirectory() ?? false;
-        isFile = target?.isFile() ?? false;
+      if (!entry.isSymbolicLink()) {
+        if (entry.isDirectory()) await walk(full);
+        else if (entry.isFile() && isImageName(entry.name)) add(full);
+        continue;
       }
-      if (isDir) await walk(full);
-      else if (isFile && isImageName(entry.name)) add(full);
+      const target = await stat(full).catch(() => null); // a dangling link is skipped
+      const real = target ? await realpath(full).catch(() => null) : null;
+      if (!target || !real) continue;
+      if (target.isDirectory()) {
+        if (!walked.has(real)) opts.onLinked?.(real);
+        await walk(full);
+      } else if (target.isFile() && isImageName(entry.name) && !seen.has(real)) {
+        opts.onLinked?.(real);
+        add(full, real);
+      }
     }
   };
   for (const input of inputs) {

@@ -191,9 +191,14 @@ export class AppServices {
       'caption.start': async ({ paths, modelId, beamSize }) => {
         const s = settings.get();
         const model = await this.models.resolve(modelId ?? s.modelId);
-        const files = await expandImagePaths(paths);
-        if (files.length === 0) throw notFound(`no image files in ${paths.length === 1 ? paths[0] : `the ${paths.length} paths given`}`);
-        await Promise.all(paths.map((p) => this.media.allow(p)));
+        const linked: string[] = [];
+        const unreadable: string[] = [];
+        const files = await expandImagePaths(paths, { onLinked: (real) => linked.push(real), onUnreadable: (_dir, message) => unreadable.push(message) });
+        if (files.length === 0) {
+          throw notFound(unreadable[0] ?? `no image files in ${paths.length === 1 ? paths[0] : `the ${paths.length} paths given`}`);
+        }
+        // The UI shows these images: the folders and files named, and what links inside them lead to.
+        await Promise.all([...paths, ...linked].map((p) => this.media.allow(p)));
         const title = files.length === 1 ? `Caption ${path.basename(files[0]!)}` : `Caption ${files.length} images`;
         return this.jobs.start(
           { kind: 'caption', params: { paths: files, modelId: model.id, modelDir: model.dir, beamSize: beamSize ?? s.beamSize, maxLength: s.maxLength } },

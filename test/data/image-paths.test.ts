@@ -1,4 +1,4 @@
-import { mkdir, symlink } from 'node:fs/promises';
+import { mkdir, realpath, symlink } from 'node:fs/promises';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { expandImagePaths } from '../../src-main/data/image-paths.ts';
@@ -23,17 +23,22 @@ describe('expandImagePaths', () => {
     ]);
   });
 
-  it('follows symbolic links to files and folders, walks each real folder once, and skips dangling links', async () => {
-    await writeTree(dir, { 'photos/real.jpg': null, 'elsewhere/deep/x.png': null });
-    await symlink(path.join(dir, 'photos', 'real.jpg'), path.join(dir, 'photos', 'link.jpg'));
-    await symlink(path.join(dir, 'elsewhere'), path.join(dir, 'photos', 'more'));
+  it('follows symbolic links to files and folders, each real file and folder once, telling where they lead; skips dangling links', async () => {
+    await writeTree(dir, { 'photos/real.jpg': null, 'photos/b.png': null, 'elsewhere/deep/x.png': null, 'elsewhere/y.jpg': null });
+    await symlink(path.join(dir, 'elsewhere', 'y.jpg'), path.join(dir, 'photos', 'link.jpg'));
+    await symlink(path.join(dir, 'photos', 'b.png'), path.join(dir, 'photos', 'same-as-b.png'));
+    await symlink(path.join(dir, 'elsewhere', 'deep'), path.join(dir, 'photos', 'more'));
     await symlink(path.join(dir, 'photos'), path.join(dir, 'photos', 'loop'));
     await symlink(path.join(dir, 'gone.jpg'), path.join(dir, 'photos', 'dangling.jpg'));
-    expect(await expandImagePaths([path.join(dir, 'photos')])).toEqual([
+    const linked: string[] = [];
+    expect(await expandImagePaths([path.join(dir, 'photos')], { onLinked: (real) => linked.push(real) })).toEqual([
+      path.join(dir, 'photos', 'b.png'),
       path.join(dir, 'photos', 'link.jpg'),
-      path.join(dir, 'photos', 'more', 'deep', 'x.png'),
+      path.join(dir, 'photos', 'more', 'x.png'),
       path.join(dir, 'photos', 'real.jpg'),
     ]);
+    const real = await realpath(dir);
+    expect(linked).toEqual([path.join(real, 'elsewhere', 'y.jpg'), path.join(real, 'elsewhere', 'deep')]);
   });
 
   it('stops at the file limit with a clear error', async () => {

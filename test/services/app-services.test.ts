@@ -3,7 +3,7 @@
  * generated images (one corrupt), a sidecar dataset edited and saved, the model store, settings, and payload
  * validation. Jobs run in real worker threads.
  */
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, realpath, rm, symlink, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
@@ -73,6 +73,19 @@ describe('AppServices', () => {
     // Captioning granted the UI access to the dropped folder, and to nothing else.
     await expect(services.media.resolveImage(path.join(dir, 'one.png'))).resolves.toContain('one.png');
     await expect(services.media.resolveImage(path.join(dir, '..', 'builtin', 'default', 'model.json'))).rejects.toThrow(/not an image|outside/);
+  });
+
+  it('captions pictures a link in the folder leads to, and lets the UI show them; only those beyond the folder', async () => {
+    const dir = path.join(root, 'linked');
+    const elsewhere = path.join(root, 'elsewhere');
+    await writeImage(path.join(elsewhere, 'far.png'), [200, 40, 40]);
+    await writeImage(path.join(elsewhere, 'unlinked.png'), [200, 40, 40]);
+    await writeImage(path.join(dir, 'near.png'), [200, 40, 40]);
+    await symlink(path.join(elsewhere, 'far.png'), path.join(dir, 'far-link.png'));
+    const job = await ok(services.call('caption.start', { paths: [dir] }));
+    expect((await services.jobs.wait(job.id)).result).toEqual({ kind: 'caption', captioned: 2, failed: 0 });
+    await expect(services.media.resolveImage(path.join(dir, 'far-link.png'))).resolves.toBe(await realpath(path.join(elsewhere, 'far.png')));
+    await expect(services.media.resolveImage(path.join(elsewhere, 'unlinked.png'))).rejects.toThrow(/outside the folders opened/);
   });
 
   it('rejects a malformed payload with a validation error naming the field', async () => {
