@@ -217,7 +217,6 @@ export async function makeThumbnail(path: string, size: number, opts: ThumbnailO
   }
 }
 
-/** Reads a file after checking it exists, is a file, is not empty and is under the size limit. */
 /** Reads an image file's bytes, refusing directories, empty files and files over the size limit (ImageLoadError). */
 export async function readImageFile(path: string, limits: ImageLimits = {}): Promise<Uint8Array> {
   const maxBytes = limits.maxFileBytes ?? MAX_FILE_BYTES;

@@ -18,8 +18,6 @@ class TrainState {
   loss = $state.raw<{ x: number; y: number }[]>([]);
   epsilon = $state.raw<{ x: number; y: number }[]>([]);
   epochs = $state.raw<EpochReport[]>([]);
-  /** The request of the last run started here (for "resume" after a cancel). */
-  lastRequest = $state.raw<RequestOf<'train.start'> | null>(null);
 
   constructor() {
     api.onEvent((event) => {
@@ -52,7 +50,6 @@ class TrainState {
   async start(request: RequestOf<'train.start'>, previous?: JobSummary): Promise<void> {
     const job = await app.run(api.call('train.start', request));
     if (!job) return;
-    this.lastRequest = request;
     app.addJob(job);
     this.attach(job, request.resume ? previous : undefined);
   }

@@ -53,8 +53,11 @@ beforeAll(async () => {
   let stderr = '';
   child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
   child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+  // The child ends by itself once the app has quit (its workers stopped); one that hangs is killed and fails here.
+  const killer = setTimeout(() => child.kill('SIGKILL'), 150_000);
   const code = await new Promise<number | null>((resolve) => child.on('exit', resolve));
-  if (code !== 0) throw new Error(`boot.mjs exited ${code}: ${stderr.slice(-2000)}`);
+  clearTimeout(killer);
+  if (code !== 0) throw new Error(`boot.mjs exited ${code ?? 'on a signal (it did not end by itself)'}: ${stderr.slice(-2000)}`);
   report = JSON.parse(stdout.trim().split('\n').at(-1)!) as BootReport;
 }, 180_000);
 

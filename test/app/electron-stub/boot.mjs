@@ -93,8 +93,9 @@ const report = {
   foreignFrame,
   foreignContents,
 };
+// Quit as Electron would; the report goes out now, and this process must then end by itself: the services closed
+// their workers and nothing else keeps it alive (the test waits for the exit).
 electron.app.quit();
 await until(() => state.quitted, 'the app to quit (services closed)', 60_000);
 report.quitted = state.quitted;
 process.stdout.write(`${JSON.stringify(report)}\n`);
-process.exit(0);

@@ -5,7 +5,7 @@
  * window's webContents as the sender (as Electron does for a page in that window).
  */
 import { EventEmitter } from 'node:events';
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 
@@ -100,6 +100,7 @@ class App extends EventEmitter {
     if (prevented) return;
     state.quitted = true;
     this.emit('quit');
+    rmSync(state.userData, { recursive: true, force: true });
   }
 }
 export const app = new App();
