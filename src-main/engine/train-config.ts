@@ -95,7 +95,6 @@ export type TrainConfigInput = {
 };
 
 const positiveInt = z.number().int().min(1);
-const probability = z.number().min(0).max(1);
 
 const epsilonScheduleSchema = z.discriminatedUnion('type', [
   z.object({ type: z.literal('none') }).strict(),
