@@ -381,8 +381,7 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
       const trainLoss = p.epochTokens > 0 ? p.epochLossSum / p.epochTokens : 0;
       const val = validate(modelView, data, valExamples, vocab, config);
       const { metric, value } = selection(config, trainLoss, val);
-      const higherIsBetter = metric === 'ciderD' || metric === 'bleu4';
-      const improved = state.best === null || (higherIsBetter ? value > state.best.value : value < state.best.value);
+      const improved = isImprovement(metric, value, val?.loss ?? trainLoss, state.best, state.history);
       const record: EpochRecord = {
         epoch: epoch + 1,
         trainLoss,
@@ -496,6 +495,25 @@ function validate(
     }
   }
   return { loss: tokens > 0 ? lossSum / tokens : 0, bleu4, ciderD, samples };
+}
+
+/**
+ * Whether an epoch beats the best so far: a better selection metric, or the same value (small data often leaves
+ * BLEU/CIDEr-D at 0 for many epochs) with a lower loss (validation, else training loss).
+ */
+function isImprovement(
+  metric: BestRecord['metric'],
+  value: number,
+  loss: number,
+  best: BestRecord | null,
+  history: readonly EpochRecord[],
+): boolean {
+  if (best === null) return true;
+  const higherIsBetter = metric === 'ciderD' || metric === 'bleu4';
+  if (value !== best.value || metric !== best.metric) return higherIsBetter ? value > best.value : value < best.value;
+  const before = history.find((h) => h.epoch === best.epoch);
+  const bestLoss = before ? (before.valLoss ?? before.trainLoss) : Number.POSITIVE_INFINITY;
+  return loss < bestLoss;
 }
 
 function selection(config: TrainConfig, trainLoss: number, val: Validation | null): { metric: BestRecord['metric']; value: number } {

@@ -245,6 +245,23 @@ describe('train', () => {
     disposeCaptionModel(resumed.model);
   });
 
+  it('breaks a tie of the selection metric by validation loss, so a run whose CIDEr-D stays flat still keeps its best epoch', async () => {
+    // A learning rate this small leaves the greedy captions (and so CIDEr-D) the same while the loss creeps down.
+    const result = await train({
+      data,
+      runDir: path.join(root, 'flat-cider'),
+      config: { ...SMALL_CONFIG, epochs: 4, patience: 2, learningRate: { lr: 1e-6, minLr: 0 } },
+    });
+    const ciders = result.history.map((e) => e.ciderD);
+    expect(new Set(ciders).size).toBe(1);
+    const losses = result.history.map((e) => e.valLoss!);
+    expect(losses.every((l, i) => i === 0 || l < losses[i - 1]!)).toBe(true);
+    expect(result.stoppedBy).toBe('epochs');
+    expect(result.best).toEqual({ epoch: 4, metric: 'ciderD', value: ciders[0] });
+    expect(result.history.map((e) => e.improved)).toEqual([true, true, true, true]);
+    disposeCaptionModel(result.model);
+  });
+
   it('refuses training data without a non-empty caption, allocating nothing', async () => {
     const before = tf.memory().numTensors;
     const empty = { ...data, train: data.train.map((img) => ({ ...img, captions: [[]] })) };
