@@ -171,7 +171,15 @@ export interface EpochReport {
 
 export type JobResult =
   | { readonly kind: 'caption'; readonly captioned: number; readonly failed: number }
-  | { readonly kind: 'train'; readonly modelId: string; readonly metrics: Readonly<Record<string, number>> }
+  | {
+      readonly kind: 'train';
+      readonly modelId: string;
+      /** The installed (best) epoch's figures. */
+      readonly metrics: Readonly<Record<string, number>>;
+      readonly bestEpoch: number | null;
+      readonly epochsRun: number;
+      readonly stoppedBy: 'epochs' | 'early-stopping';
+    }
   | {
       readonly kind: 'export';
       /** The file written (for sidecar: the folder the caption files went into). */

@@ -142,6 +142,7 @@ describe('Caption Studio in the browser', () => {
     expect(job.lossCurve.length).toBeGreaterThanOrEqual(2);
     await poll(() => page.locator('[data-testid=model-picker] option').allTextContents()).toContain('Tiny colours');
     await poll(() => page.locator('[data-testid=train-done]').textContent()).toContain('Tiny colours');
+    expect(await page.locator('[data-testid=train-done]').textContent()).toMatch(/It keeps epoch [12] of 2, the best on the validation images/);
     await h.screenshot('04-train');
     await view('models');
     await poll(() => page.locator('[data-testid=model-card]').count()).toBe(2);

@@ -7,7 +7,7 @@ import { mkdtemp, readdir, realpath, rm, stat } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { JobEvent, JobSummary } from '../../src-main/contract/types.ts';
+import type { JobEvent, JobResult, JobSummary } from '../../src-main/contract/types.ts';
 import type { RequestOf } from '../../src-main/contract/schemas.ts';
 import { AppServices } from '../../src-main/services/app-services.ts';
 import { JobControl, JobGate } from '../../src-main/jobs/control.ts';
@@ -80,7 +80,11 @@ describe('training jobs', () => {
     services.jobs.resume(job.id);
     const done = await services.jobs.wait(job.id);
     expect(done.error ?? done.state).toBe('done');
-    expect(done.result).toMatchObject({ kind: 'train', modelId: 'paused-run' });
+    expect(done.result).toMatchObject({ kind: 'train', modelId: 'paused-run', epochsRun: 2, stoppedBy: 'epochs' });
+    // The figures reported are those of the epoch installed, the best one.
+    const result = done.result as Extract<JobResult, { kind: 'train' }>;
+    const kept = done.epochs.find((e) => e.epoch === result.bestEpoch)!;
+    expect(result.metrics).toEqual({ trainLoss: kept.trainLoss, valLoss: kept.valLoss, bleu4: kept.bleu4, ciderD: kept.ciderD });
     expect(done.epochs.map((e) => e.epoch)).toEqual([1, 2]);
     expect(done.epochs[1]!.samples.length).toBeGreaterThan(0);
     expect(done.lossCurve.length).toBeGreaterThan(4);

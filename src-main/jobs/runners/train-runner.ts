@@ -106,13 +106,21 @@ export async function runTrainJob(params: TrainJobParams, ctx: JobContext, engin
   for (const file of [BUNDLE_MODEL_FILE, BUNDLE_WEIGHTS_FILE]) await cp(path.join(result.bestDir, file), path.join(staging, file));
   await rm(params.modelDir, { recursive: true, force: true });
   await rename(staging, params.modelDir);
-  const last = result.history.at(-1);
+  // The figures of the epoch that was installed (the best one), not of the last one trained.
+  const kept = result.history.find((h) => h.epoch === result.best?.epoch) ?? result.history.at(-1);
   const metrics: Record<string, number> = {};
-  if (last) {
-    metrics.trainLoss = last.trainLoss;
-    if (last.valLoss !== null) metrics.valLoss = last.valLoss;
-    if (last.bleu4 !== null) metrics.bleu4 = last.bleu4;
-    if (last.ciderD !== null) metrics.ciderD = last.ciderD;
+  if (kept) {
+    metrics.trainLoss = kept.trainLoss;
+    if (kept.valLoss !== null) metrics.valLoss = kept.valLoss;
+    if (kept.bleu4 !== null) metrics.bleu4 = kept.bleu4;
+    if (kept.ciderD !== null) metrics.ciderD = kept.ciderD;
   }
-  return { kind: 'train', modelId: params.modelId, metrics };
+  return {
+    kind: 'train',
+    modelId: params.modelId,
+    metrics,
+    bestEpoch: kept?.epoch ?? null,
+    epochsRun: result.history.at(-1)?.epoch ?? 0,
+    stoppedBy: result.stoppedBy,
+  };
 }
