@@ -17,6 +17,11 @@ export interface Transport {
   onEvent(listener: (event: JobEvent) => void): () => void;
   /** Connection state of the event stream (browser mode reconnects by itself). */
   onConnection(listener: (connected: boolean) => void): () => void;
+  /**
+   * The page's session has ended for good (browser mode: the server was restarted, so this page's access token is
+   * no longer valid); told once, with a message for the user. Nothing reconnects after it.
+   */
+  onSessionEnded(listener: (message: string) => void): () => void;
   imageUrl(path: string): string;
   thumbUrl(path: string, size: number): string;
   /** A URL that downloads a file the backend wrote in this session. */
@@ -73,6 +78,9 @@ class ElectronTransport implements Transport {
     listener(true);
     return () => {};
   }
+  onSessionEnded(): () => void {
+    return () => {}; // the window and its backend end together
+  }
   imageUrl(path: string): string {
     return `${MEDIA_SCHEME}://image/?path=${encodeURIComponent(path)}`;
   }
@@ -92,11 +100,22 @@ class ElectronTransport implements Transport {
   }
 }
 
+/** What the user is told when the server no longer accepts this page's token. */
+export const SESSION_ENDED =
+  'This page\'s session has ended: the Caption Studio server was restarted or stopped. Open the address it printed when it started (it carries a new access token).';
+
+/** A failed fetch (no server listening) as the one-line error the views show. */
+function unreachable(): ApiError {
+  return new ApiError('the Caption Studio server cannot be reached (was it stopped?)', 'failed');
+}
+
 class HttpTransport implements Transport {
   readonly mode = 'browser' as const;
   private readonly listeners = new Set<(event: JobEvent) => void>();
   private readonly connectionListeners = new Set<(connected: boolean) => void>();
+  private readonly endedListeners = new Set<(message: string) => void>();
   private connected = false;
+  private ended = false;
 
   constructor() {
     this.connect(0);
@@ -119,8 +138,22 @@ class HttpTransport implements Transport {
     ws.onclose = () => {
       const wasConnected = this.connected;
       this.setConnected(false);
-      setTimeout(() => this.connect(wasConnected ? 0 : attempt + 1), Math.min(5000, 250 * 2 ** attempt));
+      setTimeout(() => void this.reconnect(wasConnected ? 0 : attempt + 1), Math.min(5000, 250 * 2 ** attempt));
     };
+  }
+
+  /** Connects again, unless the server answers that this page's token is no longer valid. */
+  private async reconnect(attempt: number): Promise<void> {
+    if (this.ended) return;
+    const res = await fetch(`${HTTP_ROUTES.call}app.info`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{}', credentials: 'same-origin' }).catch(() => null);
+    if (res?.status === 401) return this.endSession();
+    this.connect(attempt);
+  }
+
+  private endSession(): void {
+    if (this.ended) return;
+    this.ended = true;
+    for (const listener of this.endedListeners) listener(SESSION_ENDED);
   }
 
   private setConnected(value: boolean): void {
@@ -139,9 +172,13 @@ class HttpTransport implements Transport {
         credentials: 'same-origin',
       });
     } catch {
-      throw new ApiError('the Caption Studio server cannot be reached (was it stopped?)', 'failed');
+      throw unreachable();
     }
     if (res.ok) return (await res.json()) as ResponseOf<M>;
+    if (res.status === 401) {
+      this.endSession();
+      throw new ApiError(SESSION_ENDED, 'failed');
+    }
     const body = (await res.json().catch(() => null)) as ApiErrorBody | null;
     throw new ApiError(body?.error ?? `${method}: HTTP ${res.status}`, body?.code ?? 'failed');
   }
@@ -153,6 +190,11 @@ class HttpTransport implements Transport {
     this.connectionListeners.add(listener);
     listener(this.connected);
     return () => this.connectionListeners.delete(listener);
+  }
+  onSessionEnded(listener: (message: string) => void): () => void {
+    this.endedListeners.add(listener);
+    if (this.ended) listener(SESSION_ENDED);
+    return () => this.endedListeners.delete(listener);
   }
   imageUrl(path: string): string {
     return `${HTTP_ROUTES.image}?path=${encodeURIComponent(path)}`;
@@ -173,7 +215,13 @@ class HttpTransport implements Transport {
           headers: { 'x-file-name': encodeURIComponent(file.name || 'pasted.png'), 'content-type': 'application/octet-stream' },
           body: file,
           credentials: 'same-origin',
+        }).catch(() => {
+          throw unreachable();
         });
+        if (res.status === 401) {
+          this.endSession();
+          throw new ApiError(SESSION_ENDED, 'failed');
+        }
         const body = (await res.json().catch(() => null)) as { path?: string; error?: string } | null;
         if (!res.ok || !body?.path) throw new ApiError(body?.error ?? `upload of ${file.name} failed (HTTP ${res.status})`, 'failed');
         return body.path;

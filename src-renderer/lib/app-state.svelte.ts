@@ -25,6 +25,8 @@ class AppState {
   jobs = $state<Record<string, JobSummary>>({});
   toasts = $state<Toast[]>([]);
   connected = $state(true);
+  /** Set when the page's session has ended for good (browser mode: the server restarted): what to tell the user. */
+  sessionEnded = $state<string | null>(null);
   /** The dataset path last opened in the Datasets view (Train and Export offer it). */
   lastDataset = $state<{ path: string; format: string } | null>(null);
   private toastId = 0;
@@ -39,6 +41,15 @@ class AppState {
    */
   async start(): Promise<void> {
     api.onEvent((event) => this.apply(event));
+    api.onSessionEnded((message) => {
+      this.sessionEnded = message;
+      // The jobs of the old server are gone with it.
+      for (const [id, job] of Object.entries(this.jobs)) {
+        if (job.state === 'running' || job.state === 'queued' || job.state === 'paused') {
+          this.jobs[id] = { ...job, state: 'failed', error: 'the server was restarted; this run stopped with it' };
+        }
+      }
+    });
     let wasConnected = false;
     api.onConnection((connected) => {
       this.connected = connected;

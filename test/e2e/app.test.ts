@@ -103,6 +103,13 @@ describe('Caption Studio in the browser', () => {
     await box.fill('a bright green tile');
     await box.blur();
     await poll(() => page.locator('[data-testid=dirty-count]').textContent()).toBe('1 unsaved');
+    // Leaving the page now would lose the edit: the browser is asked to confirm.
+    const leavingAsks = () => page.evaluate(() => {
+      const e = new Event('beforeunload', { cancelable: true });
+      window.dispatchEvent(e);
+      return e.defaultPrevented;
+    });
+    expect(await leavingAsks()).toBe(true);
     await page.click('[data-testid=undo]');
     await poll(() => box.inputValue()).toBe('a green square');
     await poll(() => page.locator('[data-testid=dirty-count]').textContent()).toBe('All saved');
@@ -111,6 +118,7 @@ describe('Caption Studio in the browser', () => {
     await h.screenshot('02-datasets-edit');
     await page.click('[data-testid=dataset-save]');
     await poll(() => page.locator('[data-testid=dirty-count]').textContent()).toBe('All saved');
+    expect(await leavingAsks()).toBe(false);
 
     const rows = parse(await readFile(csvPath, 'utf8'), { columns: true }) as { image: string; caption: string }[];
     expect(rows).toHaveLength(5);
