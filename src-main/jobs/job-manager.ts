@@ -35,6 +35,8 @@ const FINAL: readonly JobState[] = ['done', 'failed', 'cancelled'];
 
 export class JobManager {
   private readonly jobs = new Map<string, JobRecord>();
+  /** Finished jobs of an earlier session (interrupted training runs found on disk): listed, never run here. */
+  private readonly restored = new Map<string, JobSummary>();
   private readonly listeners = new Set<(event: JobEvent) => void>();
   private inference: WorkerHost | null = null;
   private inferenceBackend: BackendChoice;
@@ -109,36 +111,48 @@ export class JobManager {
   }
 
   list(): JobSummary[] {
-    return [...this.jobs.values()].map((r) => this.summary(r)).sort((a, b) => b.startedAt - a.startedAt);
+    return [...[...this.jobs.values()].map((r) => this.summary(r)), ...this.restored.values()].sort((a, b) => b.startedAt - a.startedAt);
   }
 
   get(id: string): JobSummary | null {
     const record = this.jobs.get(id);
-    return record ? this.summary(record) : null;
+    return record ? this.summary(record) : (this.restored.get(id) ?? null);
+  }
+
+  /** Lists a finished job of an earlier session (its loss curve thinned like a live one's). */
+  restore(job: JobSummary): void {
+    let curve = [...job.lossCurve];
+    while (curve.length > MAX_CURVE_POINTS) curve = curve.filter((_, i) => i % 2 === 0);
+    this.restored.set(job.id, { ...job, lossCurve: curve });
   }
 
   /** Asks a job to stop at its next safe point; the state turns 'cancelled' when it has. */
   cancel(id: string): JobSummary {
-    const record = this.record(id);
-    if (!FINAL.includes(record.state)) record.control.cancel();
-    return this.summary(record);
+    return this.control(id, (c) => c.cancel());
   }
 
   /** Asks a job to pause at its next safe point; the state turns 'paused' when it has. */
   pause(id: string): JobSummary {
-    const record = this.record(id);
-    if (!FINAL.includes(record.state)) record.control.pause();
-    return this.summary(record);
+    return this.control(id, (c) => c.pause());
   }
 
   resume(id: string): JobSummary {
+    return this.control(id, (c) => c.resume());
+  }
+
+  /** Applies `act` to a job that has not finished; a finished or restored one is left as it is. */
+  private control(id: string, act: (control: JobControl) => void): JobSummary {
+    const restored = this.restored.get(id);
+    if (restored) return restored;
     const record = this.record(id);
-    if (!FINAL.includes(record.state)) record.control.resume();
+    if (!FINAL.includes(record.state)) act(record.control);
     return this.summary(record);
   }
 
   /** Resolves once the job has finished (done, failed or cancelled). */
   wait(id: string): Promise<JobSummary> {
+    const restored = this.restored.get(id);
+    if (restored) return Promise.resolve(restored);
     const record = this.record(id);
     if (FINAL.includes(record.state)) return Promise.resolve(this.summary(record));
     return new Promise((resolve) => record.waiters.push(resolve));

@@ -19,6 +19,7 @@ import { describeError, notFound, unsupported } from './errors.ts';
 import { listFolder } from './fs-browser.ts';
 import { MediaAccess } from './media-access.ts';
 import { ModelStore } from './model-store.ts';
+import { interruptedRuns, saveRunRequest } from './interrupted-runs.ts';
 import { expandImagePaths } from '../data/image-paths.ts';
 import { SettingsStore } from './settings-store.ts';
 import { ThumbnailCache } from './thumbnails.ts';
@@ -81,6 +82,8 @@ export class AppServices {
         // version stays unknown
       }
     }
+    // Runs an earlier session left unfinished can be resumed from this one.
+    for (const job of await interruptedRuns(services.models.runsDir)) services.jobs.restore(job);
     services.jobs.warmUp();
     return services;
   }
@@ -223,6 +226,7 @@ export class AppServices {
           runId = target.id;
         }
         const runDir = path.join(runs, runId);
+        await saveRunRequest(runDir, { ...req, runId });
         return this.jobs.start(
           {
             kind: 'train',

@@ -180,6 +180,41 @@ describe('training jobs', () => {
     expect(last.type === 'job' && last.job.state).toBe('done');
   });
 
+  it('a run its session left unfinished is listed by the next session, and resumes from its checkpoint there', async () => {
+    const job = await start(request('Left behind', 25));
+    await until(() => events.some((e) => e.type === 'epoch' && e.jobId === job.id), 'the first epoch');
+    services.jobs.cancel(job.id);
+    const stopped = await services.jobs.wait(job.id);
+    expect(stopped.state).toBe('cancelled');
+
+    // The next start of the app, on the same data folder.
+    const next = await AppServices.create({ mode: 'browser', dataDir: path.join(root, 'data'), cacheDir: path.join(root, 'cache'), builtinModelsDir: path.join(root, 'none') });
+    try {
+      const listed = next.jobs.list().find((j) => j.request?.runId === 'left-behind')!;
+      expect(listed).toMatchObject({ id: 'run-left-behind', kind: 'train', state: 'cancelled', title: 'Train Left behind (interrupted)' });
+      expect(listed.epochs.map((e) => [e.epoch, e.trainLoss])).toEqual(stopped.epochs.map((e) => [e.epoch, e.trainLoss]));
+      expect(listed.lossCurve.length).toBeGreaterThan(0);
+      // Finished runs are not listed again.
+      expect(next.jobs.list().some((j) => j.request?.runId === 'paused-run')).toBe(false);
+
+      const resumed = await next.call('train.start', { ...listed.request!, resume: true, epochs: stopped.epochs.length + 1 });
+      if (!resumed.ok) throw new Error(resumed.error);
+      const done = await next.jobs.wait(resumed.value.id);
+      expect(done.error ?? done.state).toBe('done');
+      expect(done.epochs.map((e) => e.epoch)).toEqual([stopped.epochs.length + 1]);
+      expect(done.result).toMatchObject({ kind: 'train', modelId: 'left-behind' });
+    } finally {
+      await next.close();
+    }
+    // Once finished, the run is no longer offered for resuming.
+    const after = await AppServices.create({ mode: 'browser', dataDir: path.join(root, 'data'), cacheDir: path.join(root, 'cache'), builtinModelsDir: path.join(root, 'none') });
+    try {
+      expect(after.jobs.list().some((j) => j.request?.runId === 'left-behind')).toBe(false);
+    } finally {
+      await after.close();
+    }
+  });
+
   it('allows one training run at a time', async () => {
     const first = await start(request('One', 3));
     const second = await services.call('train.start', request('Two', 3));
