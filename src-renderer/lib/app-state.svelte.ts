@@ -118,6 +118,11 @@ class AppState {
     }
   }
 
+  /** A model's name as pickers show it: with its id when another model has the same name. */
+  modelLabel(model: ModelSummary): string {
+    return this.models.some((m) => m.id !== model.id && m.name === model.name) ? `${model.name} (${model.id})` : model.name;
+  }
+
   /** The model captions use now. */
   get currentModel(): ModelSummary | null {
     const id = this.settings?.modelId;

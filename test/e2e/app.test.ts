@@ -173,6 +173,8 @@ describe('Caption Studio in the browser', () => {
     await page.waitForSelector('[data-testid="nav-caption"]');
     await view('train');
     await poll(() => page.locator('[data-testid=train-state]').textContent()).toBe('cancelled');
+    // The form shows the run's own settings again, not the defaults.
+    expect([await page.inputValue('[data-testid=train-name]'), await page.inputValue('[data-testid=train-epochs]'), await page.inputValue('[data-testid=train-hidden]')]).toEqual(['Resumable', '8', '16']);
     await page.click('[data-testid=train-resume-run]');
     await poll(() => page.locator('[data-testid=train-state]').textContent(), 120_000).toBe('done');
     expect(await page.locator('[data-testid=train-epoch-summary]').textContent()).toMatch(/^Epoch \d\/8: /);
@@ -184,6 +186,13 @@ describe('Caption Studio in the browser', () => {
     // It went on from the checkpoint, not from the start.
     expect(resumed!.epochs[0]!.epoch).toBe(cancelled!.epochs.length + 1);
     await poll(() => page.locator('[data-testid=model-picker] option').allTextContents()).toContain('Resumable');
+
+    // A second run under the same name is a model of its own; the pickers tell the two apart by id.
+    await fillTrainForm('colours-again', 'Resumable', 1);
+    await page.click('[data-testid=train-start]');
+    await poll(() => page.locator('[data-testid=model-picker] option').allTextContents(), 120_000).toEqual(
+      expect.arrayContaining(['Resumable (resumable)', 'Resumable (resumable-2)']),
+    );
   });
 
   it('exports a CSV of a folder with the chosen model, and its rows are right', async () => {
