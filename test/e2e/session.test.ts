@@ -25,14 +25,14 @@ const poll = <T>(fn: () => T | Promise<T>, timeout = 30_000) => expect.poll(fn, 
 describe('a browser page whose server was restarted', () => {
   it('says its session has ended instead of reconnecting forever, and no longer shows the old runs as running', async () => {
     const { page, services } = h;
-    // A training run held (paused) at its first epoch, so that the page shows a job running.
+    // A training run held (paused) at its first epoch, so that the page shows it as a job in progress (paused).
     const dataset = await writeSidecarDataset(path.join(h.root, 'colours'));
     const hold = services.subscribe((e) => {
       if (e.type === 'epoch') services.jobs.pause(e.jobId);
     });
     const started = await services.call('train.start', { dataset: { path: dataset }, name: 'Held', epochs: 50, batchSize: 4, hiddenDim: 8, embedDim: 8, schedule: { type: 'none' } });
     if (!started.ok) throw new Error(started.error);
-    await poll(() => page.locator('[data-testid=jobs-running]').textContent(), 120_000).toBe('1 job running');
+    await poll(() => page.locator('[data-testid=jobs-running]').textContent(), 120_000).toBe('1 job paused');
     hold();
 
     const port = h.server.port;
