@@ -95,6 +95,10 @@ describe('Caption Studio in the browser', () => {
     await page.fill('#dataset-path', csvPath);
     await page.click('[data-testid=dataset-open]');
     await poll(() => page.locator('[data-testid=dataset-count]').textContent(), 20_000).toBe('5 of 5');
+    // Click a tile, then arrow keys: the grid keeps the keyboard focus and the selection moves.
+    await page.locator('.tile').first().click();
+    await page.keyboard.press('ArrowRight');
+    expect(await page.evaluate(() => [document.activeElement?.getAttribute('role'), document.activeElement?.getAttribute('aria-activedescendant')])).toEqual(['listbox', 'grid-cell-1']);
     await page.fill('[data-testid=dataset-search]', 'green');
     await poll(() => page.locator('[data-testid=dataset-count]').textContent()).toBe('1 of 5');
     await page.locator('.tile').first().click();
