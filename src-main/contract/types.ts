@@ -190,6 +190,8 @@ export type JobResult =
       readonly failed: number;
       /** Rows left out by the writer (e.g. sidecar files that already existed). */
       readonly skipped: number;
+      /** One line per image left out or skipped, naming it and the reason (the first 50). */
+      readonly problems: readonly string[];
     };
 
 /** Output formats of an export (mirrors data/export.ts). */

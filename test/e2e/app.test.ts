@@ -225,6 +225,12 @@ describe('Caption Studio in the browser', () => {
     await page.click('[data-testid=export-start]');
     await poll(() => page.locator('[data-testid=export-done]').textContent(), 60_000).toContain('(sidecar)');
     expect(await page.locator('[data-testid=export-preview]').count()).toBe(0);
+    // The folder's own caption files were kept, and the panel names each one with the reason.
+    expect(await page.locator('[data-testid=export-done]').textContent()).toContain('3 skipped');
+    await page.click('[data-testid=export-problems] summary');
+    expect((await page.locator('[data-testid=export-problems] li').allTextContents()).sort()).toEqual(
+      ['blue', 'green', 'red'].map((n) => `${path.join(dir, `${n}.txt`)}: caption file exists (overwrite not set)`),
+    );
   });
 
   it('shows the running backend in Settings and follows the theme', async () => {

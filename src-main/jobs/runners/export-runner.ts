@@ -35,6 +35,9 @@ async function targetsOf(params: ExportJobParams): Promise<{ targets: Target[]; 
   return { targets: (await expandImagePaths([input])).map((p) => ({ path: p })) };
 }
 
+/** Problem lines an export's result carries at most (the counts cover all). */
+const MAX_PROBLEMS = 50;
+
 export async function runExportJob(params: ExportJobParams, ctx: JobContext, engine: EngineCache): Promise<JobResult> {
   const { targets, datasetSource } = await targetsOf(params);
   if (params.format !== 'sidecar') await checkExportOutput(params.outPath, datasetSource ? [params.source.path, datasetSource] : [params.source.path]);
@@ -44,6 +47,7 @@ export async function runExportJob(params: ExportJobParams, ctx: JobContext, eng
   const name = modelLabel(model);
   const rows: ExportRow[] = [];
   let failed = 0;
+  const problems: string[] = [];
   let i = 0;
   const results = captionImages(
     targets.map((t) => t.path),
@@ -60,7 +64,10 @@ export async function runExportJob(params: ExportJobParams, ctx: JobContext, eng
     const target = targets[i++]!;
     if (r.ok) {
       rows.push({ path: r.path, caption: r.caption, score: Math.round(r.score * 1e4) / 1e4, model: name, ...(params.includeReferences && target.references ? { references: target.references } : {}) });
-    } else failed++;
+    } else {
+      failed++;
+      problems.push(`${r.path}: ${r.error}`);
+    }
   }
   if (rows.length === 0) throw new Error(`none of the ${targets.length} images could be captioned`);
   const report = await exportCaptions(rows, {
@@ -69,5 +76,14 @@ export async function runExportJob(params: ExportJobParams, ctx: JobContext, eng
     ...(params.bom ? { bom: true } : {}),
     ...(params.overwrite ? { overwrite: true } : {}),
   });
-  return { kind: 'export', outPath: params.format === 'sidecar' ? params.source.path : params.outPath, rows: report.rows, failed, skipped: report.skipped.length, format: params.format };
+  problems.push(...report.skipped.map((s) => `${s.path}: ${s.reason}`));
+  return {
+    kind: 'export',
+    outPath: params.format === 'sidecar' ? params.source.path : params.outPath,
+    rows: report.rows,
+    failed,
+    skipped: report.skipped.length,
+    format: params.format,
+    problems: problems.slice(0, MAX_PROBLEMS),
+  };
 }
