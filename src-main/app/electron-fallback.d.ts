@@ -113,6 +113,10 @@ declare module 'electron*' {
     showOpenDialog(window: BrowserWindow, options: OpenDialogOptions): Promise<{ canceled: boolean; filePaths: string[] }>;
     showSaveDialog(window: BrowserWindow, options: SaveDialogOptions): Promise<{ canceled: boolean; filePath: string }>;
     showErrorBox(title: string, content: string): void;
+    showMessageBoxSync(
+      window: BrowserWindow,
+      options: { type?: string; buttons?: string[]; defaultId?: number; cancelId?: number; title?: string; message: string; detail?: string },
+    ): number;
   }
   export const dialog: Dialog;
 

@@ -3,7 +3,7 @@
  * Node in the renderer, web security on, no <webview>, no navigation by dropping a file), the preload as the only
  * bridge, and the renderer loaded from the app's own `cs-app://` origin.
  */
-import { BrowserWindow, type BrowserWindowConstructorOptions } from 'electron';
+import { BrowserWindow, dialog, type BrowserWindowConstructorOptions } from 'electron';
 
 /** The origin the renderer is served from (see protocol.ts). */
 export const APP_SCHEME = 'cs-app';
@@ -53,10 +53,26 @@ export function mainWindowOptions(preloadPath: string, iconPath?: string, dark =
   };
 }
 
-/** Opens the main window on `url` and shows it once it has painted. */
+/**
+ * Opens the main window on `url` and shows it once it has painted. When the page asks to stay (unsaved caption
+ * edits: its beforeunload handler), Electron shows nothing by itself and the window would simply not close, so
+ * the user is asked here.
+ */
 export function createMainWindow(preloadPath: string, url: string, iconPath?: string, dark = false): BrowserWindow {
   const win = new BrowserWindow(mainWindowOptions(preloadPath, iconPath, dark));
   win.once('ready-to-show', () => win.show());
+  win.webContents.on('will-prevent-unload', (event: { preventDefault(): void }) => {
+    const choice = dialog.showMessageBoxSync(win, {
+      type: 'question',
+      buttons: ['Discard edits and close', 'Stay'],
+      defaultId: 1,
+      cancelId: 1,
+      title: 'Unsaved caption edits',
+      message: 'Some caption edits are not saved yet.',
+      detail: 'Close anyway and lose them, or stay and save them (Ctrl+S in Datasets)?',
+    });
+    if (choice === 0) event.preventDefault(); // preventing the prevention lets the page unload
+  });
   void win.loadURL(url);
   return win;
 }

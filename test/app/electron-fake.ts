@@ -79,6 +79,9 @@ export interface FakeState {
   headersListener: Listener | null;
   permissionHandler: Listener | null;
   permissionCheck: Listener | null;
+  /** The button index the next message box answers with, and the boxes shown. */
+  messageBoxAnswer: number;
+  readonly messageBoxes: { message: string; buttons?: string[] }[];
 }
 
 export const fakeState: FakeState = {
@@ -89,6 +92,8 @@ export const fakeState: FakeState = {
   headersListener: null,
   permissionHandler: null,
   permissionCheck: null,
+  messageBoxAnswer: 1,
+  messageBoxes: [],
 };
 
 /** The module object `vi.mock('electron', …)` returns. */
@@ -114,7 +119,12 @@ export function electronFake(): Record<string, unknown> {
       isPackaged: false,
       on: (event: string, listener: Listener) => fakeState.appListeners.set(event, [...(fakeState.appListeners.get(event) ?? []), listener]),
     },
-    dialog: {},
+    dialog: {
+      showMessageBoxSync: (_win: unknown, options: { message: string; buttons?: string[] }) => {
+        fakeState.messageBoxes.push(options);
+        return fakeState.messageBoxAnswer;
+      },
+    },
     nativeTheme: { shouldUseDarkColors: false },
     Menu: { buildFromTemplate: (t: unknown) => t, setApplicationMenu: () => {} },
   };

@@ -30,6 +30,18 @@ describe('main window', () => {
     expect(mainWindowOptions('/p').webPreferences).toEqual({ ...prefs, preload: '/p' });
   });
 
+  it('asks before closing over unsaved edits (the page\'s beforeunload): leaving only when the user says so', () => {
+    const win = createMainWindow('/p', RENDERER_URL) as unknown as FakeBrowserWindow;
+    fakeState.messageBoxAnswer = 1; // Stay
+    expect(win.webContents.emit('will-prevent-unload')).toBe(false);
+    fakeState.messageBoxAnswer = 0; // Discard edits and close
+    expect(win.webContents.emit('will-prevent-unload')).toBe(true);
+    expect(fakeState.messageBoxes.map((b) => b.buttons)).toEqual([
+      ['Discard edits and close', 'Stay'],
+      ['Discard edits and close', 'Stay'],
+    ]);
+  });
+
   it('paints the first frame in the background of the theme the page will use', async () => {
     const css = await readFile(path.join(packageRoot(), 'src-renderer', 'app.css'), 'utf8');
     const backgrounds = [...css.matchAll(/--bg:\s*(#[0-9a-f]{6})/gi)].map((m) => m[1]!.toLowerCase());
