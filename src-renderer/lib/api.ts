@@ -150,6 +150,13 @@ class HttpTransport implements Transport {
     this.connect(attempt);
   }
 
+  /** A 401 means this page's token is gone for good: the session ends, and the call fails saying so. */
+  private refuseIfEnded(res: Response): void {
+    if (res.status !== 401) return;
+    this.endSession();
+    throw new ApiError(SESSION_ENDED, 'failed');
+  }
+
   private endSession(): void {
     if (this.ended) return;
     this.ended = true;
@@ -175,10 +182,7 @@ class HttpTransport implements Transport {
       throw unreachable();
     }
     if (res.ok) return (await res.json()) as ResponseOf<M>;
-    if (res.status === 401) {
-      this.endSession();
-      throw new ApiError(SESSION_ENDED, 'failed');
-    }
+    this.refuseIfEnded(res);
     const body = (await res.json().catch(() => null)) as ApiErrorBody | null;
     throw new ApiError(body?.error ?? `${method}: HTTP ${res.status}`, body?.code ?? 'failed');
   }
@@ -218,10 +222,7 @@ class HttpTransport implements Transport {
         }).catch(() => {
           throw unreachable();
         });
-        if (res.status === 401) {
-          this.endSession();
-          throw new ApiError(SESSION_ENDED, 'failed');
-        }
+        this.refuseIfEnded(res);
         const body = (await res.json().catch(() => null)) as { path?: string; error?: string } | null;
         if (!res.ok || !body?.path) throw new ApiError(body?.error ?? `upload of ${file.name} failed (HTTP ${res.status})`, 'failed');
         return body.path;
