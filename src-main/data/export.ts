@@ -20,6 +20,7 @@ import { realpath, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { stringify } from 'csv-stringify/sync';
 import { writeFileAtomic } from '../util/atomic-write.ts';
+import { pathExists } from '../util/path-exists.ts';
 import { SIDECAR_EXTENSIONS } from './formats/sidecar.ts';
 
 /** One caption to export. */
@@ -130,13 +131,6 @@ export function toCocoResults(rows: readonly ExportRow[]): { results: { image_id
   return { results, skipped };
 }
 
-async function exists(file: string): Promise<boolean> {
-  return stat(file).then(
-    () => true,
-    () => false,
-  );
-}
-
 async function exportSidecars(rows: readonly ExportRow[], opts: ExportOptions): Promise<ExportReport> {
   const ext = opts.sidecarExtension ?? '.txt';
   const byImage = new Map<string, string[]>();
@@ -152,13 +146,13 @@ async function exportSidecars(rows: readonly ExportRow[], opts: ExportOptions): 
     // The caption file the readers use (the first in SIDECAR_EXTENSIONS order), whatever `ext` is asked for.
     let existing: string | undefined;
     for (const e of SIDECAR_EXTENSIONS) {
-      if (await exists(stem + e)) {
+      if (await pathExists(stem + e)) {
         existing = stem + e;
         break;
       }
     }
     const lines = captions.filter((c) => c !== '');
-    if (!(await exists(image))) {
+    if (!(await pathExists(image))) {
       skipped.push({ path: image, reason: 'image file not found' });
     } else if (existing && !opts.overwrite) {
       skipped.push({ path: existing, reason: 'caption file exists (overwrite not set)' });

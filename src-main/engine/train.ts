@@ -12,12 +12,12 @@
  * decoder pass (dropout masks, teacher-forcing coins, sampled words), whose state is saved after every batch.
  */
 import { createHash } from 'node:crypto';
-import { access } from 'node:fs/promises';
 import path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { CancelledError, RateMeter, type ProgressListener } from '../util/progress.ts';
 import { Rng, type RngState } from '../util/rng.ts';
 import { restoreMovedAside } from '../util/atomic-dir.ts';
+import { pathExists } from '../util/path-exists.ts';
 import { loadBundle, saveBundle } from './bundle.ts';
 import type { CaptionModel, JsonValue, TrainingSummary } from './caption-model.ts';
 import { captionFeatures } from './captioner.ts';
@@ -222,7 +222,7 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
       epochsWithoutImprovement: m.epochsWithoutImprovement,
     };
   } else {
-    if (!options.overwrite && (await exists(path.join(paths.latest, 'checkpoint.json')))) {
+    if (!options.overwrite && (await pathExists(path.join(paths.latest, 'checkpoint.json')))) {
       throw new Error(`${options.runDir}: already holds a training run; resume it or pass overwrite to start afresh`);
     }
     config = resolveTrainConfig(options.config ?? {});
@@ -588,14 +588,5 @@ function mergeConfig(base: TrainConfig, over: TrainConfigInput): TrainConfigInpu
     adam: { ...base.adam, ...over.adam },
     schedule: over.schedule ?? base.schedule,
   };
-}
-
-async function exists(file: string): Promise<boolean> {
-  try {
-    await access(file);
-    return true;
-  } catch {
-    return false;
-  }
 }
 

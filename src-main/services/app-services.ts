@@ -13,7 +13,8 @@ import { parseRequest, type ParsedRequestOf } from '../contract/schemas.ts';
 import type { AppInfo, AppMode, JobEvent, JobSummary } from '../contract/types.ts';
 import { JobManager } from '../jobs/job-manager.ts';
 import { packageRoot } from '../util/paths.ts';
-import { exists, slugify } from './model-store.ts';
+import { slugify } from './model-store.ts';
+import { pathExists } from '../util/path-exists.ts';
 import { DatasetStore } from './dataset-store.ts';
 import { describeError, notFound, unsupported } from './errors.ts';
 import { listFolder } from './fs-browser.ts';
@@ -219,8 +220,8 @@ export class AppServices {
         let target: { id: string; dir: string };
         if (req.resume) {
           runId = req.runId ?? slugify(req.name);
-          if (!(await exists(path.join(runs, runId)))) throw notFound(`no checkpoint of "${req.name}" to resume (run ${runId})`);
-          target = (await exists(this.models.dirOf(runId))) ? await this.models.newModelDir(req.name) : { id: runId, dir: this.models.dirOf(runId) };
+          if (!(await pathExists(path.join(runs, runId)))) throw notFound(`no checkpoint of "${req.name}" to resume (run ${runId})`);
+          target = (await pathExists(this.models.dirOf(runId))) ? await this.models.newModelDir(req.name) : { id: runId, dir: this.models.dirOf(runId) };
         } else {
           target = await this.models.newModelDir(req.name);
           runId = target.id;

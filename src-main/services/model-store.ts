@@ -9,6 +9,7 @@ import path from 'node:path';
 import type { ModelSummary } from '../contract/types.ts';
 import { BUNDLE_MODEL_FILE, BUNDLE_WEIGHTS_FILE, readBundleInfo } from '../engine/bundle.ts';
 import { conflict, notFound, ServiceError } from './errors.ts';
+import { pathExists } from '../util/path-exists.ts';
 
 /** A folder name made from a user-given model name: lower case letters, digits, '-', at most 60 characters. */
 export function slugify(name: string): string {
@@ -20,15 +21,6 @@ export function slugify(name: string): string {
     .replace(/^-+|-+$/g, '')
     .slice(0, 60);
   return slug || 'model';
-}
-
-export async function exists(p: string): Promise<boolean> {
-  try {
-    await stat(p);
-    return true;
-  } catch {
-    return false;
-  }
 }
 
 async function folderBytes(dir: string): Promise<number> {
@@ -67,7 +59,7 @@ export class ModelStore {
       for (const name of names) {
         if (seen.has(name) || name.startsWith('.') || name === 'encoders') continue;
         const dir = path.join(root, name);
-        if (!(await exists(path.join(dir, BUNDLE_MODEL_FILE)))) continue;
+        if (!(await pathExists(path.join(dir, BUNDLE_MODEL_FILE)))) continue;
         try {
           out.push(await this.summarize(name, dir, builtin));
           seen.add(name);
@@ -110,7 +102,7 @@ export class ModelStore {
     for (let n = 1; ; n++) {
       const id = n === 1 ? base : `${base}-${n}`;
       const dir = path.join(this.userDir, id);
-      if (!taken.has(id) && !(await exists(dir)) && !(await exists(path.join(this.runsDir, id)))) return { id, dir };
+      if (!taken.has(id) && !(await pathExists(dir)) && !(await pathExists(path.join(this.runsDir, id)))) return { id, dir };
     }
   }
 
@@ -123,7 +115,7 @@ export class ModelStore {
   async import(source: string): Promise<ModelSummary> {
     const dir = path.resolve(source);
     const modelFile = path.join(dir, BUNDLE_MODEL_FILE);
-    if (!(await exists(modelFile))) throw new ServiceError(`${dir}: not a model bundle (no ${BUNDLE_MODEL_FILE})`, 'validation');
+    if (!(await pathExists(modelFile))) throw new ServiceError(`${dir}: not a model bundle (no ${BUNDLE_MODEL_FILE})`, 'validation');
     const info = await readBundleInfo(dir);
     await verifyWeights(dir);
     const target = await this.newModelDir(info.name ?? path.basename(dir));
@@ -140,7 +132,7 @@ export class ModelStore {
   async export(id: string, dest: string): Promise<string> {
     const model = await this.get(id);
     const target = path.resolve(dest);
-    if (await exists(target)) {
+    if (await pathExists(target)) {
       const entries = await readdir(target).catch(() => null);
       if (entries === null) throw conflict(`${target}: exists and is not a folder`);
       if (entries.length > 0) throw conflict(`${target}: folder is not empty`);

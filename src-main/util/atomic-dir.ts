@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { mkdir, open, readdir, rename, rm, stat } from 'node:fs/promises';
 import path from 'node:path';
+import { pathExists } from './path-exists.ts';
 
 /**
  * Replaces (or creates) the directory `target` as a whole: `fill` writes the new content into a fresh temporary
@@ -15,7 +16,7 @@ export async function replaceDirAtomic(target: string, fill: (dir: string) => Pr
   const parent = path.dirname(target);
   const name = path.basename(target);
   await mkdir(parent, { recursive: true });
-  if (await exists(target)) await removeLeftovers(target);
+  if (await pathExists(target)) await removeLeftovers(target);
   const suffix = randomBytes(6).toString('hex');
   const tmp = path.join(parent, `.${name}.tmp-${suffix}`);
   const old = path.join(parent, `.${name}.old-${suffix}`);
@@ -50,7 +51,7 @@ export async function replaceDirAtomic(target: string, fill: (dir: string) => Pr
 export async function restoreMovedAside(target: string): Promise<boolean> {
   const parent = path.dirname(target);
   const prefix = `.${path.basename(target)}.old-`;
-  if (await exists(target)) return false;
+  if (await pathExists(target)) return false;
   let names: string[];
   try {
     names = (await readdir(parent)).filter((n) => n.startsWith(prefix));
@@ -63,13 +64,6 @@ export async function restoreMovedAside(target: string): Promise<boolean> {
   await rename(path.join(parent, dated[0]!.n), target);
   await removeLeftovers(target);
   return true;
-}
-
-function exists(p: string): Promise<boolean> {
-  return stat(p).then(
-    () => true,
-    () => false,
-  );
 }
 
 /** Removes `.<name>.old-*` and `.<name>.tmp-*` folders beside `target` (what crashed replacements left). */
