@@ -5,6 +5,7 @@ import { InvalidArgumentError } from 'commander';
 import { BUNDLE_MODEL_FILE } from '../engine/bundle.ts';
 import { describeBackend, initBackend, parsePreference } from '../engine/backend.ts';
 import { defaultModelDir } from '../util/paths.ts';
+import { formatProblem, type DatasetProblem } from '../data/dataset.ts';
 
 /** Parses a positive integer option value. */
 export function positiveInt(value: string): number {
@@ -45,6 +46,16 @@ export interface GlobalOptions {
 export async function startBackend(opts: GlobalOptions): Promise<void> {
   const report = await initBackend(opts.backend ? { prefer: parsePreference(opts.backend, '--backend') } : {});
   if (opts.verbose) process.stderr.write(`backend: ${describeBackend(report)}\n`);
+}
+
+/** What follows the count of problems left unprinted, where the full list is one command away. */
+export const MORE_PROBLEMS = 'more problems (see `caption-studio stats`)';
+
+/** The first `limit` dataset problems, one line each, and a last line counting the rest (`… and N <more>`). */
+export function problemLines(problems: readonly DatasetProblem[], limit: number, more = 'more'): string[] {
+  const lines = problems.slice(0, limit).map((p) => formatProblem(p));
+  if (problems.length > limit) lines.push(`… and ${problems.length - limit} ${more}`);
+  return lines;
 }
 
 /** Writes a line to stderr unless quiet. */

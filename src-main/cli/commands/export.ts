@@ -9,14 +9,14 @@ import { Option, type Command } from 'commander';
 import { checkExportOutput, EXPORT_FORMATS, exportCaptions, toCocoResults, type ExportFormat, type ExportRow } from '../../data/export.ts';
 import { isImageName } from '../../data/formats/common.ts';
 import { expandImagePaths } from '../../data/image-paths.ts';
-import { formatProblem, loadDataset } from '../../data/dataset.ts';
+import { loadDataset } from '../../data/dataset.ts';
 import { loadBundle } from '../../engine/bundle.ts';
 import { disposeCaptionModel, modelLabel } from '../../engine/caption-model.ts';
 import { loadEncoder } from '../../engine/encoder.ts';
 import { encoderSpecFor } from '../../engine/encoder-registry.ts';
 import { captionImages } from '../../pipeline/caption-images.ts';
 import { ProgressBar } from '../progress-bar.ts';
-import { ExitError, modelDirOf, nonNegativeInt, note, positiveInt, startBackend, type GlobalOptions } from '../options.ts';
+import { ExitError, modelDirOf, nonNegativeInt, MORE_PROBLEMS, note, positiveInt, problemLines, startBackend, type GlobalOptions } from '../options.ts';
 
 interface ExportCommandOptions extends GlobalOptions {
   readonly out?: string;
@@ -61,8 +61,7 @@ async function targetsOf(inputs: readonly string[], asDataset: boolean): Promise
     const info = await stat(input).catch(() => undefined);
     if (info && ((info.isFile() && !isImageName(input)) || (info.isDirectory() && asDataset))) {
       const dataset = await loadDataset(input);
-      for (const p of dataset.problems.slice(0, 20)) process.stderr.write(`${formatProblem(p)}\n`);
-      if (dataset.problems.length > 20) process.stderr.write(`… and ${dataset.problems.length - 20} more problems (see \`caption-studio stats\`)\n`);
+      for (const line of problemLines(dataset.problems, 20, MORE_PROBLEMS)) process.stderr.write(`${line}\n`);
       const targets = dataset.items.map((item) => ({
         path: item.imagePath,
         references: item.captions,

@@ -1,11 +1,11 @@
 /** `caption-studio stats <dataset>`: counts, vocabulary size, caption lengths and the dataset's problems. */
 import { Option, type Command } from 'commander';
 import { DATASET_FORMATS, type DatasetFormat } from '../../data/dataset-types.ts';
-import { datasetStats, formatProblem, loadDataset } from '../../data/dataset.ts';
+import { datasetStats, loadDataset } from '../../data/dataset.ts';
 import { checkImageFiles } from '../../data/images.ts';
 import { RateMeter } from '../../util/progress.ts';
 import { ProgressBar } from '../progress-bar.ts';
-import { positiveInt, type GlobalOptions } from '../options.ts';
+import { positiveInt, problemLines, type GlobalOptions } from '../options.ts';
 
 interface StatsCommandOptions extends GlobalOptions {
   readonly format: DatasetFormat | 'auto';
@@ -30,8 +30,7 @@ export function registerStats(program: Command): void {
       const dataset = await loadDataset(target, { format: opts.format, ...(opts.images ? { imagesDir: opts.images } : {}) });
       const stats = datasetStats(dataset, { minWordCount: opts.minCount });
       // The problems go to stderr in both forms, so stdout stays one JSON object with --json.
-      for (const p of dataset.problems.slice(0, 20)) process.stderr.write(`${formatProblem(p)}\n`);
-      if (dataset.problems.length > 20) process.stderr.write(`… and ${dataset.problems.length - 20} more\n`);
+      for (const line of problemLines(dataset.problems, 20)) process.stderr.write(`${line}\n`);
       let unreadableImages: number | undefined;
       if (opts.checkImages) {
         const bar = new ProgressBar(process.stderr, opts.quiet);

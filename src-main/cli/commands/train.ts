@@ -17,12 +17,11 @@ import { CHECKPOINT_FILE, readCheckpointMeta } from '../../engine/checkpoint.ts'
 import { recoverRun, runPaths, train } from '../../engine/train.ts';
 import type { TrainConfigInput } from '../../engine/train-config.ts';
 import { openDataset, prepareTrainData } from '../../pipeline/training-data.ts';
-import { formatProblem } from '../../data/dataset.ts';
 import { CancelledError } from '../../util/progress.ts';
 import { recordedSplit } from '../model-split.ts';
 import { writeFileAtomic } from '../../util/atomic-write.ts';
 import { ProgressBar } from '../progress-bar.ts';
-import { ExitError, finiteNumber, fraction, nonNegativeInt, note, positiveInt, startBackend, type GlobalOptions } from '../options.ts';
+import { ExitError, finiteNumber, fraction, nonNegativeInt, MORE_PROBLEMS, note, positiveInt, problemLines, startBackend, type GlobalOptions } from '../options.ts';
 
 const SCHEDULES = ['none', 'linear', 'exponential', 'inverse-sigmoid', 'always'] as const;
 type ScheduleName = (typeof SCHEDULES)[number];
@@ -174,8 +173,7 @@ async function runTrain(datasetPath: string, opts: TrainCommandOptions, given: S
   };
   await startBackend(opts);
   const dataset = await openDataset(datasetPath, { format: opts.format, ...(opts.images ? { imagesDir: opts.images } : {}), split });
-  for (const p of dataset.problems.slice(0, 5)) note(opts, formatProblem(p));
-  if (dataset.problems.length > 5) note(opts, `… and ${dataset.problems.length - 5} more problems (see \`caption-studio stats\`)`);
+  for (const line of problemLines(dataset.problems, 5, MORE_PROBLEMS)) note(opts, line);
 
   const controller = new AbortController();
   let phase: 'features' | 'training' = 'features';
