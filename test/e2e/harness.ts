@@ -75,7 +75,11 @@ export async function startHarness(label: string): Promise<Harness> {
   const context = await browser.newContext({ viewport: { width: 1360, height: 860 }, colorScheme: 'light' });
   const page = await context.newPage();
   const problems: string[] = [];
-  page.on('pageerror', (err) => problems.push(`page error: ${err.message}`));
+  const pageErrors: string[] = [];
+  page.on('pageerror', (err) => {
+    problems.push(`page error: ${err.message}`);
+    pageErrors.push(err.message.split('\n')[0]!);
+  });
   page.on('console', (msg) => {
     if (msg.type() === 'error') problems.push(`console error: ${msg.text()}`);
   });
@@ -102,6 +106,8 @@ export async function startHarness(label: string): Promise<Harness> {
       await services.close();
       await rm(root, { recursive: true, force: true });
       if (problems.length) console.warn(`[${label}] browser reported:\n  ${problems.join('\n  ')}`);
+      // An uncaught exception in the page (e.g. Svelte's each_key_duplicate, which drops the rest of a list) fails the suite.
+      if (pageErrors.length) throw new Error(`[${label}] ${pageErrors.length} uncaught page error(s): ${pageErrors.join(' | ')}`);
     },
   };
 }
