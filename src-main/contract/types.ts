@@ -117,7 +117,10 @@ export interface DatasetView {
   readonly name: string;
   readonly format: string;
   readonly items: readonly DatasetItemView[];
+  /** The first problems found while reading (at most a few hundred lines travel to the UI). */
   readonly problems: readonly string[];
+  /** How many problems there were in all (the CLI's `stats` count), which may exceed `problems.length`. */
+  readonly problemCount: number;
   readonly stats: DatasetStatsView;
 }
 

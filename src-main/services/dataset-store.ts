@@ -26,7 +26,7 @@ export function statsView(dataset: Dataset): DatasetStatsView {
   };
 }
 
-/** At most this many problems travel to the UI (with a last line counting the rest). */
+/** At most this many problem lines travel to the UI; `problemCount` gives the total. */
 const MAX_PROBLEMS = 200;
 
 export class DatasetStore {
@@ -73,7 +73,6 @@ export class DatasetStore {
 
   private view(datasetId: string, dataset: Dataset): DatasetView {
     const problems = dataset.problems.slice(0, MAX_PROBLEMS).map((p) => formatProblem(p, { short: true }));
-    if (dataset.problems.length > MAX_PROBLEMS) problems.push(`… and ${dataset.problems.length - MAX_PROBLEMS} more`);
     return {
       datasetId,
       path: dataset.source,
@@ -86,6 +85,7 @@ export class DatasetStore {
         ...(item.split ? { split: item.split } : {}),
       })),
       problems,
+      problemCount: dataset.problems.length,
       stats: statsView(dataset),
     };
   }

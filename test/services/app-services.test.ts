@@ -116,6 +116,19 @@ describe('AppServices', () => {
     expect(thumb.data.subarray(0, 2)).toEqual(Buffer.from([0xff, 0xd8]));
   });
 
+  it('counts every problem of a dataset, not the lines that reach the UI (CLI stats gives the same total)', async () => {
+    const dir = path.join(root, 'many-problems');
+    await writeImage(path.join(dir, 'ok.png'), [200, 20, 20]);
+    const rows = ['image,caption', 'ok.png,a red square'];
+    for (let i = 0; i < 250; i++) rows.push(`missing-${i}.png,a picture that is not there`);
+    await writeFile(path.join(dir, 'captions.csv'), rows.join('\n') + '\n');
+    const view = await ok(services.call('dataset.open', { path: path.join(dir, 'captions.csv') }));
+    expect(view.items).toHaveLength(1);
+    expect(view.problemCount).toBe(250);
+    expect(view.problems.length).toBeLessThanOrEqual(200);
+    expect(view.problems.every((line) => line.includes('missing-'))).toBe(true);
+  });
+
   it('lists, imports, exports and deletes models; the shipped one cannot be deleted', async () => {
     const list = await ok(services.call('models.list', {}));
     expect(list.map((m) => [m.id, m.builtin, m.name])).toEqual([['default', true, 'Red square']]);
