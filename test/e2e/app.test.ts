@@ -233,6 +233,34 @@ describe('Caption Studio in the browser', () => {
     );
   });
 
+  it('at 900×700 the sidebar collapses to icons and no view scrolls sideways or clips a card', async () => {
+    await page.setViewportSize({ width: 900, height: 700 });
+    try {
+      const sidebar = await page.locator('.sidebar').boundingBox();
+      expect(sidebar!.width).toBeLessThan(80);
+      // Each view's entry keeps its name for screen readers and as a tooltip.
+      expect(await page.getByRole('button', { name: 'Datasets' }).count()).toBe(1);
+      for (const name of ['caption', 'datasets', 'train', 'export', 'models', 'settings']) {
+        await view(name);
+        await page.waitForTimeout(200);
+        expect(await page.evaluate(() => document.documentElement.scrollWidth - innerWidth), name).toBeLessThanOrEqual(0);
+      }
+      await view('caption');
+      const clipped = await page.evaluate(() =>
+        [...document.querySelectorAll('[data-testid=caption-card]')].flatMap((card) => {
+          const edge = card.getBoundingClientRect().right;
+          return [...card.querySelectorAll('.alt span, .caption, .tags .badge')].filter((el) => el.getBoundingClientRect().right > edge + 0.5).map((el) => el.textContent);
+        }),
+      );
+      expect(clipped).toEqual([]);
+      // The intro sentence is not squeezed into a column beside the buttons (one word per line).
+      const intro = await page.locator('.pane:not([hidden]) .view-header p').first().boundingBox();
+      expect(intro!.height).toBeLessThan(60);
+    } finally {
+      await page.setViewportSize({ width: 1360, height: 860 });
+    }
+  });
+
   it('shows the running backend in Settings and follows the theme', async () => {
     await view('settings');
     await poll(() => h.services.jobs.backend().active !== null, 60_000).toBe(true);
