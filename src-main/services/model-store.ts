@@ -154,7 +154,11 @@ export class ModelStore {
     const meta = info.metadata;
     const training: Record<string, string | number> = {};
     const prov = meta.provenance ?? {};
-    for (const [key, value] of Object.entries(prov)) if (typeof value === 'string' || typeof value === 'number') training[key] = value;
+    for (const [key, value] of Object.entries(prov)) {
+      if (typeof value === 'number') training[key] = value;
+      // A shipped model's absolute paths name folders of the machine that trained it: show the data's own name.
+      else if (typeof value === 'string') training[key] = builtin && path.isAbsolute(value) ? shippedPath(value) : value;
+    }
     const t = meta.training;
     if (t) {
       training.epochs = t.history.length;
@@ -189,4 +193,10 @@ async function verifyWeights(dir: string): Promise<void> {
     const actual = createHash('sha256').update(bytes).digest('hex');
     if (actual !== json.weightsSha256) throw new ServiceError(`${weightsPath}: damaged (SHA-256 does not match model.json)`, 'validation');
   }
+}
+
+/** `/somewhere/data/coco/captions.json` → `…/coco/captions.json`: the dataset's own name without the builder's folders. */
+function shippedPath(value: string): string {
+  const parts = value.split(/[\\/]+/).filter(Boolean);
+  return parts.length <= 2 ? value : `…/${parts.slice(-2).join('/')}`;
 }

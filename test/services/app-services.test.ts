@@ -20,6 +20,11 @@ beforeAll(async () => {
   root = await mkdtemp(path.join(os.tmpdir(), 'cs-services-'));
   const builtin = path.join(root, 'builtin');
   await writeFixedCaptionBundle(path.join(builtin, 'default'), ['a', 'red', 'square'], 'Red square');
+  // The shipped model records the data folder of the machine that trained it.
+  const shippedJson = path.join(builtin, 'default', 'model.json');
+  const shipped = JSON.parse(await readFile(shippedJson, 'utf8'));
+  shipped.provenance = { ...shipped.provenance, dataset: '/home/builder/work/data/coco/captions.json' };
+  await writeFile(shippedJson, JSON.stringify(shipped));
   services = await AppServices.create({
     mode: 'browser',
     dataDir: path.join(root, 'data'),
@@ -132,6 +137,8 @@ describe('AppServices', () => {
   it('lists, imports, exports and deletes models; the shipped one cannot be deleted', async () => {
     const list = await ok(services.call('models.list', {}));
     expect(list.map((m) => [m.id, m.builtin, m.name])).toEqual([['default', true, 'Red square']]);
+    // Not the builder's folders: only the data's own name.
+    expect(list[0]!.training.dataset).toBe('…/coco/captions.json');
     expect(list[0]!.metrics).toEqual({ bleu4: 0.5, ciderD: 1.25 });
     const elsewhere = await writeFixedCaptionBundle(path.join(root, 'outside', 'blue'), ['a', 'blue', 'square'], 'Blue square');
     const imported = await ok(services.call('models.import', { path: elsewhere }));
