@@ -32,7 +32,8 @@ export type ProblemKind =
   | 'duplicate-caption' // the same caption twice for one image (the copy is dropped)
   | 'empty-caption' // a caption that is empty or only spaces (skipped)
   | 'invalid-entry' // a row / line / JSON entry that cannot be understood (skipped)
-  | 'orphan-caption'; // a sidecar caption file with no image beside it
+  | 'orphan-caption' // a sidecar caption file with no image beside it
+  | 'other-source'; // another caption file in a sidecar folder, not read (the sidecars were preferred)
 
 /** Something wrong with one entry of a dataset. Never fatal: the entry is skipped or repaired as `reason` says. */
 export interface DatasetProblem {

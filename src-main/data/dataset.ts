@@ -36,23 +36,35 @@ export interface LoadDatasetOptions {
  * invalid rows) are listed in `problems`; a file that cannot be parsed at all throws a one-line Error.
  */
 export async function loadDataset(target: string, opts: LoadDatasetOptions = {}): Promise<Dataset> {
-  const { format, path } = await detectFormat(target, opts.format === 'auto' ? undefined : opts.format);
-  const read: ReadOptions = {
+  const { format, path, otherSources } = await detectFormat(target, opts.format === 'auto' ? undefined : opts.format);
+  if (format === 'sidecar' && otherSources?.length) {
+    const dataset = await readSidecar(path, readOptions(opts));
+    const notes = otherSources.map((file): DatasetProblem => ({
+      kind: 'other-source',
+      path: file,
+      reason: 'another caption source in this folder, not read: the images\' sidecar caption files were preferred (open that file itself to read it)',
+    }));
+    return { ...dataset, problems: [...notes, ...dataset.problems] };
+  }
+  switch (format) {
+    case 'sidecar':
+      return readSidecar(path, readOptions(opts));
+    case 'csv':
+      return readCsv(path, readOptions(opts));
+    case 'coco':
+      return readCoco(path, readOptions(opts));
+    case 'karpathy':
+      return readKarpathy(path, readOptions(opts));
+    case 'flickr8k':
+      return readFlickr8k(path, readOptions(opts));
+  }
+}
+
+function readOptions(opts: LoadDatasetOptions): ReadOptions {
+  return {
     ...(opts.imagesDir === undefined ? {} : { imagesDir: opts.imagesDir }),
     ...(opts.keepDuplicateCaptions ? { keepDuplicateCaptions: true } : {}),
   };
-  switch (format) {
-    case 'sidecar':
-      return readSidecar(path, read);
-    case 'csv':
-      return readCsv(path, read);
-    case 'coco':
-      return readCoco(path, read);
-    case 'karpathy':
-      return readKarpathy(path, read);
-    case 'flickr8k':
-      return readFlickr8k(path, read);
-  }
 }
 
 /**

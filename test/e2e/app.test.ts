@@ -233,6 +233,25 @@ describe('Caption Studio in the browser', () => {
     );
   });
 
+  it('an export with the suggested file name lands beside a sidecar folder, and the folder still reads its own captions', async () => {
+    const dir = await writeSidecarDataset(path.join(h.root, 'hand-written'), SIDECAR_SAMPLES.slice(0, 3));
+    await view('export');
+    await page.selectOption('[data-testid=export-format]', 'csv');
+    await page.fill('#export-out', '');
+    await page.fill('#export-source', dir);
+    await poll(() => page.inputValue('#export-out')).toBe(`${dir}-captions.csv`);
+    await page.selectOption('[data-testid=export-model]', 'default');
+    await page.click('[data-testid=export-start]');
+    await poll(() => page.locator('[data-testid=export-done]').textContent(), 60_000).toContain(`${dir}-captions.csv`);
+    await view('datasets');
+    await page.fill('#dataset-path', dir);
+    await page.click('[data-testid=dataset-open]');
+    await poll(() => page.locator('.tile').count()).toBe(3);
+    const reopened = await h.services.call('dataset.open', { path: dir });
+    expect(reopened.ok && reopened.value.format).toBe('sidecar');
+    expect(reopened.ok && reopened.value.items.map((i) => i.captions[0]).sort()).toEqual(SIDECAR_SAMPLES.slice(0, 3).map((s) => s.caption).sort());
+  });
+
   it('at 900×700 the sidebar collapses to icons and no view scrolls sideways or clips a card', async () => {
     await page.setViewportSize({ width: 900, height: 700 });
     try {

@@ -5,8 +5,11 @@
  * CSV; `.txt` → Flickr8k when its first line is `image.jpg#n<TAB>caption`, else CSV (the header-less
  * `image.jpg, caption` form). A folder: an annotation file at its top level wins (Karpathy, then COCO, then a
  * Flickr8k token file — the non-lemmatised one —, then a CSV); without one, the folder is a sidecar-captioned
- * image folder. Two annotation files of the same kind are ambiguous: the error names them. A `format` given by
- * the caller skips the guessing (for a folder it still picks the file of that format inside it).
+ * image folder. A folder whose images have their own sidecar caption files is read as sidecars even when an
+ * annotation file lies beside them (e.g. a CSV exported into it): those are hand-written references, and the other
+ * files are named in `otherSources` so the reader can say so. Two annotation files of the same kind are
+ * ambiguous: the error names them. A `format` given by the caller skips the guessing (for a folder it still picks
+ * the file of that format inside it).
  */
 import { open, readdir, readFile, stat } from 'node:fs/promises';
 import path from 'node:path';
@@ -21,6 +24,8 @@ import { looksLikeKarpathy } from './karpathy.ts';
 export interface DetectedFormat {
   readonly format: DatasetFormat;
   readonly path: string;
+  /** Annotation files in the folder that were not read because its sidecar captions were preferred. */
+  readonly otherSources?: readonly string[];
 }
 
 const SNIFF_BYTES = 64 * 1024;
@@ -73,15 +78,17 @@ async function fileFormat(file: string, confirm: boolean): Promise<DatasetFormat
 
 const FOLDER_PRIORITY: readonly DatasetFormat[] = ['karpathy', 'coco', 'flickr8k', 'csv'];
 
-/** The annotation files at the top of a folder, by format. */
-async function folderCandidates(dir: string): Promise<Map<DatasetFormat, string[]>> {
+/** The annotation files at the top of a folder, by format, and how many of its images have a sidecar caption file. */
+async function folderCandidates(dir: string): Promise<{ found: Map<DatasetFormat, string[]>; sidecars: number }> {
   const names = (await readdir(dir, { withFileTypes: true })).filter((e) => e.isFile() && !e.name.startsWith('.')).map((e) => e.name).sort();
   const imageStems = new Set(names.filter(isImageName).map((name) => name.slice(0, name.length - path.extname(name).length)));
   const found = new Map<DatasetFormat, string[]>();
+  let sidecars = 0;
   for (const name of names) {
     const ext = path.extname(name).toLowerCase();
-    if (!['.json', '.csv', '.tsv', '.tab', '.txt'].includes(ext)) continue;
-    if (ext === '.txt' && imageStems.has(name.slice(0, -ext.length))) continue; // a sidecar, not an annotation file
+    const isSidecar = (ext === '.txt' || ext === '.caption') && imageStems.has(name.slice(0, -ext.length));
+    if (isSidecar) sidecars++;
+    if (isSidecar || !['.json', '.csv', '.tsv', '.tab', '.txt'].includes(ext)) continue; // a sidecar is not an annotation file
     const format = await fileFormat(path.join(dir, name), false).catch(() => undefined);
     if (format !== undefined) found.set(format, [...(found.get(format) ?? []), path.join(dir, name)]);
   }
@@ -90,7 +97,7 @@ async function folderCandidates(dir: string): Promise<Map<DatasetFormat, string[
     const plain = tokens.filter((file) => !/lemma/i.test(path.basename(file)));
     if (plain.length > 0) found.set('flickr8k', plain);
   }
-  return found;
+  return { found, sidecars };
 }
 
 /** Detects the format of a dataset file or folder (see the module comment); `format` forces one. */
@@ -112,7 +119,10 @@ export async function detectFormat(target: string, format?: DatasetFormat): Prom
     return { format: detected, path: resolved };
   }
   if (format === 'sidecar') return { format, path: resolved };
-  const candidates = await folderCandidates(resolved);
+  const { found: candidates, sidecars } = await folderCandidates(resolved);
+  if (format === undefined && sidecars > 0 && candidates.size > 0) {
+    return { format: 'sidecar', path: resolved, otherSources: [...candidates.values()].flat().sort() };
+  }
   const order = format === undefined ? FOLDER_PRIORITY : [format];
   for (const kind of order) {
     const files = candidates.get(kind) ?? [];

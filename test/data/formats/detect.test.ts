@@ -1,5 +1,6 @@
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { loadDataset } from '../../../src-main/data/dataset.ts';
 import { detectFormat } from '../../../src-main/data/formats/detect.ts';
 import { tempDir, writeTree } from '../fixtures.ts';
 
@@ -35,6 +36,24 @@ describe('detectFormat', () => {
     expect(await detectFormat(path.join(dir, 'f8k'))).toEqual({ format: 'flickr8k', path: path.join(dir, 'f8k', 'Flickr8k.token.txt') });
     expect(await detectFormat(path.join(dir, 'csv'))).toEqual({ format: 'csv', path: path.join(dir, 'csv', 'captions.csv') });
     expect(await detectFormat(path.join(dir, 'side'))).toEqual({ format: 'sidecar', path: path.join(dir, 'side') });
+  });
+
+  it('prefers the sidecar captions of a folder over a CSV exported into it, and names the CSV it did not read', async () => {
+    await writeTree(dir, {
+      'photos/a.jpg': null,
+      'photos/a.txt': 'a hand-written caption\n',
+      'photos/b.jpg': null,
+      'photos/b.caption': 'another hand-written caption\n',
+      'photos/captions.csv': 'path,caption,score,model\na.jpg,a model caption,-0.5,default\nb.jpg,a model caption,-0.5,default\n',
+    });
+    const folder = path.join(dir, 'photos');
+    expect(await detectFormat(folder)).toEqual({ format: 'sidecar', path: folder, otherSources: [path.join(folder, 'captions.csv')] });
+    const dataset = await loadDataset(folder);
+    expect(dataset.format).toBe('sidecar');
+    expect(dataset.items.map((i) => i.captions)).toEqual([['a hand-written caption'], ['another hand-written caption']]);
+    expect(dataset.problems).toEqual([expect.objectContaining({ kind: 'other-source', path: path.join(folder, 'captions.csv') })]);
+    // Asking for the CSV by name (or by format) still reads it.
+    expect(await detectFormat(folder, 'csv')).toEqual({ format: 'csv', path: path.join(folder, 'captions.csv') });
   });
 
   it('detects each format from a file', async () => {
