@@ -62,6 +62,8 @@ export interface FsListing {
   readonly path: string;
   readonly parent: string | null;
   readonly entries: readonly FsEntry[];
+  /** How many hidden entries (dot files and folders) were left out of `entries`. */
+  readonly hidden: number;
   /** Good places to start from: home, the working directory. */
   readonly places: readonly { readonly label: string; readonly path: string }[];
 }

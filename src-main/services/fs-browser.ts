@@ -37,10 +37,13 @@ export async function listFolder(dir: string | undefined, extraPlaces: readonly 
   );
   entries.sort((a, b) => (a.kind !== b.kind ? (a.kind === 'dir' ? -1 : 1) : a.name.localeCompare(b.name)));
   const parent = path.dirname(target);
+  const places = [{ label: 'Home', path: os.homedir() }, { label: 'Working folder', path: process.cwd() }, ...extraPlaces];
   return {
     path: target,
     parent: parent === target ? null : parent,
     entries,
-    places: [{ label: 'Home', path: os.homedir() }, { label: 'Working folder', path: process.cwd() }, ...extraPlaces],
+    hidden: names.filter((name) => name.startsWith('.')).length,
+    // The same folder under two names (the working folder is often home) is offered once.
+    places: places.filter((place, i) => places.findIndex((p) => p.path === place.path) === i),
   };
 }

@@ -24,6 +24,25 @@ class PickerState {
 
 export const picker = new PickerState();
 
+const LAST_FOLDER_KEY = 'caption-studio.picker.lastFolder';
+
+/** The folder the browser-mode picker last chose in (where the next one starts), or null. */
+export function lastPickedFolder(): string | null {
+  try {
+    return localStorage.getItem(LAST_FOLDER_KEY);
+  } catch {
+    return null;
+  }
+}
+
+export function rememberPickedFolder(folder: string): void {
+  try {
+    localStorage.setItem(LAST_FOLDER_KEY, folder);
+  } catch {
+    // storage unavailable: the picker starts at home next time
+  }
+}
+
 /** Asks the user for paths; resolves to [] when cancelled. */
 export async function pickPaths(purpose: PickPurpose, options: { start?: string | null; suggestedName?: string } = {}): Promise<string[]> {
   if (api.mode === 'electron') {
