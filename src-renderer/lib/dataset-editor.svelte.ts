@@ -1,16 +1,17 @@
 /**
  * The Datasets view's state: the open dataset, the caption edits made since it was opened or saved, and
- * undo/redo over them. An edit replaces one image's caption list; typing into the same caption within a moment
- * merges into one undo step. Saving sends only the images whose captions changed.
+ * undo/redo over them. An edit replaces one image's caption list (typing into the same caption within a moment
+ * merges into one undo step), or many at once (a batch edit: one undo step). Saving sends only the images whose
+ * captions changed.
  */
 import type { DatasetItemView, DatasetStatsView, DatasetView } from '../../src-main/contract/types.ts';
 import { api } from './api.ts';
 import { app } from './app-state.svelte.ts';
+import type { BatchChange } from './batch-edit.ts';
 
 interface Edit {
-  readonly id: string;
-  readonly before: readonly string[];
-  after: readonly string[];
+  /** Each image it touched, with its captions before and after (one entry unless it was a batch edit). */
+  changes: BatchChange[];
   readonly key: string;
   at: number;
 }
@@ -90,15 +91,33 @@ class DatasetEditor {
     if (sameList(before, captions)) return;
     const last = this.undoStack.at(-1);
     const now = performance.now();
-    if (last && last.key === key && now - last.at < COALESCE_MS) {
-      last.after = captions;
+    if (last && last.key === key && now - last.at < COALESCE_MS && last.changes.length === 1 && last.changes[0]!.id === id) {
+      last.changes = [{ id, before: last.changes[0]!.before, after: captions }];
       last.at = now;
       this.undoStack = [...this.undoStack];
     } else {
-      this.undoStack = [...this.undoStack, { id, before, after: captions, key, at: now }];
+      this.undoStack = [...this.undoStack, { changes: [{ id, before, after: captions }], key, at: now }];
     }
     this.redoStack = [];
     this.edited[id] = captions;
+  }
+
+  /** Applies many images' new captions as one undo step (a batch edit planned against the current captions). */
+  applyBatch(changes: readonly BatchChange[], key: string): number {
+    const real = changes.filter((c) => !sameList(this.current(c.id), c.after)).map((c) => ({ id: c.id, before: this.current(c.id), after: c.after }));
+    if (real.length === 0) return 0;
+    this.undoStack = [...this.undoStack, { changes: real, key, at: -Infinity }];
+    this.redoStack = [];
+    const next = { ...this.edited };
+    for (const c of real) next[c.id] = c.after;
+    this.edited = next;
+    return real.length;
+  }
+
+  /** Every item with its captions as edited (what a batch edit plans against). */
+  currentItems(ids?: ReadonlySet<string>): { id: string; captions: readonly string[] }[] {
+    const items = this.view?.items ?? [];
+    return items.filter((i) => !ids || ids.has(i.id)).map((i) => ({ id: i.id, captions: this.captionsOf(i) }));
   }
 
   /** Ends merging: the next edit starts a new undo step. */
@@ -107,14 +126,16 @@ class DatasetEditor {
     if (last) last.at = -Infinity;
   }
 
-  /** Undoes the last edit; returns the id it touched. */
+  /** Undoes the last edit; returns the (first) id it touched. */
   undo(): string | null {
     const edit = this.undoStack.at(-1);
     if (!edit) return null;
     this.undoStack = this.undoStack.slice(0, -1);
     this.redoStack = [...this.redoStack, edit];
-    this.edited[edit.id] = edit.before;
-    return edit.id;
+    const next = { ...this.edited };
+    for (const c of edit.changes) next[c.id] = c.before;
+    this.edited = next;
+    return edit.changes[0]!.id;
   }
 
   redo(): string | null {
@@ -122,8 +143,10 @@ class DatasetEditor {
     if (!edit) return null;
     this.redoStack = this.redoStack.slice(0, -1);
     this.undoStack = [...this.undoStack, { ...edit, at: -Infinity }];
-    this.edited[edit.id] = edit.after;
-    return edit.id;
+    const next = { ...this.edited };
+    for (const c of edit.changes) next[c.id] = c.after;
+    this.edited = next;
+    return edit.changes[0]!.id;
   }
 
   /** Writes every changed item back to the dataset's files (its own format, atomically). */

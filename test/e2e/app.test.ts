@@ -143,6 +143,48 @@ describe('Caption Studio in the browser', () => {
     await h.screenshot('03-datasets-stats');
   });
 
+  it('batch-edits a sidecar dataset: find/replace with a preview, one undo step, then a prefix; saved to the files', async () => {
+    const dir = await writeSidecarDataset(path.join(h.root, 'batch'));
+    await view('datasets');
+    await page.fill('#dataset-path', dir);
+    await page.click('[data-testid=dataset-open]');
+    await poll(() => page.locator('[data-testid=dataset-count]').textContent(), 20_000).toBe('8 of 8');
+    await page.click('[data-testid=batch-tab]');
+    await page.fill('[data-testid=batch-find]', 'square');
+    await page.fill('[data-testid=batch-replace]', 'tile');
+    await poll(() => page.locator('[data-testid=batch-preview]').textContent()).toContain('8 captions change in 8 images');
+    // A regex that would match empty text is refused with its reason, before anything changes.
+    await page.check('[data-testid=batch-regex]');
+    await page.fill('[data-testid=batch-find]', 'x*');
+    await poll(() => page.locator('[data-testid=batch-preview]').textContent()).toContain('matches empty text');
+    expect(await page.isDisabled('[data-testid=batch-apply]')).toBe(true);
+    await page.fill('[data-testid=batch-find]', '\\b(dark )?(red|blue) square');
+    await page.fill('[data-testid=batch-replace]', '$2 tile');
+    await poll(() => page.locator('[data-testid=batch-preview]').textContent()).toContain('4 captions change in 4 images');
+    await page.click('[data-testid=batch-apply]');
+    await poll(() => page.locator('[data-testid=dirty-count]').textContent()).toBe('4 unsaved');
+    await page.click('[data-testid=undo]');
+    await poll(() => page.locator('[data-testid=dirty-count]').textContent()).toBe('All saved');
+    await page.click('[data-testid=redo]');
+    await poll(() => page.locator('[data-testid=dirty-count]').textContent()).toBe('4 unsaved');
+    // A prefix over the images the search shows.
+    await page.fill('[data-testid=dataset-search]', 'tile');
+    await poll(() => page.locator('[data-testid=dataset-count]').textContent()).toBe('4 of 8');
+    await page.selectOption('[data-testid=batch-kind]', 'prefix');
+    await page.fill('[data-testid=batch-text]', 'photo of');
+    await page.selectOption('[data-testid=batch-scope]', 'shown');
+    await poll(() => page.locator('[data-testid=batch-preview]').textContent()).toContain('4 captions change in 4 images');
+    await page.click('[data-testid=batch-apply]');
+    await h.screenshot('02b-datasets-batch');
+    await page.keyboard.press('Control+s');
+    await poll(() => page.locator('[data-testid=dirty-count]').textContent()).toBe('All saved');
+    const caption = async (name: string) => (await readFile(path.join(dir, `${name}.txt`), 'utf8')).trim();
+    expect(await caption('red')).toBe('photo of a red tile');
+    expect(await caption('dark-blue')).toBe('photo of a blue tile');
+    expect(await caption('green')).toBe('a green square');
+    await page.fill('[data-testid=dataset-search]', '');
+  });
+
   it('trains a tiny model: the charts fill in and the model appears in the picker', async () => {
     await fillTrainForm('colours', 'Tiny colours', 2);
     await page.selectOption('[data-testid=train-schedule]', 'linear');
