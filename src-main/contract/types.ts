@@ -110,6 +110,10 @@ export interface DatasetStatsView {
   /** Number of captions of each length in words, index = length. */
   readonly lengthHistogram: readonly number[];
   readonly splits: Readonly<Record<string, number>>;
+  /** Every word with its count (the training tokenizer), most frequent first. */
+  readonly wordCounts: readonly (readonly [string, number])[];
+  /** Words seen fewer times than this are left out of a trained model's vocabulary (training's default rule). */
+  readonly minWordCount: number;
 }
 
 /** An opened dataset: every item (the UI filters and virtualises them) and what could not be read. */

@@ -167,6 +167,13 @@ export function percentile(sorted: readonly number[], p: number): number {
   return sorted[Math.min(sorted.length, Math.max(1, rank)) - 1]!;
 }
 
+/** Every word of the dataset's captions (shared tokenizer) with its count, most frequent first, ties by word. */
+export function wordFrequencies(dataset: Dataset): [string, number][] {
+  const counts = new Map<string, number>();
+  for (const item of dataset.items) for (const caption of item.captions) for (const token of tokenize(caption)) counts.set(token, (counts.get(token) ?? 0) + 1);
+  return [...counts].sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0));
+}
+
 /** Counts and caption-length figures for a dataset (see `DatasetStats`). */
 export function datasetStats(dataset: Dataset, opts: { minWordCount?: number } = {}): DatasetStats {
   const minWordCount = opts.minWordCount ?? 1;

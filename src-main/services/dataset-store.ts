@@ -7,7 +7,8 @@ import { randomUUID } from 'node:crypto';
 import path from 'node:path';
 import type { DatasetSource } from '../contract/schemas.ts';
 import type { DatasetSaved, DatasetStatsView, DatasetView } from '../contract/types.ts';
-import { datasetStats, formatProblem, loadDataset, saveDataset, type Dataset } from '../data/dataset.ts';
+import { datasetStats, formatProblem, loadDataset, saveDataset, wordFrequencies, type Dataset } from '../data/dataset.ts';
+import { DEFAULT_TRAIN_CONFIG } from '../engine/train-config.ts';
 import { notFound } from './errors.ts';
 import type { MediaAccess } from './media-access.ts';
 
@@ -23,6 +24,8 @@ export function statsView(dataset: Dataset): DatasetStatsView {
     meanLength: s.length.mean,
     lengthHistogram: s.lengthHistogram,
     splits,
+    wordCounts: wordFrequencies(dataset),
+    minWordCount: DEFAULT_TRAIN_CONFIG.minWordCount,
   };
 }
 

@@ -23,11 +23,16 @@ export interface BatchPlan {
   readonly captionsDeleted: number;
 }
 
+/** `text` as a regular expression that matches it literally. */
+export function escapeRegExp(text: string): string {
+  return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+}
+
 /** The pattern of a replace/delete, or a one-line reason why it is not usable. */
 export function compilePattern(find: string, regex: boolean, caseSensitive: boolean): RegExp | string {
   if (find === '') return 'type the text to find';
   const flags = caseSensitive ? 'gu' : 'giu';
-  if (!regex) return new RegExp(find.replace(/[.*+?^${}()|[\]\\]/g, '\\$&'), flags);
+  if (!regex) return new RegExp(escapeRegExp(find), flags);
   try {
     const pattern = new RegExp(find, flags);
     if (pattern.test('')) return 'that pattern also matches empty text; make it match at least one character';

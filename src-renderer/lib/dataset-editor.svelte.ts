@@ -7,7 +7,7 @@
 import type { DatasetItemView, DatasetStatsView, DatasetView } from '../../src-main/contract/types.ts';
 import { api } from './api.ts';
 import { app } from './app-state.svelte.ts';
-import type { BatchChange } from './batch-edit.ts';
+import { escapeRegExp, type BatchChange } from './batch-edit.ts';
 
 interface Edit {
   /** Each image it touched, with its captions before and after (one entry unless it was a batch edit). */
@@ -171,11 +171,13 @@ class DatasetEditor {
     }
   }
 
-  /** The items that match a search text and a filter. */
-  filter(query: string, filter: DatasetFilter): DatasetItemView[] {
+  /** The items that match a search text, a filter and (when given) use a word in a caption. */
+  filter(query: string, filter: DatasetFilter, word: string | null = null): DatasetItemView[] {
     const view = this.view;
     if (!view) return [];
     const q = query.trim().toLowerCase();
+    // Whole words, as the tokenizer splits them (letters and digits; case does not matter).
+    const wordPattern = word ? new RegExp(`(^|[^\\p{L}\\p{N}])${escapeRegExp(word)}($|[^\\p{L}\\p{N}])`, 'iu') : null;
     return view.items.filter((item) => {
       const captions = this.captionsOf(item);
       switch (filter) {
@@ -196,6 +198,7 @@ class DatasetEditor {
         case 'all':
           break;
       }
+      if (wordPattern && !captions.some((c) => wordPattern.test(c))) return false;
       return q === '' || item.id.toLowerCase().includes(q) || captions.some((c) => c.toLowerCase().includes(q));
     });
   }

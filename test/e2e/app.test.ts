@@ -185,6 +185,27 @@ describe('Caption Studio in the browser', () => {
     await page.fill('[data-testid=dataset-search]', '');
   });
 
+  it('lists the words of a dataset with counts, marks the rare ones, and filters the grid by a clicked word', async () => {
+    const dir = await writeSidecarDataset(path.join(h.root, 'words'));
+    await view('datasets');
+    await page.fill('#dataset-path', dir);
+    await page.click('[data-testid=dataset-open]');
+    await poll(() => page.locator('[data-testid=dataset-count]').textContent(), 20_000).toBe('8 of 8');
+    await page.click('[data-testid=words-tab]');
+    const entry = (w: string) => page.locator(`[data-testid=word-entry][data-word="${w}"]`);
+    await poll(() => entry('square').textContent()).toContain('8');
+    expect(await entry('red').textContent()).toContain('2');
+    // 'square' (8 uses) is in a trained model's vocabulary, 'red' (2) is below training's minimum count of 5.
+    expect(await entry('square').getAttribute('class')).not.toContain('rare');
+    expect(await entry('red').getAttribute('class')).toContain('rare');
+    await entry('red').click();
+    await poll(() => page.locator('[data-testid=dataset-count]').textContent()).toBe('2 of 8');
+    expect((await page.locator('.tile-name').allTextContents()).sort()).toEqual(['dark-red.png', 'red.png']);
+    await h.screenshot('02c-datasets-words');
+    await page.click('[data-testid=word-chip]');
+    await poll(() => page.locator('[data-testid=dataset-count]').textContent()).toBe('8 of 8');
+  });
+
   it('trains a tiny model: the charts fill in and the model appears in the picker', async () => {
     await fillTrainForm('colours', 'Tiny colours', 2);
     await page.selectOption('[data-testid=train-schedule]', 'linear');
