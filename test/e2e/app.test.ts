@@ -206,6 +206,50 @@ describe('Caption Studio in the browser', () => {
     await poll(() => page.locator('[data-testid=dataset-count]').textContent()).toBe('8 of 8');
   });
 
+  it('looks closely at an image: zoom and pan from the keyboard and the wheel, next/previous also while editing, tile sizes', async () => {
+    const dir = await writeSidecarDataset(path.join(h.root, 'closely'));
+    await view('datasets');
+    await page.fill('#dataset-path', dir);
+    await page.click('[data-testid=dataset-open]');
+    await poll(() => page.locator('[data-testid=dataset-count]').textContent(), 20_000).toBe('8 of 8');
+    await page.click('[role=tab]:has-text("Captions")');
+    await page.locator('.tile').first().click();
+    const first = (await page.locator('.tile-name').first().textContent())!;
+    await page.keyboard.press('Space');
+    const viewer = page.locator('[data-testid=image-viewer]');
+    await poll(() => viewer.count()).toBe(1);
+    expect(await viewer.textContent()).toContain(first);
+    await page.waitForFunction(() => (document.querySelector('[data-testid=image-viewer] img') as HTMLImageElement | null)?.naturalWidth! > 0);
+    await page.keyboard.press('+');
+    await poll(() => viewer.getAttribute('data-scale')).toBe('1.25');
+    await page.mouse.move(700, 450);
+    await page.mouse.wheel(0, -200);
+    await poll(async () => Number(await viewer.getAttribute('data-scale'))).toBeGreaterThan(1.25);
+    await page.keyboard.press('0');
+    await poll(() => viewer.getAttribute('data-scale')).toBe('1.00');
+    // At fit, → goes to the next image, and the caption panel follows.
+    await page.keyboard.press('ArrowRight');
+    const second = (await page.locator('.tile-name').nth(1).textContent())!;
+    await poll(() => viewer.textContent()).toContain(second);
+    const box = page.locator('[data-testid=reference-caption]').first();
+    const secondCaption = SIDECAR_SAMPLES.find((s) => s.name === second)!.caption;
+    await poll(() => box.inputValue()).toBe(secondCaption);
+    await h.screenshot('02d-datasets-viewer');
+    // Alt+↓ moves on while the caption is being edited.
+    await box.focus();
+    await page.keyboard.press('Alt+ArrowDown');
+    const third = (await page.locator('.tile-name').nth(2).textContent())!;
+    await poll(() => box.inputValue()).toBe(SIDECAR_SAMPLES.find((s) => s.name === third)!.caption);
+    await box.blur();
+    await page.keyboard.press('Escape');
+    await poll(() => viewer.count()).toBe(0);
+    const width = async () => (await page.locator('.tile').first().boundingBox())!.width;
+    const medium = await width();
+    await page.selectOption('[data-testid=tile-size]', 'large');
+    await poll(width).toBeGreaterThan(medium);
+    await page.selectOption('[data-testid=tile-size]', 'medium');
+  });
+
   it('trains a tiny model: the charts fill in and the model appears in the picker', async () => {
     await fillTrainForm('colours', 'Tiny colours', 2);
     await page.selectOption('[data-testid=train-schedule]', 'linear');
