@@ -387,6 +387,22 @@ describe('Caption Studio in the browser', () => {
     }
   });
 
+  it('lists every shortcut behind ?, and the view shortcuts work from the keyboard', async () => {
+    await page.locator('body').click({ position: { x: 5, y: 5 } });
+    await page.keyboard.press('Alt+2');
+    await poll(() => page.locator('[data-testid=nav-datasets]').getAttribute('aria-current')).toBe('page');
+    await page.keyboard.press('Alt+5');
+    await poll(() => page.locator('[data-testid=nav-models]').getAttribute('aria-current')).toBe('page');
+    await page.keyboard.press('?');
+    const help = page.locator('[data-testid=shortcut-help]');
+    await poll(() => help.isVisible()).toBe(true);
+    const text = (await help.textContent())!;
+    for (const what of ['Caption, Datasets, Train, Export, Models, Settings', 'Save to the dataset’s files', 'Look closely', 'Fit the image', 'Choose images to caption']) expect(text).toContain(what);
+    await h.screenshot('10-shortcuts');
+    await page.keyboard.press('Escape');
+    await poll(() => help.isVisible()).toBe(false);
+  });
+
   it('shows the running backend in Settings and follows the theme', async () => {
     await view('settings');
     await poll(() => h.services.jobs.backend().active !== null, 60_000).toBe(true);
