@@ -7,6 +7,7 @@ import type { RequestOf } from './schemas.ts';
 import type {
   ApiErrorCode,
   AppInfo,
+  CaptionsWritten,
   DatasetSaved,
   DatasetView,
   FsListing,
@@ -31,6 +32,8 @@ export interface ResponseMap {
   'dataset.close': { readonly closed: boolean };
   'train.start': JobSummary;
   'export.start': JobSummary;
+  /** Captions the Caption view holds, written as a CSV/JSONL file or as caption files beside their images. */
+  'captions.write': CaptionsWritten;
   'models.list': readonly ModelSummary[];
   'models.import': ModelSummary;
   'models.export': { readonly path: string };

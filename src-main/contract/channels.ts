@@ -18,6 +18,7 @@ export const METHODS = [
   'dataset.close',
   'train.start',
   'export.start',
+  'captions.write',
   'models.list',
   'models.import',
   'models.export',

@@ -94,6 +94,28 @@ export const requestSchemas = {
       overwrite: z.boolean().optional(),
     })
     .refine((r) => r.format === 'sidecar' || r.outPath !== undefined, { message: 'outPath is needed unless format is sidecar', path: ['outPath'] }),
+  'captions.write': z
+    .strictObject({
+      items: z
+        .array(
+          z.strictObject({
+            path,
+            caption: z.string().max(2000),
+            score: z.number().finite().optional(),
+            model: z.string().max(200).optional(),
+          }),
+        )
+        .min(1)
+        .max(100_000),
+      format: z.enum(['csv', 'jsonl', 'sidecar']),
+      /** The file to write (csv, jsonl); sidecar writes `name.txt` beside each image instead. */
+      outPath: path.optional(),
+      /** csv: start with a UTF-8 byte-order mark (for Excel). */
+      bom: z.boolean().optional(),
+      /** sidecar: replace an existing caption file (it may hold hand-written references). */
+      overwrite: z.boolean().optional(),
+    })
+    .refine((r) => r.format === 'sidecar' || r.outPath !== undefined, { message: 'outPath is needed unless format is sidecar', path: ['outPath'] }),
   'models.list': empty,
   'models.import': z.strictObject({ path }),
   'models.export': z.strictObject({ id, destPath: path }),

@@ -204,6 +204,16 @@ export type JobResult =
     };
 
 /** Output formats of an export (mirrors data/export.ts). */
+/** What `captions.write` did. */
+export interface CaptionsWritten {
+  readonly format: 'csv' | 'jsonl' | 'sidecar';
+  /** Files written (the one output file, or the caption files beside the images). */
+  readonly written: readonly string[];
+  readonly rows: number;
+  /** Captions not written, each with the reason (e.g. an existing caption file, an uploaded copy). */
+  readonly skipped: readonly { readonly path: string; readonly reason: string }[];
+}
+
 export const EXPORT_FORMAT_NAMES = ['csv', 'jsonl', 'sidecar', 'coco-results'] as const;
 export type ExportFormatName = (typeof EXPORT_FORMAT_NAMES)[number];
 

@@ -15,6 +15,7 @@ import { JobManager } from '../jobs/job-manager.ts';
 import { packageRoot } from '../util/paths.ts';
 import { slugify } from './model-store.ts';
 import { pathExists } from '../util/path-exists.ts';
+import { writeCaptionResults } from './caption-results.ts';
 import { DatasetStore } from './dataset-store.ts';
 import { describeError, notFound, unsupported } from './errors.ts';
 import { listFolder } from './fs-browser.ts';
@@ -280,6 +281,12 @@ export class AppServices {
           },
           format === 'sidecar' ? `Caption files in ${path.basename(source)}` : `Export ${path.basename(outPath)}`,
         );
+      },
+      'captions.write': async (req) => {
+        const written = await writeCaptionResults(req, { uploadDir: this.uploads.dir });
+        // In browser mode the page offers the written file for download.
+        if (written.format !== 'sidecar') await Promise.all(written.written.map((file) => this.media.allowOutput(file)));
+        return written;
       },
       'models.list': async () => this.models.list(),
       'models.import': async ({ path: source }) => {

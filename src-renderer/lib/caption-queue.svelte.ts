@@ -1,10 +1,17 @@
 /**
  * The Caption view's state: the cards of captioned images (newest batch first, each batch in file order), the running caption jobs and
- * uploads. Items stream in as the backend finishes each image; one that fails shows its error inline.
+ * uploads. Items stream in as the backend finishes each image; one that fails shows its error inline. The cards,
+ * with the user's edits, are kept in the browser's IndexedDB, so a reload (or the next start) shows them again.
  */
-import type { CaptionAlternative, CaptionItem, ImageTag, JobSummary } from '../../src-main/contract/types.ts';
+import { del, get, set } from 'idb-keyval';
+import type { CaptionAlternative, CaptionItem, CaptionsWritten, ImageTag, JobSummary } from '../../src-main/contract/types.ts';
 import { api } from './api.ts';
 import { app } from './app-state.svelte.ts';
+
+const STORE_KEY = 'caption-studio.caption-cards';
+/** The newest cards kept across reloads. */
+const MAX_KEPT = 5000;
+const SAVE_DELAY_MS = 400;
 
 export interface CaptionCard {
   readonly key: string;
@@ -19,6 +26,8 @@ export interface CaptionCard {
   readonly tags: readonly ImageTag[];
   readonly error: string;
   readonly modelId: string;
+  /** The model's name when the card was made (written into exports). */
+  readonly modelName?: string;
   /** The caption job it came from. */
   readonly jobId: string;
 }
@@ -30,8 +39,19 @@ class CaptionQueue {
   uploading = $state<{ done: number; total: number } | null>(null);
   private readonly early = new Map<string, CaptionItem[]>();
   private serial = 0;
+  /** Cards restored from the last session are in place (edits before that would be overwritten). */
+  restored = $state(false);
 
   constructor() {
+    void this.restore();
+    $effect.root(() => {
+      $effect(() => {
+        if (!this.restored) return;
+        const snapshot = $state.snapshot(this.cards).slice(0, MAX_KEPT);
+        const timer = setTimeout(() => void (snapshot.length ? set(STORE_KEY, snapshot) : del(STORE_KEY)).catch(() => {}), SAVE_DELAY_MS);
+        return () => clearTimeout(timer);
+      });
+    });
     api.onEvent((event) => {
       if (event.type !== 'caption') return;
       if (this.jobIds.includes(event.jobId)) this.add(event.item, event.jobId);
@@ -45,6 +65,28 @@ class CaptionQueue {
     });
   }
 
+  private async restore(): Promise<void> {
+    try {
+      const saved = (await get(STORE_KEY)) as CaptionCard[] | undefined;
+      if (Array.isArray(saved) && saved.length) {
+        // Cards that arrived meanwhile stay first; keys are renewed so they never collide with new ones.
+        const old = saved.filter((c) => c && typeof c.path === 'string').map((c) => ({ ...c, key: `c${++this.serial}` }));
+        this.cards = [...this.cards, ...old];
+      }
+    } catch {
+      // IndexedDB unavailable (private window, blocked storage): the cards live only as long as the page
+    } finally {
+      this.restored = true;
+    }
+  }
+
+  /** Writes the captions shown (as edited) as a CSV / JSONL file, or as caption files beside local images. */
+  async write(format: 'csv' | 'jsonl' | 'sidecar', outPath?: string, overwrite = false): Promise<CaptionsWritten | null> {
+    const items = this.cards.filter((c) => c.ok).map((c) => ({ path: c.path, caption: c.text, score: c.score, model: c.modelName ?? c.modelId }));
+    if (items.length === 0) return null;
+    return app.run(api.call('captions.write', { items, format, ...(outPath ? { outPath } : {}), ...(overwrite ? { overwrite } : {}) }));
+  }
+
   /** The jobs of this view that have not finished. */
   get active(): JobSummary[] {
     return this.jobIds.flatMap((id) => {
@@ -56,7 +98,7 @@ class CaptionQueue {
   /** Adds a card after the cards of its own batch (a new batch starts at the top). */
   private add(item: CaptionItem, jobId: string): void {
     const card: CaptionCard = item.ok
-      ? { key: `c${++this.serial}`, path: item.path, name: item.name, ok: true, text: item.caption, original: item.caption, score: item.score, alternatives: item.alternatives, tags: item.tags, error: '', modelId: item.modelId, jobId }
+      ? { key: `c${++this.serial}`, path: item.path, name: item.name, ok: true, text: item.caption, original: item.caption, score: item.score, alternatives: item.alternatives, tags: item.tags, error: '', modelId: item.modelId, modelName: app.models.find((m) => m.id === item.modelId)?.name ?? item.modelId, jobId }
       : { key: `c${++this.serial}`, path: item.path, name: item.name, ok: false, text: '', original: '', score: 0, alternatives: [], tags: [], error: item.error, modelId: '', jobId };
     const last = this.cards.findLastIndex((c) => c.jobId === jobId);
     this.cards = last < 0 ? [card, ...this.cards] : [...this.cards.slice(0, last + 1), card, ...this.cards.slice(last + 1)];

@@ -4,7 +4,7 @@
  * tiny model and see it charted and listed, export a CSV and check its contents. A screenshot of every view is
  * written to test-artifacts/.
  */
-import { readFile, writeFile } from 'node:fs/promises';
+import { readdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { parse } from 'csv-parse/sync';
 import type { Page } from 'playwright-core';
@@ -82,6 +82,54 @@ describe('Caption Studio in the browser', () => {
     // The thumbnails really load through the guarded image route.
     await page.waitForFunction(() => [...document.querySelectorAll<HTMLImageElement>('[data-testid=caption-card] img')].every((img) => img.complete && img.naturalWidth > 0));
     await h.screenshot('01-caption');
+  });
+
+  it('saves the Caption view\'s captions as edited: caption files beside local images, a CSV, and they survive a reload', async () => {
+    const dir = path.join(h.root, 'local-caps');
+    await writeImage(path.join(dir, 'green.png'), [30, 200, 40]);
+    await writeImage(path.join(dir, 'blue.png'), [30, 40, 220]);
+    await writeFile(path.join(dir, 'blue.txt'), 'a hand-written blue caption\n');
+    const before = await page.locator('[data-testid=caption-card]').count();
+    await page.click('[data-testid=open-folder]');
+    await page.fill('#picker-path', dir);
+    await page.press('#picker-path', 'Enter');
+    await poll(() => page.locator('.picker .entry').count()).toBe(3);
+    await page.click('.picker footer button.primary');
+    await poll(() => page.locator('[data-testid=caption-card]').count(), 60_000).toBe(before + 2);
+    const green = page.locator('[data-testid=caption-card][data-name="green.png"] [data-testid=caption-text]');
+    await poll(() => green.inputValue()).toBe('a red square');
+    await green.fill('a green square edited by hand');
+
+    // Caption files: the uploaded copies are skipped, the existing blue.txt is replaced only after asking.
+    const asked: string[] = [];
+    page.once('dialog', (d) => {
+      asked.push(d.message());
+      void d.accept();
+    });
+    await page.click('[data-testid=caption-save-sidecar]');
+    await poll(() => readFile(path.join(dir, 'green.txt'), 'utf8').catch(() => '')).toBe('a green square edited by hand\n');
+    await poll(() => readFile(path.join(dir, 'blue.txt'), 'utf8')).toBe('a red square\n');
+    expect(asked[0]).toMatch(/1 image already has a caption file/);
+    const uploaded = await readdir(h.services.uploads.dir, { recursive: true });
+    expect(uploaded.filter((f) => f.endsWith('.txt'))).toEqual([]);
+
+    // A CSV of every caption shown, through the save picker.
+    await page.click('[data-testid=caption-save-csv]');
+    await page.fill('#picker-path', h.root);
+    await page.press('#picker-path', 'Enter');
+    await page.fill('.picker footer input[type=text]', 'view-captions.csv');
+    await page.click('.picker footer button.primary');
+    const csvFile = path.join(h.root, 'view-captions.csv');
+    await poll(() => readFile(csvFile, 'utf8').catch(() => '')).toContain('a green square edited by hand');
+    const rows = parse(await readFile(csvFile, 'utf8'), { columns: true }) as Record<string, string>[];
+    expect(Object.keys(rows[0]!)).toEqual(['path', 'caption', 'score', 'model']);
+    expect(rows).toHaveLength(before - 1 + 2); // every captioned card (the corrupt file has none)
+
+    // A reload shows the same cards, with the edit.
+    await page.reload();
+    await page.waitForSelector('[data-testid=nav-caption]');
+    await poll(() => page.locator('[data-testid=caption-card]').count()).toBe(before + 2);
+    await poll(() => page.locator('[data-testid=caption-card][data-name="green.png"] [data-testid=caption-text]').inputValue()).toBe('a green square edited by hand');
   });
 
   let csvPath = '';
