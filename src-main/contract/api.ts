@@ -7,6 +7,7 @@ import type { RequestOf } from './schemas.ts';
 import type {
   ApiErrorCode,
   AppInfo,
+  CaptionsConverted,
   CaptionsWritten,
   DatasetSaved,
   DatasetView,
@@ -34,6 +35,8 @@ export interface ResponseMap {
   'export.start': JobSummary;
   /** Captions the Caption view holds, written as a CSV/JSONL file or as caption files beside their images. */
   'captions.write': CaptionsWritten;
+  /** A dataset's own captions in another format, no model (`caption-studio convert`). */
+  'dataset.convert': CaptionsConverted;
   'models.list': readonly ModelSummary[];
   'models.import': ModelSummary;
   'models.export': { readonly path: string };

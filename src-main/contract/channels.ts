@@ -19,6 +19,7 @@ export const METHODS = [
   'train.start',
   'export.start',
   'captions.write',
+  'dataset.convert',
   'models.list',
   'models.import',
   'models.export',

@@ -116,6 +116,17 @@ export const requestSchemas = {
       overwrite: z.boolean().optional(),
     })
     .refine((r) => r.format === 'sidecar' || r.outPath !== undefined, { message: 'outPath is needed unless format is sidecar', path: ['outPath'] }),
+  'dataset.convert': z
+    .strictObject({
+      source: datasetSourceSchema,
+      to: z.enum(['csv', 'jsonl', 'sidecar', 'coco']),
+      /** The file to write; not for 'sidecar' (caption files go beside the images). */
+      outPath: path.optional(),
+      bom: z.boolean().optional(),
+      /** sidecar: replace existing caption files. */
+      overwrite: z.boolean().optional(),
+    })
+    .refine((r) => r.to === 'sidecar' || r.outPath !== undefined, { message: 'outPath is needed unless converting to sidecar', path: ['outPath'] }),
   'models.list': empty,
   'models.import': z.strictObject({ path }),
   'models.export': z.strictObject({ id, destPath: path }),

@@ -214,6 +214,15 @@ export interface CaptionsWritten {
   readonly skipped: readonly { readonly path: string; readonly reason: string }[];
 }
 
+/** What `dataset.convert` wrote. */
+export interface CaptionsConverted {
+  readonly format: 'csv' | 'jsonl' | 'sidecar' | 'coco';
+  readonly written: readonly string[];
+  readonly images: number;
+  readonly captions: number;
+  readonly skipped: readonly { readonly path: string; readonly reason: string }[];
+}
+
 export const EXPORT_FORMAT_NAMES = ['csv', 'jsonl', 'sidecar', 'coco-results'] as const;
 export type ExportFormatName = (typeof EXPORT_FORMAT_NAMES)[number];
 

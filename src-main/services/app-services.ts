@@ -16,6 +16,8 @@ import { packageRoot } from '../util/paths.ts';
 import { slugify } from './model-store.ts';
 import { pathExists } from '../util/path-exists.ts';
 import { writeCaptionResults } from './caption-results.ts';
+import { convertDataset } from '../data/convert.ts';
+import { loadDataset } from '../data/dataset.ts';
 import { DatasetStore } from './dataset-store.ts';
 import { describeError, notFound, unsupported } from './errors.ts';
 import { listFolder } from './fs-browser.ts';
@@ -287,6 +289,12 @@ export class AppServices {
         // In browser mode the page offers the written file for download.
         if (written.format !== 'sidecar') await Promise.all(written.written.map((file) => this.media.allowOutput(file)));
         return written;
+      },
+      'dataset.convert': async ({ source, to, outPath, bom, overwrite }) => {
+        const dataset = await loadDataset(source.path, { ...(source.format ? { format: source.format } : {}), ...(source.imagesDir ? { imagesDir: source.imagesDir } : {}) });
+        const report = await convertDataset(dataset, { to, ...(outPath ? { out: outPath } : {}), bom: bom ?? false, overwrite: overwrite ?? false });
+        if (to !== 'sidecar') await Promise.all(report.written.map((file) => this.media.allowOutput(file)));
+        return report;
       },
       'models.list': async () => this.models.list(),
       'models.import': async ({ path: source }) => {

@@ -407,6 +407,19 @@ describe('Caption Studio in the browser', () => {
     expect(reopened.ok && reopened.value.items.map((i) => i.captions[0]).sort()).toEqual(SIDECAR_SAMPLES.slice(0, 3).map((s) => s.caption).sort());
   });
 
+  it('converts a dataset\'s own captions to COCO JSON from the Export view, without a model', async () => {
+    const dir = await writeSidecarDataset(path.join(h.root, 'to-convert'), SIDECAR_SAMPLES.slice(0, 4));
+    await view('export');
+    await page.fill('#export-source', dir);
+    await page.selectOption('[data-testid=convert-to]', 'coco');
+    await poll(() => page.inputValue('#convert-out')).toBe(`${dir}-captions.coco.json`);
+    await page.click('[data-testid=convert-start]');
+    await poll(() => page.locator('[data-testid=convert-done]').textContent()).toContain('4 captions of 4 images');
+    const coco = JSON.parse(await readFile(`${dir}-captions.coco.json`, 'utf8')) as { images: { id: number; file_name: string }[]; annotations: { image_id: number; caption: string }[] };
+    const byFile = Object.fromEntries(coco.images.map((img) => [img.file_name, coco.annotations.filter((a) => a.image_id === img.id).map((a) => a.caption)]));
+    expect(byFile).toEqual(Object.fromEntries(SIDECAR_SAMPLES.slice(0, 4).map((s) => [`to-convert/${s.name}`, [s.caption]])));
+  });
+
   it('at 900×700 the sidebar collapses to icons and no view scrolls sideways or clips a card', async () => {
     await page.setViewportSize({ width: 900, height: 700 });
     try {
