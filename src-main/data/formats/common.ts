@@ -52,6 +52,8 @@ interface PendingItem<L> {
   readonly where: Where;
   split: Split | undefined;
   captions: string[];
+  /** The same captions as a set: the duplicate check stays linear in captions per image. */
+  readonly seen: Set<string>;
   locations: L[];
   duplicates: L[];
   anchor: L | undefined;
@@ -103,7 +105,7 @@ export class ItemCollector<L> {
       if (opts.anchor !== undefined) existing.anchor = opts.anchor;
       return;
     }
-    this.pending.set(id, { id, candidates, where, split: opts.split, captions: [], locations: [], duplicates: [], anchor: opts.anchor });
+    this.pending.set(id, { id, candidates, where, split: opts.split, captions: [], seen: new Set(), locations: [], duplicates: [], anchor: opts.anchor });
   }
 
   /** Adds a caption to a declared image; empty and exact-duplicate captions are reported and skipped. */
@@ -116,12 +118,13 @@ export class ItemCollector<L> {
       this.problem('empty-caption', where, `empty caption for '${id}' skipped`);
       return;
     }
-    if (!this.opts.keepDuplicateCaptions && item.captions.includes(caption)) {
+    if (!this.opts.keepDuplicateCaptions && item.seen.has(caption)) {
       this.problem('duplicate-caption', where, `duplicate caption for '${id}' dropped: "${clip(caption)}"`);
       item.duplicates.push(loc);
       return;
     }
     item.captions.push(caption);
+    item.seen.add(caption);
     item.locations.push(loc);
   }
 
@@ -245,9 +248,11 @@ export function joinLines(file: LineFile, lines: readonly string[]): string {
  */
 export function cleanEditedCaptions(captions: readonly string[], keepDuplicates = false): string[] {
   const out: string[] = [];
+  const seen = new Set<string>();
   for (const raw of captions) {
     const caption = raw.replace(/\s*[\r\n\t\v\f\u2028\u2029]+\s*/g, ' ').trim();
-    if (caption !== '' && (keepDuplicates || !out.includes(caption))) out.push(caption);
+    if (caption !== '' && (keepDuplicates || !seen.has(caption))) out.push(caption);
+    seen.add(caption);
   }
   return out;
 }
