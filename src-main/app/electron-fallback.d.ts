@@ -50,6 +50,7 @@ declare module 'electron*' {
     webviewTag?: boolean;
     spellcheck?: boolean;
     navigateOnDragDrop?: boolean;
+    disableBlinkFeatures?: string;
     devTools?: boolean;
   }
 

@@ -38,7 +38,6 @@ export function createMainWindow(preloadPath: string, url: string, iconPath?: st
       nodeIntegrationInSubFrames: false,
       webSecurity: true,
       allowRunningInsecureContent: false,
-      experimentalFeatures: false,
       webviewTag: false,
       navigateOnDragDrop: false,
       // Middle-click (auxclick) can open links in new windows behind the navigation guards' back.

@@ -21,6 +21,7 @@ import { listFolder } from './fs-browser.ts';
 import { MediaAccess } from './media-access.ts';
 import { ModelStore } from './model-store.ts';
 import { interruptedRuns, saveRunRequest } from './interrupted-runs.ts';
+import { clearLeftovers } from './leftovers.ts';
 import { expandImagePaths } from '../data/image-paths.ts';
 import { SettingsStore } from './settings-store.ts';
 import { ThumbnailCache } from './thumbnails.ts';
@@ -83,6 +84,8 @@ export class AppServices {
         // version stays unknown
       }
     }
+    // What killed saves left (temporary files, a model moved aside mid-swap) is put back or removed first.
+    await clearLeftovers(options.dataDir, services.models.userDir, services.models.runsDir);
     // Runs an earlier session left unfinished can be resumed from this one.
     for (const job of await interruptedRuns(services.models.runsDir)) services.jobs.restore(job);
     services.jobs.warmUp();

@@ -139,7 +139,6 @@ export const SECURE_WEB_PREFERENCES = {
   nodeIntegrationInSubFrames: false,
   webSecurity: true,
   allowRunningInsecureContent: false,
-  experimentalFeatures: false,
   webviewTag: false,
   disableBlinkFeatures: 'Auxclick',
 } as const;

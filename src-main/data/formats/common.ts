@@ -5,6 +5,8 @@
  */
 import { readFile, stat } from 'node:fs/promises';
 import path from 'node:path';
+import { removeStaleTempFiles } from '../../util/atomic-write.ts';
+import { fileIdentity, type FileIdentity } from '../../util/file-identity.ts';
 import type { CaptionEdit, Dataset, DatasetItem, DatasetProblem, ProblemKind, ReadOptions, Split } from '../dataset-types.ts';
 
 /** File extensions read as images (what libvips/sharp decodes), lower case with the dot. */
@@ -23,6 +25,15 @@ export function fileError(file: string, reason: string): Error {
 }
 
 /** A dataset file's text (UTF-8), or a one-line error naming it when it cannot be read. */
+/**
+ * A one-file save's first step: removes the temporary files that killed saves of `file` left beside it, and
+ * returns what the file is now, for the write to check again right before it renames over it.
+ */
+export async function beginSave(file: string): Promise<FileIdentity | null> {
+  await removeStaleTempFiles(path.dirname(file), path.basename(file));
+  return fileIdentity(file);
+}
+
 export async function readTextFile(file: string): Promise<string> {
   try {
     return await readFile(file, 'utf8');
