@@ -200,7 +200,10 @@ export class AppServices {
         const model = await this.models.resolve(modelId ?? s.modelId);
         const linked: string[] = [];
         const unreadable: string[] = [];
-        const files = await expandImagePaths(paths, { onLinked: (real) => linked.push(real), onUnreadable: (_dir, message) => unreadable.push(message) });
+        const loops: string[] = [];
+        const found = await expandImagePaths(paths, { onLinked: (real) => linked.push(real), onUnreadable: (_dir, message) => unreadable.push(message), onLinkLoop: (link) => loops.push(link) });
+        // A link loop is listed with the job's failed items (its reason in one line), not skipped silently.
+        const files = [...found, ...loops];
         if (files.length === 0) {
           throw notFound(unreadable[0] ?? `no image files in ${paths.length === 1 ? paths[0] : `the ${paths.length} paths given`}`);
         }
