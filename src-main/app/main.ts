@@ -83,6 +83,10 @@ if (!app.requestSingleInstanceLock()) {
     if (process.platform !== 'darwin') app.quit();
   });
 
+  // Ctrl+C on `npm start`, or the system stopping the app: quit as the window's close does, so that a training run
+  // writes a checkpoint of where it is (services.close) and is listed as interrupted at the next start.
+  for (const signal of ['SIGINT', 'SIGTERM'] as const) process.on(signal, () => app.quit());
+
   let closing = false;
   app.on('before-quit', (event) => {
     if (!services || closing) return;

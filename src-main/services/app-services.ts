@@ -20,9 +20,10 @@ import { describeError, notFound, unsupported } from './errors.ts';
 import { listFolder } from './fs-browser.ts';
 import { MediaAccess } from './media-access.ts';
 import { ModelStore } from './model-store.ts';
-import { interruptedRuns, saveRunRequest } from './interrupted-runs.ts';
+import { interruptedRuns, markRunStopped, saveRunRequest } from './interrupted-runs.ts';
 import { clearLeftovers } from './leftovers.ts';
 import { expandImagePaths } from '../data/image-paths.ts';
+import { recoverRun, runPaths } from '../engine/train.ts';
 import { SettingsStore } from './settings-store.ts';
 import { ThumbnailCache } from './thumbnails.ts';
 import { UploadStore } from './upload-store.ts';
@@ -110,9 +111,17 @@ export class AppServices {
     return () => this.listeners.delete(listener);
   }
 
-  /** Stops the workers and removes this session's uploads. */
+  /**
+   * Stops the workers (a training run first writes a checkpoint of where it is, and is noted as stopped by the app,
+   * to be listed as interrupted at the next start) and removes this session's uploads.
+   */
   async close(): Promise<void> {
     await this.jobs.close();
+    for (const job of this.jobs.list()) {
+      if (job.kind === 'train' && job.state === 'interrupted' && job.request?.runId) {
+        await markRunStopped(path.join(this.models.runsDir, job.request.runId), 'app').catch(() => {});
+      }
+    }
     await this.uploads.clear();
   }
 
@@ -234,6 +243,9 @@ export class AppServices {
         }
         const runDir = path.join(runs, runId);
         await saveRunRequest(runDir, { ...req, runId });
+        // A run stopped before its first checkpoint (while reading its data) starts over.
+        await recoverRun(runDir).catch(() => {});
+        const resume = (req.resume ?? false) && (await pathExists(runPaths(runDir).latest));
         return this.jobs.start(
           {
             kind: 'train',
@@ -254,10 +266,10 @@ export class AppServices {
               ...(req.patience !== undefined ? { patience: req.patience } : {}),
               ...(req.seed !== undefined ? { seed: req.seed } : {}),
               schedule: req.schedule,
-              resume: req.resume ?? false,
+              resume,
             },
           },
-          `${req.resume ? 'Resume' : 'Train'} ${req.name}`,
+          `${resume ? 'Resume' : 'Train'} ${req.name}`,
           { ...req, runId },
         );
       },
@@ -301,7 +313,12 @@ export class AppServices {
         return { deleted: id };
       },
       'jobs.list': async () => this.jobs.list(),
-      'jobs.cancel': async ({ jobId }) => this.jobs.cancel(jobId),
+      'jobs.cancel': async ({ jobId }) => {
+        // A training run the user cancels is listed as cancelled (not interrupted) at the next start.
+        const runId = this.jobs.get(jobId)?.request?.runId;
+        if (runId && (await pathExists(path.join(this.models.runsDir, runId)))) await markRunStopped(path.join(this.models.runsDir, runId), 'user');
+        return this.jobs.cancel(jobId);
+      },
       'jobs.pause': async ({ jobId }) => this.jobs.pause(jobId),
       'jobs.resume': async ({ jobId }) => this.jobs.resume(jobId),
     };
