@@ -93,17 +93,13 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
 
   const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
     const url = new URL(req.url ?? '/', 'http://127.0.0.1');
-    const verdict = guard!.check(req, url);
+    // Every API route needs the token; the page and its assets (no data in them) only this server's Host and
+    // Origin. The page takes the token from its address and sends it with each request (no cookie: see
+    // access-guard.ts).
+    const verdict = url.pathname.startsWith('/api/') ? guard!.check(req, url) : guard!.checkOrigin(req);
     if (!verdict.ok) {
       if (url.pathname.startsWith('/api/')) sendError(res, verdict.status, verdict.reason, 'validation');
       else send(res, verdict.status, `${verdict.status === 401 ? 'Unauthorized' : 'Forbidden'}: ${verdict.reason}\n`, 'text/plain; charset=utf-8');
-      return;
-    }
-    if (verdict.viaQuery && req.method === 'GET' && !url.pathname.startsWith('/api/')) {
-      // Trade the token in the URL for a cookie and drop it from the address bar.
-      url.searchParams.delete('token');
-      res.writeHead(302, { ...SECURITY_HEADERS, 'set-cookie': guard!.cookie(), location: url.pathname + url.search, 'cache-control': 'no-store' });
-      res.end();
       return;
     }
     const p = url.pathname;

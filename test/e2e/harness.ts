@@ -53,7 +53,7 @@ export interface Harness {
   close(): Promise<void>;
 }
 
-/** Starts everything; the page is open on the app (token exchanged for the cookie) when this resolves. */
+/** Starts everything; the page is open on the app (it took the token from the address) when this resolves. */
 export async function startHarness(label: string): Promise<Harness> {
   if (!existsSync(CHROMIUM)) throw new Error(`Chromium not found at ${CHROMIUM}: apt-get install chromium, or set CHROMIUM_PATH`);
   const rendererDir = await ensureRendererBuilt();
