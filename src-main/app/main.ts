@@ -7,7 +7,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { app, BrowserWindow, nativeTheme, session } from 'electron';
 import { AppServices } from '../services/app-services.ts';
-import { openDialog } from './dialogs.ts';
+import { confirmOverwrite, openDialog } from './dialogs.ts';
 import { setupEventForwarding, setupIpc } from './ipc.ts';
 import { setupMenu } from './menu.ts';
 import { registerSchemes, setupProtocols } from './protocol.ts';
@@ -60,6 +60,7 @@ if (!app.requestSingleInstanceLock()) {
       builtinModelsDir: process.env.CAPTION_STUDIO_MODELS_DIR ?? path.join(app.getAppPath(), 'models'),
       uploadDir: path.join(app.getPath('temp'), `caption-studio-${process.pid}`),
       openDialog,
+      confirmOverwrite,
       version: app.getVersion(),
     });
     setupProtocols(services, path.join(outDir, 'renderer'));

@@ -22,6 +22,7 @@ import { MediaAccess } from './media-access.ts';
 import { ModelStore } from './model-store.ts';
 import { interruptedRuns, markRunStopped, saveRunRequest } from './interrupted-runs.ts';
 import { clearLeftovers } from './leftovers.ts';
+import { checkExportTarget, ExportRegistry } from './export-target.ts';
 import { expandImagePaths } from '../data/image-paths.ts';
 import { recoverRun, runPaths } from '../engine/train.ts';
 import { SettingsStore } from './settings-store.ts';
@@ -42,6 +43,8 @@ export interface AppServicesOptions {
   readonly openDialog?: (purpose: ParsedRequestOf<'dialog.open'>['purpose']) => Promise<string[]>;
   /** The app's version when the host knows it (Electron's app.getVersion()); else read from package.json. */
   readonly version?: string;
+  /** The desktop app's question before an export replaces a file the user did not choose in the save dialog. */
+  readonly confirmOverwrite?: (file: string) => Promise<boolean>;
 }
 
 type Handlers = { [M in MethodName]: (request: ParsedRequestOf<M>) => Promise<ResponseOf<M>> };
@@ -56,10 +59,13 @@ export class AppServices {
   private readonly listeners = new Set<(event: JobEvent) => void>();
   private readonly handlers: Handlers;
   private version = '0.0.0';
+  /** Files the user chose in the native save dialog this session (an export may replace them). */
+  private readonly chosenOutputs = new Set<string>();
 
   private constructor(
     readonly options: AppServicesOptions,
     readonly settings: SettingsStore,
+    private readonly exports: ExportRegistry,
   ) {
     this.datasets = new DatasetStore(this.media);
     this.models = new ModelStore(options.builtinModelsDir, path.join(options.dataDir, 'models'), path.join(options.dataDir, 'runs'));
@@ -75,7 +81,7 @@ export class AppServices {
   static async create(options: AppServicesOptions): Promise<AppServices> {
     await mkdir(options.dataDir, { recursive: true });
     await mkdir(options.cacheDir, { recursive: true });
-    const services = new AppServices(options, await SettingsStore.open(options.dataDir));
+    const services = new AppServices(options, await SettingsStore.open(options.dataDir), await ExportRegistry.open(options.dataDir));
     if (options.version) services.version = options.version;
     else {
       try {
@@ -156,7 +162,10 @@ export class AppServices {
   }
 
   private async jobFinished(job: JobSummary): Promise<void> {
-    if (job.result?.kind === 'export' && job.result.format !== 'sidecar') await this.media.allowOutput(job.result.outPath).catch(() => {});
+    if (job.result?.kind === 'export' && job.result.format !== 'sidecar') {
+      await this.media.allowOutput(job.result.outPath).catch(() => {});
+      await this.exports.add(job.result.outPath).catch(() => {});
+    }
     if (job.result?.kind === 'train') this.emit({ type: 'models', models: await this.models.list() });
   }
 
@@ -202,7 +211,9 @@ export class AppServices {
       'files.upload': async ({ name, base64 }) => ({ path: await this.uploads.save(name, Buffer.from(base64, 'base64')) }),
       'dialog.open': async ({ purpose }) => {
         if (!this.options.openDialog) throw unsupported('native file dialogs exist only in the desktop app');
-        return { paths: await this.options.openDialog(purpose) };
+        const paths = await this.options.openDialog(purpose);
+        if (purpose === 'save-csv') for (const p of paths) this.chosenOutputs.add(path.resolve(p));
+        return { paths };
       },
       'caption.start': async ({ paths, modelId, beamSize }) => {
         const s = settings.get();
@@ -279,6 +290,14 @@ export class AppServices {
         const format = req.format ?? 'csv';
         const source = path.resolve(req.source.path);
         const outPath = req.outPath ? path.resolve(req.outPath) : source;
+        if (format !== 'sidecar') {
+          await checkExportTarget(outPath, {
+            previousExports: this.exports.known,
+            chosenInDialog: this.chosenOutputs,
+            overwrite: req.overwrite ?? false,
+            ...(this.options.confirmOverwrite ? { confirmOverwrite: this.options.confirmOverwrite } : {}),
+          });
+        }
         return this.jobs.start(
           {
             kind: 'export',

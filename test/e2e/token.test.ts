@@ -52,7 +52,7 @@ describe('the access token', () => {
     const info = await page.evaluate(async (token) => {
       const res = await fetch('/api/call/app.info', { method: 'POST', headers: { 'content-type': 'application/json', 'x-caption-studio-token': token }, body: '{}' });
       return res.status;
-    }, kept);
+    }, kept ?? '');
     expect(info).toBe(200);
     expect(await page.locator('[data-testid=session-ended]').count()).toBe(0);
   });
