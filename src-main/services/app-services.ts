@@ -27,7 +27,7 @@ import { expandImagePaths } from '../data/image-paths.ts';
 import { recoverRun, runPaths } from '../engine/train.ts';
 import { SettingsStore } from './settings-store.ts';
 import { ThumbnailCache } from './thumbnails.ts';
-import { UploadStore } from './upload-store.ts';
+import { removeOrphanUploadDirs, UPLOAD_DIR_PREFIX, UploadStore } from './upload-store.ts';
 
 export interface AppServicesOptions {
   readonly mode: AppMode;
@@ -70,7 +70,7 @@ export class AppServices {
     this.datasets = new DatasetStore(this.media);
     this.models = new ModelStore(options.builtinModelsDir, path.join(options.dataDir, 'models'), path.join(options.dataDir, 'runs'));
     this.thumbnails = new ThumbnailCache(path.join(options.cacheDir, 'thumbs'));
-    this.uploads = new UploadStore(options.uploadDir ?? path.join(os.tmpdir(), `caption-studio-uploads-${process.pid}-${Date.now()}`), this.media);
+    this.uploads = new UploadStore(options.uploadDir ?? path.join(os.tmpdir(), `${UPLOAD_DIR_PREFIX}${process.pid}-${Date.now()}`), this.media);
     this.jobs = new JobManager(settings.get().backend);
     this.jobs.subscribe((event) => this.forward(event));
     this.jobs.onFinished = (job) => this.jobFinished(job);
@@ -93,6 +93,7 @@ export class AppServices {
     }
     // What killed saves left (temporary files, a model moved aside mid-swap) is put back or removed first.
     await clearLeftovers(options.dataDir, services.models.userDir, services.models.runsDir);
+    await removeOrphanUploadDirs();
     // Runs an earlier session left unfinished can be resumed from this one.
     for (const job of await interruptedRuns(services.models.runsDir)) services.jobs.restore(job);
     services.jobs.warmUp();

@@ -149,6 +149,11 @@ describe('calls', () => {
     expect(stored.startsWith(path.join(root, 'uploads') + path.sep)).toBe(true);
     expect(await readFile(stored)).toEqual(bytes);
 
+    // Over the limit by its declared length: refused before anything is stored.
+    const tooBig = await raw('/api/upload', { host: `127.0.0.1:${server.port}`, ...auth, 'x-file-name': 'huge.png', 'content-length': String(200 * 1024 * 1024) }, 'POST', '');
+    expect(tooBig.status).toBe(413);
+    expect(JSON.parse(tooBig.body)).toEqual({ code: 'validation', error: 'huge.png: upload is over 100 MB' });
+
     const started = await call('caption.start', { paths: [stored] });
     expect(started.status).toBe(200);
     const job = (await started.json()) as { id: string };
