@@ -60,6 +60,8 @@ describe('content security policy', () => {
     expect(directives.get('object-src')).toEqual(["'none'"]);
     expect(directives.get('frame-ancestors')).toEqual(["'none'"]);
     expect(directives.get('img-src')).toContain('cs-media:');
+    // Svelte's style: directives and chart.js set styles through the CSSOM, which the CSP allows: no inline styles.
+    expect(directives.get('style-src')).toEqual(["'self'"]);
   });
 
   it('is added to every response the session receives, and permission requests are refused', () => {

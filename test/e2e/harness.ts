@@ -48,6 +48,8 @@ export interface Harness {
   readonly browser: Browser;
   readonly context: BrowserContext;
   readonly page: Page;
+  /** Page errors and console errors so far (Content-Security-Policy violations among them). */
+  readonly problems: readonly string[];
   /** Saves a full-window screenshot into test-artifacts/. */
   screenshot(name: string): Promise<string>;
   close(): Promise<void>;
@@ -89,6 +91,7 @@ export async function startHarness(label: string): Promise<Harness> {
     browser,
     context,
     page,
+    problems,
     async screenshot(name) {
       const file = path.join(ARTIFACTS, `${name}.png`);
       await page.evaluate(() => document.querySelectorAll('.view').forEach((v) => (v.scrollTop = 0)));
