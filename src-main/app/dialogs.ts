@@ -1,4 +1,4 @@
-/** Native open/save dialogs for the contract's 'dialog.open' method. */
+/** Native open/save dialogs for the contract's 'dialog.open' method, and the question before an export replaces a file. */
 import { BrowserWindow, dialog, type OpenDialogOptions } from 'electron';
 import type { ParsedRequestOf } from '../contract/schemas.ts';
 
@@ -20,9 +20,31 @@ export async function openDialog(purpose: Purpose): Promise<string[]> {
   const win = BrowserWindow.getAllWindows()[0];
   if (!win) return [];
   if (purpose === 'save-csv') {
-    const result = await dialog.showSaveDialog(win, { title: 'Save captions as CSV', defaultPath: 'captions.csv', filters: [{ name: 'CSV', extensions: ['csv'] }] });
+    const result = await dialog.showSaveDialog(win, {
+      title: 'Save captions as CSV',
+      defaultPath: 'captions.csv',
+      filters: [{ name: 'CSV', extensions: ['csv'] }],
+      // Linux asks before replacing a file only when told to (macOS and Windows always do).
+      properties: ['showOverwriteConfirmation', 'createDirectory'],
+    });
     return result.canceled || !result.filePath ? [] : [result.filePath];
   }
   const result = await dialog.showOpenDialog(win, OPEN[purpose]);
   return result.canceled ? [] : result.filePaths;
+}
+
+/** Asks before an export replaces `file`, which the user did not choose in the save dialog; true to replace it. */
+export async function confirmOverwrite(file: string): Promise<boolean> {
+  const win = BrowserWindow.getAllWindows()[0];
+  const options = {
+    type: 'warning' as const,
+    buttons: ['Replace', 'Cancel'],
+    defaultId: 1,
+    cancelId: 1,
+    title: 'Replace file?',
+    message: `${file} already exists.`,
+    detail: 'The export would replace it with caption rows. Replace it?',
+  };
+  const { response } = win ? await dialog.showMessageBox(win, options) : await dialog.showMessageBox(options);
+  return response === 0;
 }

@@ -50,6 +50,7 @@ declare module 'electron*' {
     webviewTag?: boolean;
     spellcheck?: boolean;
     navigateOnDragDrop?: boolean;
+    disableBlinkFeatures?: string;
     devTools?: boolean;
   }
 
@@ -108,11 +109,23 @@ declare module 'electron*' {
     defaultPath?: string;
     buttonLabel?: string;
     filters?: FileFilter[];
+    properties?: Array<'showHiddenFiles' | 'createDirectory' | 'treatPackageAsDirectory' | 'showOverwriteConfirmation' | 'dontAddToRecent'>;
+  }
+  export interface MessageBoxOptions {
+    type?: 'none' | 'info' | 'error' | 'question' | 'warning';
+    buttons?: string[];
+    defaultId?: number;
+    cancelId?: number;
+    title?: string;
+    message: string;
+    detail?: string;
   }
   export interface Dialog {
     showOpenDialog(window: BrowserWindow, options: OpenDialogOptions): Promise<{ canceled: boolean; filePaths: string[] }>;
     showSaveDialog(window: BrowserWindow, options: SaveDialogOptions): Promise<{ canceled: boolean; filePath: string }>;
     showErrorBox(title: string, content: string): void;
+    showMessageBox(window: BrowserWindow, options: MessageBoxOptions): Promise<{ response: number }>;
+    showMessageBox(options: MessageBoxOptions): Promise<{ response: number }>;
     showMessageBoxSync(
       window: BrowserWindow,
       options: { type?: string; buttons?: string[]; defaultId?: number; cancelId?: number; title?: string; message: string; detail?: string },

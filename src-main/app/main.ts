@@ -7,17 +7,20 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { app, BrowserWindow, nativeTheme, session } from 'electron';
 import { AppServices } from '../services/app-services.ts';
-import { openDialog } from './dialogs.ts';
+import { confirmOverwrite, openDialog } from './dialogs.ts';
 import { setupEventForwarding, setupIpc } from './ipc.ts';
 import { setupMenu } from './menu.ts';
 import { registerSchemes, setupProtocols } from './protocol.ts';
 import { setupNavigationGuards, setupSessionSecurity } from './security.ts';
-import { createMainWindow, originOf, RENDERER_ORIGIN, RENDERER_URL } from './window.ts';
+import { rendererTarget } from './renderer-url.ts';
+import { createMainWindow, originOf } from './window.ts';
 
 // Bundled as out/main/index.js; the preload is out/preload/index.cjs and the renderer out/renderer/.
 const here = path.dirname(fileURLToPath(import.meta.url));
 const outDir = path.resolve(here, '..');
-const devUrl = process.env.ELECTRON_RENDERER_URL;
+// A development server's page is loaded (and trusted for IPC) only in an unpackaged run.
+const renderer = rendererTarget(process.env.ELECTRON_RENDERER_URL, app.isPackaged);
+if (renderer.ignored) console.warn(renderer.ignored);
 
 if (app.isPackaged) {
   // models/ ships as extra resources beside the app, not inside it.
@@ -25,7 +28,7 @@ if (app.isPackaged) {
   process.env.CAPTION_STUDIO_MODELS_DIR ??= path.join(resourcesPath, 'models');
 }
 
-const appOrigins = [RENDERER_ORIGIN, ...(devUrl ? [originOf(devUrl) ?? ''] : [])];
+const appOrigins = renderer.origins;
 const isAppUrl = (url: string): boolean => {
   const origin = originOf(url);
   return origin !== null && appOrigins.includes(origin);
@@ -57,6 +60,7 @@ if (!app.requestSingleInstanceLock()) {
       builtinModelsDir: process.env.CAPTION_STUDIO_MODELS_DIR ?? path.join(app.getAppPath(), 'models'),
       uploadDir: path.join(app.getPath('temp'), `caption-studio-${process.pid}`),
       openDialog,
+      confirmOverwrite,
       version: app.getVersion(),
     });
     setupProtocols(services, path.join(outDir, 'renderer'));
@@ -68,7 +72,7 @@ if (!app.requestSingleInstanceLock()) {
       const settings = await services?.call('settings.get', {});
       const theme = settings?.ok ? settings.value.theme : 'system';
       const dark = theme === 'dark' || (theme === 'system' && nativeTheme.shouldUseDarkColors);
-      createMainWindow(path.join(outDir, 'preload', 'index.cjs'), devUrl ?? RENDERER_URL, icon, dark);
+      createMainWindow(path.join(outDir, 'preload', 'index.cjs'), renderer.url, icon, dark);
     };
     await open();
     app.on('activate', () => {
@@ -79,6 +83,10 @@ if (!app.requestSingleInstanceLock()) {
   app.on('window-all-closed', () => {
     if (process.platform !== 'darwin') app.quit();
   });
+
+  // Ctrl+C on `npm start`, or the system stopping the app: quit as the window's close does, so that a training run
+  // writes a checkpoint of where it is (services.close) and is listed as interrupted at the next start.
+  for (const signal of ['SIGINT', 'SIGTERM'] as const) process.on(signal, () => app.quit());
 
   let closing = false;
   app.on('before-quit', (event) => {

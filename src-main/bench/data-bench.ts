@@ -2,6 +2,8 @@
  * Speed of the data side:
  * - `dataset_load`: ms to read (detect + parse + check every image file) the COCO and UCM sets in ../shared, or a
  *   generated 10,000-row CSV when they are absent; `dataset_stats`: ms for `datasetStats` on it;
+ * - `stats_100k`: ms for what `caption-studio stats` does (load + `datasetStats`) on a generated 100,000-row CSV of
+ *   distinct captions over 5 images (many captions per image: the duplicate check must stay linear);
  * - `feature_extract`: ms per image of `extractFeatures` with the default encoder on the first N images, cold
  *   (decode + encode + write the cache) and warm (hash + read the cache), in a temporary cache folder;
  * - `csv_export`: ms for `toCsv` of 12,000 rows.
@@ -23,6 +25,7 @@ import { round } from './stats.ts';
 export type DataBenchResult =
   | { readonly bench: 'dataset_load'; readonly dataset: string; readonly format: string; readonly images: number; readonly captions: number; readonly ms: number }
   | { readonly bench: 'dataset_stats'; readonly dataset: string; readonly captions: number; readonly ms: number }
+  | { readonly bench: 'stats_100k'; readonly rows: number; readonly images: number; readonly captions: number; readonly ms: number }
   | { readonly bench: 'feature_extract'; readonly encoder: string; readonly images: number; readonly cold_ms_per_image: number; readonly warm_ms_per_image: number }
   | { readonly bench: 'csv_export'; readonly rows: number; readonly ms: number };
 
@@ -56,6 +59,11 @@ export async function runDataBench(options: DataBenchOptions = {}): Promise<Data
       out.push({ bench: 'dataset_stats', dataset: name, captions: stats.captions, ms: round(statsMs) });
       if (firstImages.length === 0) firstImages = ds.items.map((item) => item.imagePath);
     }
+
+    const many = await manyCaptionsCsv(tmp, 100_000, 5);
+    const t2 = performance.now();
+    const manyStats = datasetStats(await loadDataset(many), { minWordCount: 5 });
+    out.push({ bench: 'stats_100k', rows: 100_000, images: manyStats.images, captions: manyStats.captions, ms: round(performance.now() - t2) });
 
     const n = Math.min(options.images ?? 32, firstImages.length);
     if (n > 0 && existsSync(firstImages[0]!)) {
@@ -97,6 +105,16 @@ async function generatedCsv(dir: string): Promise<string> {
   for (let i = 0; i < 10_000; i++) lines.push(`img${i % 2000}.jpg,"a caption, number ${i}"`);
   await Promise.all(Array.from({ length: 2000 }, (_, i) => writeFile(path.join(dir, `img${i}.jpg`), '')));
   const file = path.join(dir, 'generated.csv');
+  await writeFile(file, lines.join('\n'));
+  return file;
+}
+
+/** A CSV of `rows` distinct captions spread over `images` placeholder images. */
+export async function manyCaptionsCsv(dir: string, rows: number, images: number): Promise<string> {
+  const lines = ['image,caption'];
+  for (let i = 0; i < rows; i++) lines.push(`many${i % images}.jpg,a caption with its number ${i}`);
+  await Promise.all(Array.from({ length: images }, (_, i) => writeFile(path.join(dir, `many${i}.jpg`), '')));
+  const file = path.join(dir, 'many-captions.csv');
   await writeFile(file, lines.join('\n'));
   return file;
 }

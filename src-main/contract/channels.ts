@@ -64,6 +64,5 @@ export const HTTP_ROUTES = {
   events: '/api/events',
 } as const;
 
-/** Name of the cookie and header that carry the browser-mode session token. */
-export const TOKEN_COOKIE = 'cs_token';
+/** The header that carries the browser-mode session token (there is no cookie: see server/access-guard.ts). */
 export const TOKEN_HEADER = 'x-caption-studio-token';

@@ -156,7 +156,11 @@ export interface ModelSummary {
 
 export type JobKind = 'caption' | 'train' | 'export';
 /** queued: waiting for the worker; paused: stopped at a safe point, resumable; the last three are final. */
-export type JobState = 'queued' | 'running' | 'paused' | 'done' | 'failed' | 'cancelled';
+/**
+ * 'interrupted': a training run stopped because the app or server stopped (not by the user); its checkpoint holds
+ * where it stopped, and resuming it continues exactly there.
+ */
+export type JobState = 'queued' | 'running' | 'paused' | 'done' | 'failed' | 'cancelled' | 'interrupted';
 
 /** One sample caption of a validation image, written after an epoch. */
 export interface SampleCaption {

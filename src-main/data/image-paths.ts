@@ -15,8 +15,13 @@ export const MAX_FILES = 100_000;
 export interface ExpandOptions {
   /** Most files (default MAX_FILES); more is an error. */
   readonly maxFiles?: number;
-  /** Told about each folder that could not be read, with a one-line message naming it; the rest goes on. */
+  /**
+   * Told about each folder that could not be read, and each symbolic link that leads back to itself (a loop such
+   * as a.jpg → b.jpg → a.jpg), with a one-line message naming it; the rest goes on.
+   */
   readonly onUnreadable?: (dir: string, message: string) => void;
+  /** Told about each symbolic link loop instead of `onUnreadable`, when given (to list it with the failed items). */
+  readonly onLinkLoop?: (link: string, message: string) => void;
   /** Told the real path of each folder or file reached through a symbolic link (to grant access to it too). */
   readonly onLinked?: (realPath: string) => void;
 }
@@ -59,9 +64,20 @@ export async function expandImagePaths(inputs: readonly string[], opts: ExpandOp
         else if (entry.isFile() && isImageName(entry.name)) add(full);
         continue;
       }
-      const target = await stat(full).catch(() => null); // a dangling link is skipped
-      const real = target ? await realpath(full).catch(() => null) : null;
-      if (!target || !real) continue;
+      let target: Awaited<ReturnType<typeof stat>> | null = null;
+      try {
+        target = await stat(full);
+      } catch (err) {
+        // A dangling link is skipped; a loop is reported.
+        if ((err as NodeJS.ErrnoException).code === 'ELOOP') {
+          const message = `${full}: symbolic link loop (it leads back to itself); skipped`;
+          if (opts.onLinkLoop) opts.onLinkLoop(full, message);
+          else opts.onUnreadable?.(full, message);
+        }
+        continue;
+      }
+      const real = await realpath(full).catch(() => null);
+      if (!real) continue;
       if (target.isDirectory()) {
         if (!walked.has(real)) opts.onLinked?.(real);
         await walk(full);

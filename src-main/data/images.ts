@@ -321,6 +321,7 @@ function asImageLoadError(err: unknown, path: string): ImageLoadError {
   if (code === 'ENOENT') return new ImageLoadError(path, 'not-found', 'file not found');
   if (code === 'EACCES' || code === 'EPERM') return new ImageLoadError(path, 'unreadable', 'permission denied');
   if (code === 'EISDIR') return new ImageLoadError(path, 'unreadable', 'is a directory, not a file');
+  if (code === 'ELOOP') return new ImageLoadError(path, 'unreadable', 'symbolic link loop (it leads back to itself)');
   return new ImageLoadError(path, 'unreadable', `cannot read: ${firstLine(err)}`);
 }
 

@@ -5,15 +5,18 @@
  * `quantization` entries). Reading needs nothing but `tf.io.decodeWeights`, so a browser can load a bundle with
  * plain @tensorflow/tfjs: fetch both files and call `captionModelFromArtifacts`.
  *
- * Saving writes `weights.bin` atomically, then `model.json` atomically (last, so it is the commit point); model.json
- * records the weights file's SHA-256, so a torn pair or a damaged file is a clear error on load, not garbage.
+ * Saving installs the bundle as one atomic directory swap (util/atomic-dir.ts): both files are written and flushed
+ * into a fresh folder beside the target, which then replaces it whole, so at every instant — a kill -9 included —
+ * the old or the new model loads (readers find the old one moved aside in the instant between the two renames).
+ * model.json also records the weights file's SHA-256, so a damaged file is a clear error on load, not garbage.
  */
 import { createHash } from 'node:crypto';
-import { readFile } from 'node:fs/promises';
+import { cp, readdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { z } from 'zod';
-import { writeFileAtomic } from '../util/atomic-write.ts';
+import { readableDir, replaceDirAtomic, writeFileSynced } from '../util/atomic-dir.ts';
+import { isOurTempFile } from '../util/atomic-write.ts';
 import type { CaptionModel, JsonValue, ModelMetadata, TrainingSummary } from './caption-model.ts';
 import { decoderWeightShapes } from './decoder.ts';
 import { DECODER_WEIGHT_NAMES, type DecoderConfig, type DecoderWeights } from './model-types.ts';
@@ -137,21 +140,67 @@ export async function saveBundle(dir: string, model: CaptionModel, options: Save
     weightsManifest: [{ paths: [BUNDLE_WEIGHTS_FILE], weights: specs }],
   };
   const text = JSON.stringify(json, null, 1);
-  await writeFileAtomic(path.join(dir, BUNDLE_WEIGHTS_FILE), weightBytes);
-  await writeFileAtomic(path.join(dir, BUNDLE_MODEL_FILE), text);
+  await installBundleDir(dir, async (tmp) => {
+    await writeFileSynced(path.join(tmp, BUNDLE_WEIGHTS_FILE), weightBytes);
+    await writeFileSynced(path.join(tmp, BUNDLE_MODEL_FILE), text);
+  });
   return { dir, weightsBytes: weightBytes.byteLength, modelJsonBytes: Buffer.byteLength(text) };
+}
+
+/** Installs the bundle in `source` (its two files, bytes unchanged) as `dir`, in one atomic swap like `saveBundle`. */
+export async function copyBundle(source: string, dir: string): Promise<void> {
+  await installBundleDir(dir, async (tmp) => {
+    for (const file of [BUNDLE_WEIGHTS_FILE, BUNDLE_MODEL_FILE]) {
+      await writeFileSynced(path.join(tmp, file), await readFile(path.join(source, file)));
+    }
+  });
+}
+
+/**
+ * Replaces the folder `dir` by a fresh one that `write` fills with a bundle. Other plain files the old folder held
+ * (a user's notes beside a model written with --out) are carried over; temporary files of our own that a killed
+ * save left are not. A folder holding sub-folders is refused rather than replaced: it is not a model folder.
+ */
+async function installBundleDir(dir: string, write: (tmp: string) => Promise<void>): Promise<void> {
+  const entries = await readdir(dir, { withFileTypes: true }).catch(() => []);
+  const folder = entries.find((e) => e.isDirectory());
+  if (folder) throw new Error(`${dir}: holds the folder ${folder.name}, so it is not a model folder: write the model into an empty or model folder`);
+  const extras = entries.filter((e) => e.isFile() && e.name !== BUNDLE_MODEL_FILE && e.name !== BUNDLE_WEIGHTS_FILE && !isOurTempFile(e.name));
+  await replaceDirAtomic(dir, async (tmp) => {
+    for (const e of extras) await cp(path.join(dir, e.name), path.join(tmp, e.name));
+    await write(tmp);
+  });
+}
+
+/**
+ * Runs `read` on the folder holding `dir`'s complete bundle (the folder itself, or its moved-aside copy in the
+ * instant of a swap); a read that meets a swap in progress (files gone, or a pair from two saves) is tried again.
+ */
+async function readStable<T>(dir: string, read: (from: string) => Promise<T>): Promise<T> {
+  for (let attempt = 1; ; attempt++) {
+    const from = (await readableDir(dir)) ?? dir;
+    try {
+      return await read(from);
+    } catch (err) {
+      if (attempt >= 3) throw err;
+    }
+  }
 }
 
 /** Reads a bundle directory into a CaptionModel (new variables: `disposeCaptionModel` when done). */
 export async function loadBundle(dir: string): Promise<CaptionModel> {
-  const modelPath = path.join(dir, BUNDLE_MODEL_FILE);
+  return readStable(dir, (from) => loadBundleFrom(from, dir));
+}
+
+async function loadBundleFrom(from: string, dir: string): Promise<CaptionModel> {
+  const modelPath = path.join(from, BUNDLE_MODEL_FILE);
   const json = await readJson(modelPath);
   const parsed = parseModelJson(json, modelPath);
   const weightsFile = parsed.weightsManifest[0]!.paths;
   if (weightsFile.length !== 1 || weightsFile[0] !== BUNDLE_WEIGHTS_FILE) {
     throw new Error(`${modelPath}: expects weights in one file named ${BUNDLE_WEIGHTS_FILE}, manifest names ${JSON.stringify(weightsFile)}`);
   }
-  const weightsPath = path.join(dir, BUNDLE_WEIGHTS_FILE);
+  const weightsPath = path.join(from, BUNDLE_WEIGHTS_FILE);
   let bytes: Buffer;
   try {
     bytes = await readFile(weightsPath);
@@ -164,6 +213,10 @@ export async function loadBundle(dir: string): Promise<CaptionModel> {
 
 /** Reads a bundle's model.json only (no weights). */
 export async function readBundleInfo(dir: string): Promise<BundleInfo> {
+  return readStable(dir, (from) => readBundleInfoFrom(from));
+}
+
+async function readBundleInfoFrom(dir: string): Promise<BundleInfo> {
   const modelPath = path.join(dir, BUNDLE_MODEL_FILE);
   const parsed = parseModelJson(await readJson(modelPath), modelPath);
   const vocab = Vocabulary.fromJSON(parsed.vocabulary, `${modelPath}: vocabulary`);

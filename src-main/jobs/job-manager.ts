@@ -27,11 +27,16 @@ interface JobRecord {
   lossCurve: { batch: number; loss: number; epsilon: number }[];
   readonly request: RequestOf<'train.start'> | undefined;
   readonly waiters: ((summary: JobSummary) => void)[];
+  /** Stopped because the manager is closing (the app or server stops), not by the user. */
+  interrupted: boolean;
 }
 
 /** Loss points kept per training run; beyond this every other one is dropped. */
 const MAX_CURVE_POINTS = 600;
-const FINAL: readonly JobState[] = ['done', 'failed', 'cancelled'];
+const FINAL: readonly JobState[] = ['done', 'failed', 'cancelled', 'interrupted'];
+
+/** How long `close` waits for a training run to write the checkpoint of where it stopped. */
+export const CHECKPOINT_GRACE_MS = 60_000;
 
 export class JobManager {
   private readonly jobs = new Map<string, JobRecord>();
@@ -103,6 +108,7 @@ export class JobManager {
       lossCurve: [],
       request,
       waiters: [],
+      interrupted: false,
     };
     this.jobs.set(id, record);
     host.run(id, spec, record.control.buffer);
@@ -158,9 +164,22 @@ export class JobManager {
     return new Promise((resolve) => record.waiters.push(resolve));
   }
 
-  /** Cancels everything and stops the workers. */
-  async close(): Promise<void> {
-    for (const record of this.jobs.values()) if (!FINAL.includes(record.state)) record.control.cancel();
+  /**
+   * Stops everything and the workers. A training run is interrupted as the CLI's Ctrl-C does it: it writes a
+   * checkpoint of exactly where it is (mid-epoch) and ends 'interrupted'; its worker is stopped once it has (or
+   * after `graceMs`).
+   */
+  async close(graceMs = CHECKPOINT_GRACE_MS): Promise<void> {
+    const stopping: Promise<JobSummary>[] = [];
+    for (const record of this.jobs.values()) {
+      if (FINAL.includes(record.state)) continue;
+      record.interrupted = true;
+      record.control.cancel();
+      if (record.spec.kind === 'train') stopping.push(this.wait(record.id));
+    }
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([Promise.all(stopping), new Promise((resolve) => (timer = setTimeout(resolve, graceMs)))]);
+    clearTimeout(timer);
     const hosts = new Set([...this.jobs.values()].map((r) => r.host));
     if (this.inference) hosts.add(this.inference);
     this.inference = null;
@@ -219,7 +238,7 @@ export class JobManager {
         this.finish(record, 'done', null, message.result);
         break;
       case 'failed':
-        this.finish(record, message.cancelled ? 'cancelled' : 'failed', message.cancelled ? null : message.error, null);
+        this.finish(record, message.cancelled ? (record.interrupted ? 'interrupted' : 'cancelled') : 'failed', message.cancelled ? null : message.error, null);
         break;
     }
     // A backend change waits for the inference queue to drain.
@@ -270,7 +289,7 @@ export class JobManager {
   private onExit(host: WorkerHost, reason: string): void {
     if (host === this.inference) this.inference = null;
     for (const record of this.jobs.values()) {
-      if (record.host === host && !FINAL.includes(record.state)) this.finish(record, record.control.cancelled ? 'cancelled' : 'failed', reason, null);
+      if (record.host === host && !FINAL.includes(record.state)) this.finish(record, record.control.cancelled ? (record.interrupted ? 'interrupted' : 'cancelled') : 'failed', reason, null);
     }
   }
 

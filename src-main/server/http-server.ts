@@ -14,7 +14,7 @@ import { contentSecurityPolicy } from '../contract/csp.ts';
 import type { ApiErrorCode, JobEvent } from '../contract/types.ts';
 import type { AppServices } from '../services/app-services.ts';
 import { ForbiddenPathError } from '../services/errors.ts';
-import { MAX_UPLOAD_BYTES } from '../services/upload-store.ts';
+import { UploadRefused } from '../services/upload-store.ts';
 import { contentType, readStatic } from './static-files.ts';
 import { AccessGuard, newToken } from './access-guard.ts';
 
@@ -93,17 +93,13 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
 
   const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
     const url = new URL(req.url ?? '/', 'http://127.0.0.1');
-    const verdict = guard!.check(req, url);
+    // Every API route needs the token; the page and its assets (no data in them) only this server's Host and
+    // Origin. The page takes the token from its address and sends it with each request (no cookie: see
+    // access-guard.ts).
+    const verdict = url.pathname.startsWith('/api/') ? guard!.check(req, url) : guard!.checkOrigin(req);
     if (!verdict.ok) {
       if (url.pathname.startsWith('/api/')) sendError(res, verdict.status, verdict.reason, 'validation');
       else send(res, verdict.status, `${verdict.status === 401 ? 'Unauthorized' : 'Forbidden'}: ${verdict.reason}\n`, 'text/plain; charset=utf-8');
-      return;
-    }
-    if (verdict.viaQuery && req.method === 'GET' && !url.pathname.startsWith('/api/')) {
-      // Trade the token in the URL for a cookie and drop it from the address bar.
-      url.searchParams.delete('token');
-      res.writeHead(302, { ...SECURITY_HEADERS, 'set-cookie': guard!.cookie(), location: url.pathname + url.search, 'cache-control': 'no-store' });
-      res.end();
       return;
     }
     const p = url.pathname;
@@ -133,8 +129,9 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       } catch {
         throw new HttpError(400, 'upload: X-File-Name is not URI-encoded');
       }
-      const data = await readBody(req, MAX_UPLOAD_BYTES);
-      sendJson(res, 200, { path: await services.uploads.save(name, data) });
+      // Streamed to disk as it arrives (never buffered whole); limits per file, at once and per session.
+      const declared = req.headers['content-length'] === undefined ? undefined : Number(req.headers['content-length']);
+      sendJson(res, 200, { path: await services.uploads.saveStream(name, req, declared) });
       return;
     }
     if (p === HTTP_ROUTES.image || p === HTTP_ROUTES.thumb || p === HTTP_ROUTES.download) {
@@ -185,6 +182,10 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
         return;
       }
       if (err instanceof HttpError) sendError(res, err.status, err.message, err.code);
+      else if (err instanceof UploadRefused) {
+        sendError(res, err.status, err.message, 'validation');
+        req.resume(); // drain what the client still sends, so that it reads the answer
+      }
       else if (err instanceof ForbiddenPathError) sendError(res, 403, err.message, 'validation');
       else sendError(res, 500, (err instanceof Error ? err.message : String(err)).split('\n')[0]!, 'failed');
     });

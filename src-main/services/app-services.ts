@@ -23,11 +23,14 @@ import { describeError, notFound, unsupported } from './errors.ts';
 import { listFolder } from './fs-browser.ts';
 import { MediaAccess } from './media-access.ts';
 import { ModelStore } from './model-store.ts';
-import { interruptedRuns, saveRunRequest } from './interrupted-runs.ts';
+import { interruptedRuns, markRunStopped, saveRunRequest } from './interrupted-runs.ts';
+import { clearLeftovers } from './leftovers.ts';
+import { checkExportTarget, ExportRegistry } from './export-target.ts';
 import { expandImagePaths } from '../data/image-paths.ts';
+import { recoverRun, runPaths } from '../engine/train.ts';
 import { SettingsStore } from './settings-store.ts';
 import { ThumbnailCache } from './thumbnails.ts';
-import { UploadStore } from './upload-store.ts';
+import { removeOrphanUploadDirs, UPLOAD_DIR_PREFIX, UploadStore } from './upload-store.ts';
 
 export interface AppServicesOptions {
   readonly mode: AppMode;
@@ -43,6 +46,8 @@ export interface AppServicesOptions {
   readonly openDialog?: (purpose: ParsedRequestOf<'dialog.open'>['purpose']) => Promise<string[]>;
   /** The app's version when the host knows it (Electron's app.getVersion()); else read from package.json. */
   readonly version?: string;
+  /** The desktop app's question before an export replaces a file the user did not choose in the save dialog. */
+  readonly confirmOverwrite?: (file: string) => Promise<boolean>;
 }
 
 type Handlers = { [M in MethodName]: (request: ParsedRequestOf<M>) => Promise<ResponseOf<M>> };
@@ -57,15 +62,18 @@ export class AppServices {
   private readonly listeners = new Set<(event: JobEvent) => void>();
   private readonly handlers: Handlers;
   private version = '0.0.0';
+  /** Files the user chose in the native save dialog this session (an export may replace them). */
+  private readonly chosenOutputs = new Set<string>();
 
   private constructor(
     readonly options: AppServicesOptions,
     readonly settings: SettingsStore,
+    private readonly exports: ExportRegistry,
   ) {
     this.datasets = new DatasetStore(this.media);
     this.models = new ModelStore(options.builtinModelsDir, path.join(options.dataDir, 'models'), path.join(options.dataDir, 'runs'));
     this.thumbnails = new ThumbnailCache(path.join(options.cacheDir, 'thumbs'));
-    this.uploads = new UploadStore(options.uploadDir ?? path.join(os.tmpdir(), `caption-studio-uploads-${process.pid}-${Date.now()}`), this.media);
+    this.uploads = new UploadStore(options.uploadDir ?? path.join(os.tmpdir(), `${UPLOAD_DIR_PREFIX}${process.pid}-${Date.now()}`), this.media);
     this.jobs = new JobManager(settings.get().backend);
     this.jobs.subscribe((event) => this.forward(event));
     this.jobs.onFinished = (job) => this.jobFinished(job);
@@ -76,7 +84,7 @@ export class AppServices {
   static async create(options: AppServicesOptions): Promise<AppServices> {
     await mkdir(options.dataDir, { recursive: true });
     await mkdir(options.cacheDir, { recursive: true });
-    const services = new AppServices(options, await SettingsStore.open(options.dataDir));
+    const services = new AppServices(options, await SettingsStore.open(options.dataDir), await ExportRegistry.open(options.dataDir));
     if (options.version) services.version = options.version;
     else {
       try {
@@ -86,6 +94,9 @@ export class AppServices {
         // version stays unknown
       }
     }
+    // What killed saves left (temporary files, a model moved aside mid-swap) is put back or removed first.
+    await clearLeftovers(options.dataDir, services.models.userDir, services.models.runsDir);
+    await removeOrphanUploadDirs();
     // Runs an earlier session left unfinished can be resumed from this one.
     for (const job of await interruptedRuns(services.models.runsDir)) services.jobs.restore(job);
     services.jobs.warmUp();
@@ -110,9 +121,17 @@ export class AppServices {
     return () => this.listeners.delete(listener);
   }
 
-  /** Stops the workers and removes this session's uploads. */
+  /**
+   * Stops the workers (a training run first writes a checkpoint of where it is, and is noted as stopped by the app,
+   * to be listed as interrupted at the next start) and removes this session's uploads.
+   */
   async close(): Promise<void> {
     await this.jobs.close();
+    for (const job of this.jobs.list()) {
+      if (job.kind === 'train' && job.state === 'interrupted' && job.request?.runId) {
+        await markRunStopped(path.join(this.models.runsDir, job.request.runId), 'app').catch(() => {});
+      }
+    }
     await this.uploads.clear();
   }
 
@@ -147,7 +166,10 @@ export class AppServices {
   }
 
   private async jobFinished(job: JobSummary): Promise<void> {
-    if (job.result?.kind === 'export' && job.result.format !== 'sidecar') await this.media.allowOutput(job.result.outPath).catch(() => {});
+    if (job.result?.kind === 'export' && job.result.format !== 'sidecar') {
+      await this.media.allowOutput(job.result.outPath).catch(() => {});
+      await this.exports.add(job.result.outPath).catch(() => {});
+    }
     if (job.result?.kind === 'train') this.emit({ type: 'models', models: await this.models.list() });
   }
 
@@ -193,14 +215,19 @@ export class AppServices {
       'files.upload': async ({ name, base64 }) => ({ path: await this.uploads.save(name, Buffer.from(base64, 'base64')) }),
       'dialog.open': async ({ purpose }) => {
         if (!this.options.openDialog) throw unsupported('native file dialogs exist only in the desktop app');
-        return { paths: await this.options.openDialog(purpose) };
+        const paths = await this.options.openDialog(purpose);
+        if (purpose === 'save-csv') for (const p of paths) this.chosenOutputs.add(path.resolve(p));
+        return { paths };
       },
       'caption.start': async ({ paths, modelId, beamSize }) => {
         const s = settings.get();
         const model = await this.models.resolve(modelId ?? s.modelId);
         const linked: string[] = [];
         const unreadable: string[] = [];
-        const files = await expandImagePaths(paths, { onLinked: (real) => linked.push(real), onUnreadable: (_dir, message) => unreadable.push(message) });
+        const loops: string[] = [];
+        const found = await expandImagePaths(paths, { onLinked: (real) => linked.push(real), onUnreadable: (_dir, message) => unreadable.push(message), onLinkLoop: (link) => loops.push(link) });
+        // A link loop is listed with the job's failed items (its reason in one line), not skipped silently.
+        const files = [...found, ...loops];
         if (files.length === 0) {
           throw notFound(unreadable[0] ?? `no image files in ${paths.length === 1 ? paths[0] : `the ${paths.length} paths given`}`);
         }
@@ -231,6 +258,9 @@ export class AppServices {
         }
         const runDir = path.join(runs, runId);
         await saveRunRequest(runDir, { ...req, runId });
+        // A run stopped before its first checkpoint (while reading its data) starts over.
+        await recoverRun(runDir).catch(() => {});
+        const resume = (req.resume ?? false) && (await pathExists(runPaths(runDir).latest));
         return this.jobs.start(
           {
             kind: 'train',
@@ -251,10 +281,10 @@ export class AppServices {
               ...(req.patience !== undefined ? { patience: req.patience } : {}),
               ...(req.seed !== undefined ? { seed: req.seed } : {}),
               schedule: req.schedule,
-              resume: req.resume ?? false,
+              resume,
             },
           },
-          `${req.resume ? 'Resume' : 'Train'} ${req.name}`,
+          `${resume ? 'Resume' : 'Train'} ${req.name}`,
           { ...req, runId },
         );
       },
@@ -264,6 +294,14 @@ export class AppServices {
         const format = req.format ?? 'csv';
         const source = path.resolve(req.source.path);
         const outPath = req.outPath ? path.resolve(req.outPath) : source;
+        if (format !== 'sidecar') {
+          await checkExportTarget(outPath, {
+            previousExports: this.exports.known,
+            chosenInDialog: this.chosenOutputs,
+            overwrite: req.overwrite ?? false,
+            ...(this.options.confirmOverwrite ? { confirmOverwrite: this.options.confirmOverwrite } : {}),
+          });
+        }
         return this.jobs.start(
           {
             kind: 'export',
@@ -310,7 +348,12 @@ export class AppServices {
         return { deleted: id };
       },
       'jobs.list': async () => this.jobs.list(),
-      'jobs.cancel': async ({ jobId }) => this.jobs.cancel(jobId),
+      'jobs.cancel': async ({ jobId }) => {
+        // A training run the user cancels is listed as cancelled (not interrupted) at the next start.
+        const runId = this.jobs.get(jobId)?.request?.runId;
+        if (runId && (await pathExists(path.join(this.models.runsDir, runId)))) await markRunStopped(path.join(this.models.runsDir, runId), 'user');
+        return this.jobs.cancel(jobId);
+      },
       'jobs.pause': async ({ jobId }) => this.jobs.pause(jobId),
       'jobs.resume': async ({ jobId }) => this.jobs.resume(jobId),
     };

@@ -4,6 +4,7 @@
  */
 import type { ApiErrorCode } from '../contract/types.ts';
 import { ValidationError } from '../contract/schemas.ts';
+import { FileChangedError } from '../util/file-identity.ts';
 
 /** A failure with a contract error code; the message is one line. */
 export class ServiceError extends Error {
@@ -44,6 +45,7 @@ export function describeError(err: unknown): { code: ApiErrorCode; message: stri
   const message = (err instanceof Error ? err.message : String(err)).split('\n')[0]!.trim() || 'unknown error';
   if (err instanceof ValidationError) return { code: 'validation', message };
   if (err instanceof ServiceError) return { code: err.code, message };
+  if (err instanceof FileChangedError) return { code: 'conflict', message };
   const errno = (err as NodeJS.ErrnoException | null)?.code;
   if (errno === 'ENOENT') return { code: 'not-found', message };
   return { code: 'failed', message };

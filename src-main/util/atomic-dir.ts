@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { mkdir, open, readdir, rename, rm, stat } from 'node:fs/promises';
+import { mkdir, readdir, rename, rm, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { pathExists } from './path-exists.ts';
 
@@ -16,7 +16,10 @@ export async function replaceDirAtomic(target: string, fill: (dir: string) => Pr
   const parent = path.dirname(target);
   const name = path.basename(target);
   await mkdir(parent, { recursive: true });
-  if (await pathExists(target)) await removeLeftovers(target);
+  // A kill between the two renames of an earlier replacement left the old content aside: put it back first, so
+  // that the leftovers removed next are never the only complete copy.
+  await restoreMovedAside(target);
+  await removeLeftovers(target);
   const suffix = randomBytes(6).toString('hex');
   const tmp = path.join(parent, `.${name}.tmp-${suffix}`);
   const old = path.join(parent, `.${name}.old-${suffix}`);
@@ -66,8 +69,23 @@ export async function restoreMovedAside(target: string): Promise<boolean> {
   return true;
 }
 
+/**
+ * For readers: the folder holding `target`'s complete content right now — `target` itself, or, in the instant
+ * between `replaceDirAtomic`'s two renames (or after a kill there), the newest moved-aside copy. Renames nothing
+ * (a writer may be at work); null when neither exists.
+ */
+export async function readableDir(target: string): Promise<string | null> {
+  if (await pathExists(target)) return target;
+  const parent = path.dirname(target);
+  const prefix = `.${path.basename(target)}.old-`;
+  const names = (await readdir(parent).catch(() => [] as string[])).filter((n) => n.startsWith(prefix));
+  const dated = await Promise.all(names.map(async (n) => ({ n, t: await stat(path.join(parent, n)).then((s) => s.mtimeMs, () => -1) })));
+  const newest = dated.filter((d) => d.t >= 0).sort((a, b) => b.t - a.t)[0];
+  return newest ? path.join(parent, newest.n) : null;
+}
+
 /** Removes `.<name>.old-*` and `.<name>.tmp-*` folders beside `target` (what crashed replacements left). */
-async function removeLeftovers(target: string): Promise<void> {
+export async function removeLeftovers(target: string): Promise<void> {
   const parent = path.dirname(target);
   const name = path.basename(target);
   const names = await readdir(parent).catch(() => [] as string[]);
@@ -76,12 +94,4 @@ async function removeLeftovers(target: string): Promise<void> {
 }
 
 /** Writes a file and flushes it to disk (for use inside `replaceDirAtomic`'s fresh directory). */
-export async function writeFileSynced(file: string, data: string | Uint8Array): Promise<void> {
-  const handle = await open(file, 'w');
-  try {
-    await handle.writeFile(data);
-    await handle.sync();
-  } finally {
-    await handle.close();
-  }
-}
+export { writeFileSynced } from './atomic-write.ts';

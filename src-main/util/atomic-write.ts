@@ -1,26 +1,115 @@
 import { randomBytes } from 'node:crypto';
-import { mkdir, open, rename, rm } from 'node:fs/promises';
+import { mkdir, open, readdir, rename, rm, stat } from 'node:fs/promises';
 import path from 'node:path';
+import { FileChangedError, fileIdentity, sameIdentity, type FileIdentity } from './file-identity.ts';
+
+/** The name of a temporary file `writeFileAtomic` writes beside `target`: `.<name>.<12 hex>.tmp`. */
+function tempName(target: string): string {
+  return `.${path.basename(target)}.${randomBytes(6).toString('hex')}.tmp`;
+}
+
+/** True for a file name of our temporary files (what a killed save leaves behind). */
+export function isOurTempFile(name: string): boolean {
+  return /^\..+\.[0-9a-f]{12}\.tmp$/.test(name);
+}
+
+/** Temporary files this process is writing now (never swept as stale). */
+const inFlight = new Set<string>();
+
+/** How old a temporary file of ours must be to count as left by a killed save (not one another process is writing). */
+export const STALE_TEMP_MS = 60_000;
 
 /**
- * Writes a file so that readers see either the old content or the new, never a torn one: the data goes to a
- * temporary file in the same directory, is flushed to disk, and is renamed over the target.
+ * Removes the temporary files of ours that killed saves left in `dir` — only those for `forName` when given —
+ * when older than `STALE_TEMP_MS`; returns their paths. Never fails (cleaning up must not stop a save).
  */
-export async function writeFileAtomic(target: string, data: string | Uint8Array): Promise<void> {
-  const dir = path.dirname(target);
-  await mkdir(dir, { recursive: true });
-  const tmp = path.join(dir, `.${path.basename(target)}.${randomBytes(6).toString('hex')}.tmp`);
+export async function removeStaleTempFiles(dir: string, forName?: string, now = Date.now()): Promise<string[]> {
+  const prefix = forName === undefined ? '.' : `.${forName}.`;
+  const names = await readdir(dir).catch(() => [] as string[]);
+  const removed: string[] = [];
+  for (const name of names) {
+    const file = path.join(dir, name);
+    if (!name.startsWith(prefix) || !isOurTempFile(name) || inFlight.has(file)) continue;
+    if (forName !== undefined && name.length !== prefix.length + 16) continue; // `.<forName>.<12 hex>.tmp` exactly
+    try {
+      const st = await stat(file);
+      if (!st.isFile() || now - st.mtimeMs < STALE_TEMP_MS) continue;
+      await rm(file, { force: true });
+      removed.push(file);
+    } catch {
+      // gone already, or not ours to remove
+    }
+  }
+  return removed;
+}
+
+const REASONS: Record<string, string> = {
+  ENOSPC: 'no space left on device',
+  EDQUOT: 'disk quota exceeded',
+  EROFS: 'read-only file system',
+  EACCES: 'permission denied',
+  EPERM: 'operation not permitted',
+  EIO: 'input/output error',
+  EFBIG: 'file too large',
+};
+
+/** A write error as one line naming the file being written (Node's ENOSPC message names no file). */
+export function writeError(file: string, err: unknown): Error {
+  const code = (err as NodeJS.ErrnoException).code;
+  const reason = (code && REASONS[code]) ?? (err instanceof Error ? err.message : String(err)).split('\n')[0]!;
+  const out = new Error(`${file}: cannot write (${reason})`) as NodeJS.ErrnoException;
+  if (code) out.code = code;
+  return out;
+}
+
+/**
+ * Writes a file and flushes it to disk; errors name `shownAs` (default the file itself), the file the user
+ * knows of.
+ */
+export async function writeFileSynced(file: string, data: string | Uint8Array, shownAs = file): Promise<void> {
   try {
-    const handle = await open(tmp, 'w');
+    const handle = await open(file, 'w');
     try {
       await handle.writeFile(data);
       await handle.sync();
     } finally {
       await handle.close();
     }
-    await rename(tmp, target);
+  } catch (err) {
+    throw writeError(shownAs, err);
+  }
+}
+
+export interface AtomicWriteOptions {
+  /**
+   * The target as the caller read it (null: it did not exist). Checked again right before the rename: when the
+   * file changed meanwhile, nothing is overwritten and FileChangedError is thrown.
+   */
+  readonly unchangedSince?: FileIdentity | null;
+}
+
+/**
+ * Writes a file so that readers see either the old content or the new, never a torn one: the data goes to a
+ * temporary file in the same directory, is flushed to disk, and is renamed over the target. Errors (disk full…)
+ * name the target.
+ */
+export async function writeFileAtomic(target: string, data: string | Uint8Array, options: AtomicWriteOptions = {}): Promise<void> {
+  const dir = path.dirname(target);
+  await mkdir(dir, { recursive: true });
+  const tmp = path.join(dir, tempName(target));
+  inFlight.add(tmp);
+  try {
+    await writeFileSynced(tmp, data, target);
+    if (options.unchangedSince !== undefined && !sameIdentity(options.unchangedSince, await fileIdentity(target))) throw new FileChangedError(target);
+    try {
+      await rename(tmp, target);
+    } catch (err) {
+      throw writeError(target, err);
+    }
   } catch (err) {
     await rm(tmp, { force: true });
     throw err;
+  } finally {
+    inFlight.delete(tmp);
   }
 }

@@ -4,7 +4,7 @@
  * and never know which one runs.
  */
 import { ApiError, type Envelope, type PreloadBridge, type ResponseOf } from '../../src-main/contract/api.ts';
-import { HTTP_ROUTES, MEDIA_SCHEME, type MethodName } from '../../src-main/contract/channels.ts';
+import { HTTP_ROUTES, MEDIA_SCHEME, TOKEN_HEADER, type MethodName } from '../../src-main/contract/channels.ts';
 import type { RequestOf } from '../../src-main/contract/schemas.ts';
 import type { ApiErrorBody, AppMode, JobEvent } from '../../src-main/contract/types.ts';
 
@@ -109,6 +109,35 @@ function unreachable(): ApiError {
   return new ApiError('the Caption Studio server cannot be reached (was it stopped?)', 'failed');
 }
 
+/** Where the page keeps its access token: sessionStorage is per origin (the port included) and per tab. */
+const TOKEN_KEY = 'caption-studio-token';
+
+/**
+ * The browser-mode access token: taken from the address the server printed (`?token=…`, then removed from the
+ * address bar and history), or kept from earlier in this tab. It goes with every request as a header, and in the
+ * query where a header cannot be set (the WebSocket, <img> and download URLs). Never a cookie: cookies are shared
+ * by every port of 127.0.0.1, so any other local service would receive it.
+ */
+function sessionToken(): string {
+  const url = new URL(location.href);
+  const given = url.searchParams.get('token');
+  if (given) {
+    try {
+      sessionStorage.setItem(TOKEN_KEY, given);
+    } catch {
+      // storage refused: the token lives as long as the page
+    }
+    url.searchParams.delete('token');
+    history.replaceState(history.state, '', url.pathname + url.search + url.hash);
+    return given;
+  }
+  try {
+    return sessionStorage.getItem(TOKEN_KEY) ?? '';
+  } catch {
+    return '';
+  }
+}
+
 class HttpTransport implements Transport {
   readonly mode = 'browser' as const;
   private readonly listeners = new Set<(event: JobEvent) => void>();
@@ -116,13 +145,19 @@ class HttpTransport implements Transport {
   private readonly endedListeners = new Set<(message: string) => void>();
   private connected = false;
   private ended = false;
+  private readonly token = sessionToken();
 
   constructor() {
     this.connect(0);
   }
 
+  /** `route` with `params` and the token in its query (for what cannot send a header). */
+  private withToken(route: string, params: Record<string, string>): string {
+    return `${route}?${new URLSearchParams({ ...params, token: this.token }).toString()}`;
+  }
+
   private connect(attempt: number): void {
-    const url = new URL(HTTP_ROUTES.events, location.href);
+    const url = new URL(this.withToken(HTTP_ROUTES.events, {}), location.href);
     url.protocol = location.protocol === 'https:' ? 'wss:' : 'ws:';
     const ws = new WebSocket(url);
     ws.onopen = () => this.setConnected(true);
@@ -145,7 +180,7 @@ class HttpTransport implements Transport {
   /** Connects again, unless the server answers that this page's token is no longer valid. */
   private async reconnect(attempt: number): Promise<void> {
     if (this.ended) return;
-    const res = await fetch(`${HTTP_ROUTES.call}app.info`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{}', credentials: 'same-origin' }).catch(() => null);
+    const res = await fetch(`${HTTP_ROUTES.call}app.info`, { method: 'POST', headers: { 'content-type': 'application/json', [TOKEN_HEADER]: this.token }, body: '{}', credentials: 'omit' }).catch(() => null);
     if (res?.status === 401) return this.endSession();
     this.connect(attempt);
   }
@@ -174,9 +209,9 @@ class HttpTransport implements Transport {
     try {
       res = await fetch(`${HTTP_ROUTES.call}${method}`, {
         method: 'POST',
-        headers: { 'content-type': 'application/json' },
+        headers: { 'content-type': 'application/json', [TOKEN_HEADER]: this.token },
         body: JSON.stringify(request ?? {}),
-        credentials: 'same-origin',
+        credentials: 'omit',
       });
     } catch {
       throw unreachable();
@@ -201,13 +236,13 @@ class HttpTransport implements Transport {
     return () => this.endedListeners.delete(listener);
   }
   imageUrl(path: string): string {
-    return `${HTTP_ROUTES.image}?path=${encodeURIComponent(path)}`;
+    return this.withToken(HTTP_ROUTES.image, { path });
   }
   thumbUrl(path: string, size: number): string {
-    return `${HTTP_ROUTES.thumb}?path=${encodeURIComponent(path)}&size=${size}`;
+    return this.withToken(HTTP_ROUTES.thumb, { path, size: String(size) });
   }
   downloadUrl(path: string): string {
-    return `${HTTP_ROUTES.download}?path=${encodeURIComponent(path)}`;
+    return this.withToken(HTTP_ROUTES.download, { path });
   }
   async pathsForFiles(files: readonly File[], onProgress?: (done: number, total: number) => void): Promise<string[]> {
     return mapLimit(
@@ -216,9 +251,9 @@ class HttpTransport implements Transport {
       async (file) => {
         const res = await fetch(HTTP_ROUTES.upload, {
           method: 'POST',
-          headers: { 'x-file-name': encodeURIComponent(file.name || 'pasted.png'), 'content-type': 'application/octet-stream' },
+          headers: { 'x-file-name': encodeURIComponent(file.name || 'pasted.png'), 'content-type': 'application/octet-stream', [TOKEN_HEADER]: this.token },
           body: file,
-          credentials: 'same-origin',
+          credentials: 'omit',
         }).catch(() => {
           throw unreachable();
         });

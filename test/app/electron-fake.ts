@@ -140,4 +140,5 @@ export const SECURE_WEB_PREFERENCES = {
   webSecurity: true,
   allowRunningInsecureContent: false,
   webviewTag: false,
+  disableBlinkFeatures: 'Auxclick',
 } as const;

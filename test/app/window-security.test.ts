@@ -14,7 +14,7 @@ import { FakeBrowserWindow, FakeWebContents, fakeState, SECURE_WEB_PREFERENCES }
 
 vi.mock('electron', async () => (await import('./electron-fake.ts')).electronFake());
 
-const { createMainWindow, mainWindowOptions, originOf, RENDERER_ORIGIN, RENDERER_URL, WINDOW_BACKGROUND } = await import('../../src-main/app/window.ts');
+const { createMainWindow, originOf, RENDERER_ORIGIN, RENDERER_URL, WINDOW_BACKGROUND } = await import('../../src-main/app/window.ts');
 const { ELECTRON_CSP, guardWebContents, setupNavigationGuards, setupSessionSecurity } = await import('../../src-main/app/security.ts');
 const { handleAppRequest, handleMediaRequest, registerSchemes, setupProtocols } = await import('../../src-main/app/protocol.ts');
 const { session } = await import('electron');
@@ -27,7 +27,6 @@ describe('main window', () => {
     const prefs = win.options.webPreferences as Record<string, unknown>;
     expect(prefs).toMatchObject({ preload: '/app/out/preload/index.cjs', ...SECURE_WEB_PREFERENCES });
     expect(win.loadedUrl).toBe('cs-app://renderer/index.html');
-    expect(mainWindowOptions('/p').webPreferences).toEqual({ ...prefs, preload: '/p' });
   });
 
   it('asks before closing over unsaved edits (the page\'s beforeunload): leaving only when the user says so', () => {
@@ -46,8 +45,9 @@ describe('main window', () => {
     const css = await readFile(path.join(packageRoot(), 'src-renderer', 'app.css'), 'utf8');
     const backgrounds = [...css.matchAll(/--bg:\s*(#[0-9a-f]{6})/gi)].map((m) => m[1]!.toLowerCase());
     expect(backgrounds).toEqual([WINDOW_BACKGROUND.light, WINDOW_BACKGROUND.dark]);
-    expect(mainWindowOptions('/p').backgroundColor).toBe(WINDOW_BACKGROUND.light);
-    expect(mainWindowOptions('/p', undefined, true).backgroundColor).toBe(WINDOW_BACKGROUND.dark);
+    const options = (dark: boolean) => (createMainWindow('/p', RENDERER_URL, undefined, dark) as unknown as FakeBrowserWindow).options;
+    expect(options(false).backgroundColor).toBe(WINDOW_BACKGROUND.light);
+    expect(options(true).backgroundColor).toBe(WINDOW_BACKGROUND.dark);
   });
 });
 
@@ -60,6 +60,8 @@ describe('content security policy', () => {
     expect(directives.get('object-src')).toEqual(["'none'"]);
     expect(directives.get('frame-ancestors')).toEqual(["'none'"]);
     expect(directives.get('img-src')).toContain('cs-media:');
+    // Svelte's style: directives and chart.js set styles through the CSSOM, which the CSP allows: no inline styles.
+    expect(directives.get('style-src')).toEqual(["'self'"]);
   });
 
   it('is added to every response the session receives, and permission requests are refused', () => {

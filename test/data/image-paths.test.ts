@@ -41,6 +41,20 @@ describe('expandImagePaths', () => {
     expect(linked).toEqual([path.join(real, 'elsewhere', 'y.jpg'), path.join(real, 'elsewhere', 'deep')]);
   });
 
+  it('reports each symbolic link loop in one line (a.jpg ↔ b.jpg, self.jpg) and goes on with the rest', async () => {
+    await writeTree(dir, { 'loops/ok.jpg': null });
+    const loops = path.join(dir, 'loops');
+    await symlink(path.join(loops, 'b.jpg'), path.join(loops, 'a.jpg'));
+    await symlink(path.join(loops, 'a.jpg'), path.join(loops, 'b.jpg'));
+    await symlink(path.join(loops, 'self.jpg'), path.join(loops, 'self.jpg'));
+    const reported: string[] = [];
+    expect(await expandImagePaths([loops], { onUnreadable: (_p, message) => reported.push(message) })).toEqual([path.join(loops, 'ok.jpg')]);
+    expect(reported).toEqual(['a.jpg', 'b.jpg', 'self.jpg'].map((n) => `${path.join(loops, n)}: symbolic link loop (it leads back to itself); skipped`));
+    const asItems: string[] = [];
+    await expandImagePaths([loops], { onLinkLoop: (link) => asItems.push(link), onUnreadable: () => expect.fail('reported twice') });
+    expect(asItems).toEqual(['a.jpg', 'b.jpg', 'self.jpg'].map((n) => path.join(loops, n)));
+  });
+
   it('stops at the file limit with a clear error', async () => {
     await mkdir(path.join(dir, 'many'));
     await writeTree(dir, { 'many/1.jpg': null, 'many/2.jpg': null, 'many/3.jpg': null });

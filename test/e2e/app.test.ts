@@ -475,4 +475,8 @@ describe('Caption Studio in the browser', () => {
     await view('datasets');
     await h.screenshot('09-datasets-dark');
   });
+
+  it('ran every view under the CSP without inline styles (style-src \'self\'): no violation reported', () => {
+    expect(h.problems.filter((p) => /Content Security Policy|Refused to/i.test(p))).toEqual([]);
+  });
 });

@@ -48,12 +48,14 @@ export interface Harness {
   readonly browser: Browser;
   readonly context: BrowserContext;
   readonly page: Page;
+  /** Page errors and console errors so far (Content-Security-Policy violations among them). */
+  readonly problems: readonly string[];
   /** Saves a full-window screenshot into test-artifacts/. */
   screenshot(name: string): Promise<string>;
   close(): Promise<void>;
 }
 
-/** Starts everything; the page is open on the app (token exchanged for the cookie) when this resolves. */
+/** Starts everything; the page is open on the app (it took the token from the address) when this resolves. */
 export async function startHarness(label: string): Promise<Harness> {
   if (!existsSync(CHROMIUM)) throw new Error(`Chromium not found at ${CHROMIUM}: apt-get install chromium, or set CHROMIUM_PATH`);
   const rendererDir = await ensureRendererBuilt();
@@ -93,6 +95,7 @@ export async function startHarness(label: string): Promise<Harness> {
     browser,
     context,
     page,
+    problems,
     async screenshot(name) {
       const file = path.join(ARTIFACTS, `${name}.png`);
       await page.evaluate(() => document.querySelectorAll('.view').forEach((v) => (v.scrollTop = 0)));

@@ -3,7 +3,8 @@
  * resumes, is cancelled at a checkpoint and resumed from it to the end; the finished model is installed and
  * announced. Pause/cancel reach the worker through shared memory while it computes.
  */
-import { mkdtemp, readdir, realpath, rm, stat } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, realpath, rm, stat } from 'node:fs/promises';
+import { readCheckpointMeta } from '../../src-main/engine/checkpoint.ts';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -183,7 +184,7 @@ describe('training jobs', () => {
   it('a run its session left unfinished is listed by the next session, and resumes from its checkpoint there', async () => {
     const job = await start(request('Left behind', 25));
     await until(() => events.some((e) => e.type === 'epoch' && e.jobId === job.id), 'the first epoch');
-    services.jobs.cancel(job.id);
+    await services.call('jobs.cancel', { jobId: job.id }); // as the user does: listed as cancelled, not interrupted
     const stopped = await services.jobs.wait(job.id);
     expect(stopped.state).toBe('cancelled');
 
@@ -191,7 +192,7 @@ describe('training jobs', () => {
     const next = await AppServices.create({ mode: 'browser', dataDir: path.join(root, 'data'), cacheDir: path.join(root, 'cache'), builtinModelsDir: path.join(root, 'none') });
     try {
       const listed = next.jobs.list().find((j) => j.request?.runId === 'left-behind')!;
-      expect(listed).toMatchObject({ id: 'run-left-behind', kind: 'train', state: 'cancelled', title: 'Train Left behind (interrupted)' });
+      expect(listed).toMatchObject({ id: 'run-left-behind', kind: 'train', state: 'cancelled', title: 'Train Left behind' });
       expect(listed.epochs.map((e) => [e.epoch, e.trainLoss])).toEqual(stopped.epochs.map((e) => [e.epoch, e.trainLoss]));
       expect(listed.lossCurve.length).toBeGreaterThan(0);
       // Finished runs are not listed again.
@@ -212,6 +213,45 @@ describe('training jobs', () => {
       expect(after.jobs.list().some((j) => j.request?.runId === 'left-behind')).toBe(false);
     } finally {
       await after.close();
+    }
+  });
+
+  it('a run the app stops writes a checkpoint of where it is, is listed as interrupted, and resumes to the model of a run never stopped', async () => {
+    const settings = { ...request('Stopped by the app', 3), batchSize: 1, hiddenDim: 32 };
+    const open = () => AppServices.create({ mode: 'browser', dataDir: path.join(root, 'data-stopped'), cacheDir: path.join(root, 'cache'), builtinModelsDir: path.join(root, 'none') });
+    const first = await open();
+    const seen: JobEvent[] = [];
+    first.subscribe((e) => {
+      seen.push(e);
+      // Held inside epoch 2, as a user's run is at any moment; then the app stops (its window closes, Ctrl+C…).
+      if (e.type === 'epoch') first.jobs.pause(e.jobId);
+    });
+    const started = await first.call('train.start', settings);
+    if (!started.ok) throw new Error(started.error);
+    await until(() => first.jobs.get(started.value.id)?.state === 'paused', 'the run to pause');
+    const batchesRun = seen.filter((e) => e.type === 'batch' && e.jobId === started.value.id).length;
+    await first.close();
+    expect(first.jobs.get(started.value.id)?.state).toBe('interrupted');
+    const latest = await readCheckpointMeta(path.join(root, 'data-stopped', 'runs', 'stopped-by-the-app', 'latest'));
+    // The checkpoint is where the run stopped, not the end of its last epoch.
+    expect(latest.meta.batchLog.length).toBe(batchesRun);
+    expect(latest.meta.position.epoch).toBe(1);
+
+    const next = await open();
+    try {
+      const listed = next.jobs.list().find((j) => j.request?.runId === 'stopped-by-the-app')!;
+      expect(listed).toMatchObject({ kind: 'train', state: 'interrupted', title: 'Train Stopped by the app (interrupted)' });
+      expect(listed.progress?.message).toBe(`stopped at epoch 2 of 3, after batch ${latest.meta.position.batchInEpoch} of that epoch`);
+      const resumed = await next.call('train.start', { ...listed.request!, resume: true });
+      if (!resumed.ok) throw new Error(resumed.error);
+      const done = await next.jobs.wait(resumed.value.id);
+      expect(done.error ?? done.state).toBe('done');
+      const straight = await start({ ...settings, name: 'Never stopped' });
+      expect((await services.jobs.wait(straight.id)).state).toBe('done');
+      const weights = async (dir: string) => (JSON.parse(await readFile(path.join(dir, 'model.json'), 'utf8')) as { weightsSha256: string }).weightsSha256;
+      expect(await weights(path.join(root, 'data-stopped', 'models', 'stopped-by-the-app'))).toBe(await weights(path.join(root, 'data', 'models', 'never-stopped')));
+    } finally {
+      await next.close();
     }
   });
 

@@ -1,6 +1,6 @@
 /**
- * Browser mode's HTTP + WebSocket server on the real services: the access token (query once → cookie, header),
- * 401 without it, Host and Origin checks, the image route confined to opened folders, uploads, payload
+ * Browser mode's HTTP + WebSocket server on the real services: the access token (header or query, never a
+ * cookie), 401 without it on every API route, Host and Origin checks, the image route confined to opened folders, uploads, payload
  * validation (400 with the schema's message), and job events over the WebSocket.
  */
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
@@ -59,24 +59,28 @@ const call = (method: string, payload: unknown, headers: Record<string, string> 
   fetch(`${base}/api/call/${method}`, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: typeof payload === 'string' ? payload : JSON.stringify(payload) });
 
 describe('access', () => {
-  it('answers 401 without the token, on pages and API alike', async () => {
-    expect((await fetch(`${base}/`)).status).toBe(401);
+  it('answers 401 without the token on every API route; the page itself holds no data and needs none', async () => {
     expect((await call('models.list', {}, {})).status).toBe(401);
     expect((await call('models.list', {}, { 'x-caption-studio-token': 'wrong' })).status).toBe(401);
     expect((await fetch(`${base}/api/image?path=${encodeURIComponent(path.join(opened, 'ok.png'))}`)).status).toBe(401);
+    expect((await fetch(`${base}/api/image?path=${encodeURIComponent(path.join(opened, 'ok.png'))}&token=wrong`)).status).toBe(401);
+    expect((await fetch(`${base}/`)).status).toBe(200);
   });
 
-  it('trades the token in the URL for an HttpOnly cookie, then accepts the cookie', async () => {
-    const first = await fetch(server.url, { redirect: 'manual' });
-    expect(first.status).toBe(302);
-    expect(first.headers.get('location')).toBe('/');
-    const cookie = first.headers.get('set-cookie')!;
-    expect(cookie).toMatch(new RegExp(`^cs_token_${server.port}=secret-token-for-tests; Path=/; HttpOnly; SameSite=Strict`));
-    const page = await fetch(`${base}/`, { headers: { cookie: cookie.split(';')[0]! } });
+  it('serves the page at the printed address without setting any cookie, and takes the token as a header or in the query', async () => {
+    const page = await fetch(server.url, { redirect: 'manual' });
     expect(page.status).toBe(200);
+    expect(page.headers.get('set-cookie')).toBeNull();
     expect(await page.text()).toContain('Caption Studio');
     expect(page.headers.get('content-security-policy')).toMatch(/script-src 'self'/);
     expect(page.headers.get('content-security-policy')).not.toMatch(/unsafe-eval/);
+    expect(page.headers.get('referrer-policy')).toBe('no-referrer');
+    // A cookie named as the old versions named it is not a credential.
+    expect((await call('models.list', {}, { cookie: `cs_token_${server.port}=secret-token-for-tests` })).status).toBe(401);
+    expect((await call('models.list', {})).status).toBe(200);
+    const image = await fetch(`${base}/api/image?path=${encodeURIComponent(path.join(opened, 'ok.png'))}&token=secret-token-for-tests`);
+    expect(image.status).toBe(200);
+    expect(image.headers.get('set-cookie')).toBeNull();
   });
 
   it('refuses unexpected Host and Origin headers (DNS rebinding, cross-site requests)', async () => {
@@ -124,13 +128,15 @@ describe('calls', () => {
   });
 
   it('uploads a dropped file into the session folder and captions it, streaming events over the WebSocket', async () => {
-    const cookie = `cs_token_${server.port}=secret-token-for-tests`;
-    const refused = new WebSocket(`ws://127.0.0.1:${server.port}/api/events`, { headers: { cookie }, origin: 'https://evil.example' });
+    const eventsUrl = `ws://127.0.0.1:${server.port}/api/events?token=secret-token-for-tests`;
+    const refused = new WebSocket(eventsUrl, { origin: 'https://evil.example' });
     await expect(new Promise((resolve, reject) => { refused.on('open', resolve); refused.on('error', reject); })).rejects.toThrow(/403/);
     const noToken = new WebSocket(`ws://127.0.0.1:${server.port}/api/events`, { origin: `http://127.0.0.1:${server.port}` });
     await expect(new Promise((resolve, reject) => { noToken.on('open', resolve); noToken.on('error', reject); })).rejects.toThrow(/401/);
 
-    const ws = new WebSocket(`ws://127.0.0.1:${server.port}/api/events`, { headers: { cookie }, origin: `http://127.0.0.1:${server.port}` });
+    const cookieOnly = new WebSocket(`ws://127.0.0.1:${server.port}/api/events`, { headers: { cookie: `cs_token_${server.port}=secret-token-for-tests` }, origin: `http://127.0.0.1:${server.port}` });
+    await expect(new Promise((resolve, reject) => { cookieOnly.on('open', resolve); cookieOnly.on('error', reject); })).rejects.toThrow(/401/);
+    const ws = new WebSocket(eventsUrl, { origin: `http://127.0.0.1:${server.port}` });
     await new Promise((resolve, reject) => { ws.on('open', resolve); ws.on('error', reject); });
     const events: JobEvent[] = [];
     ws.on('message', (data) => events.push(JSON.parse(String(data)) as JobEvent));
@@ -142,6 +148,11 @@ describe('calls', () => {
     expect(path.basename(stored)).toBe('étrange name.png');
     expect(stored.startsWith(path.join(root, 'uploads') + path.sep)).toBe(true);
     expect(await readFile(stored)).toEqual(bytes);
+
+    // Over the limit by its declared length: refused before anything is stored.
+    const tooBig = await raw('/api/upload', { host: `127.0.0.1:${server.port}`, ...auth, 'x-file-name': 'huge.png', 'content-length': String(200 * 1024 * 1024) }, 'POST', '');
+    expect(tooBig.status).toBe(413);
+    expect(JSON.parse(tooBig.body)).toEqual({ code: 'validation', error: 'huge.png: upload is over 100 MB' });
 
     const started = await call('caption.start', { paths: [stored] });
     expect(started.status).toBe(200);

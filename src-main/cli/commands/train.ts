@@ -4,11 +4,10 @@
  * a checkpoint and exits; `--resume` continues from it.
  */
 import { existsSync } from 'node:fs';
-import { mkdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { Option, type Command } from 'commander';
 import { DATASET_FORMATS, type DatasetFormat, type SplitSpec } from '../../data/dataset-types.ts';
-import { BUNDLE_MODEL_FILE, BUNDLE_WEIGHTS_FILE, readBundleInfo, saveBundle } from '../../engine/bundle.ts';
+import { copyBundle, readBundleInfo, saveBundle } from '../../engine/bundle.ts';
 import { disposeCaptionModel } from '../../engine/caption-model.ts';
 import { currentBackend } from '../../engine/backend.ts';
 import { defaultEncoderSpec, loadEncoder } from '../../engine/encoder.ts';
@@ -19,7 +18,6 @@ import type { TrainConfigInput } from '../../engine/train-config.ts';
 import { openDataset, prepareTrainData } from '../../pipeline/training-data.ts';
 import { CancelledError } from '../../util/progress.ts';
 import { recordedSplit } from '../model-split.ts';
-import { writeFileAtomic } from '../../util/atomic-write.ts';
 import { ProgressBar } from '../progress-bar.ts';
 import { ExitError, finiteNumber, fraction, nonNegativeInt, MORE_PROBLEMS, note, positiveInt, problemLines, startBackend, type GlobalOptions } from '../options.ts';
 
@@ -237,9 +235,8 @@ async function runTrain(datasetPath: string, opts: TrainCommandOptions, given: S
     bar.stop();
     try {
       if (opts.weights === 'float32') {
-        await mkdir(out, { recursive: true });
-        // Weights first: model.json holds their checksum, so a pair torn by a crash is refused on load.
-        for (const file of [BUNDLE_WEIGHTS_FILE, BUNDLE_MODEL_FILE]) await writeFileAtomic(path.join(out, file), await readFile(path.join(result.bestDir, file)));
+        // The best epoch's files as they are, installed as one atomic folder swap.
+        await copyBundle(result.bestDir, out);
       } else {
         await saveBundle(out, result.model, { weights: opts.weights });
       }

@@ -13,6 +13,7 @@ import { z } from 'zod';
 import { writeFileAtomic } from '../../util/atomic-write.ts';
 import type { CaptionEdit, Dataset, ReadOptions, Split } from '../dataset-types.ts';
 import {
+  beginSave,
   checkEdits,
   fileError,
   ItemCollector,
@@ -112,6 +113,7 @@ export async function readCoco(file: string, opts: ReadOptions = {}): Promise<Da
 
 /** Writes edited captions back into the COCO file (see the module comment). */
 export async function saveCoco(dataset: Dataset, edits: readonly CaptionEdit[]): Promise<void> {
+  const before = await beginSave(dataset.source);
   const parsed = await parseCoco(dataset.source, readOptionsOf(dataset));
   const cleaned = checkEdits(dataset, parsed.collected.items, edits);
   const annotations = parsed.json.annotations as unknown[];
@@ -130,5 +132,5 @@ export async function saveCoco(dataset: Dataset, edits: readonly CaptionEdit[]):
   }
   if (editor.empty) return;
   const json = { ...parsed.json, annotations: editor.apply(annotations) };
-  await writeFileAtomic(dataset.source, stringifyLikeSource(json, parsed.text));
+  await writeFileAtomic(dataset.source, stringifyLikeSource(json, parsed.text), { unchangedSince: before });
 }

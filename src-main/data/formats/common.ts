@@ -5,6 +5,8 @@
  */
 import { readFile, stat } from 'node:fs/promises';
 import path from 'node:path';
+import { removeStaleTempFiles } from '../../util/atomic-write.ts';
+import { fileIdentity, type FileIdentity } from '../../util/file-identity.ts';
 import type { CaptionEdit, Dataset, DatasetItem, DatasetProblem, ProblemKind, ReadOptions, Split } from '../dataset-types.ts';
 
 /** File extensions read as images (what libvips/sharp decodes), lower case with the dot. */
@@ -23,6 +25,15 @@ export function fileError(file: string, reason: string): Error {
 }
 
 /** A dataset file's text (UTF-8), or a one-line error naming it when it cannot be read. */
+/**
+ * A one-file save's first step: removes the temporary files that killed saves of `file` left beside it, and
+ * returns what the file is now, for the write to check again right before it renames over it.
+ */
+export async function beginSave(file: string): Promise<FileIdentity | null> {
+  await removeStaleTempFiles(path.dirname(file), path.basename(file));
+  return fileIdentity(file);
+}
+
 export async function readTextFile(file: string): Promise<string> {
   try {
     return await readFile(file, 'utf8');
@@ -52,6 +63,8 @@ interface PendingItem<L> {
   readonly where: Where;
   split: Split | undefined;
   captions: string[];
+  /** The same captions as a set: the duplicate check stays linear in captions per image. */
+  readonly seen: Set<string>;
   locations: L[];
   duplicates: L[];
   anchor: L | undefined;
@@ -103,7 +116,7 @@ export class ItemCollector<L> {
       if (opts.anchor !== undefined) existing.anchor = opts.anchor;
       return;
     }
-    this.pending.set(id, { id, candidates, where, split: opts.split, captions: [], locations: [], duplicates: [], anchor: opts.anchor });
+    this.pending.set(id, { id, candidates, where, split: opts.split, captions: [], seen: new Set(), locations: [], duplicates: [], anchor: opts.anchor });
   }
 
   /** Adds a caption to a declared image; empty and exact-duplicate captions are reported and skipped. */
@@ -116,12 +129,13 @@ export class ItemCollector<L> {
       this.problem('empty-caption', where, `empty caption for '${id}' skipped`);
       return;
     }
-    if (!this.opts.keepDuplicateCaptions && item.captions.includes(caption)) {
+    if (!this.opts.keepDuplicateCaptions && item.seen.has(caption)) {
       this.problem('duplicate-caption', where, `duplicate caption for '${id}' dropped: "${clip(caption)}"`);
       item.duplicates.push(loc);
       return;
     }
     item.captions.push(caption);
+    item.seen.add(caption);
     item.locations.push(loc);
   }
 
@@ -245,9 +259,11 @@ export function joinLines(file: LineFile, lines: readonly string[]): string {
  */
 export function cleanEditedCaptions(captions: readonly string[], keepDuplicates = false): string[] {
   const out: string[] = [];
+  const seen = new Set<string>();
   for (const raw of captions) {
     const caption = raw.replace(/\s*[\r\n\t\v\f\u2028\u2029]+\s*/g, ' ').trim();
-    if (caption !== '' && (keepDuplicates || !out.includes(caption))) out.push(caption);
+    if (caption !== '' && (keepDuplicates || !seen.has(caption))) out.push(caption);
+    seen.add(caption);
   }
   return out;
 }

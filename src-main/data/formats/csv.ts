@@ -16,6 +16,7 @@ import { stringify } from 'csv-stringify/sync';
 import { writeFileAtomic } from '../../util/atomic-write.ts';
 import type { CaptionEdit, Dataset, ReadOptions, Split } from '../dataset-types.ts';
 import {
+  beginSave,
   checkEdits,
   fileError,
   IMAGE_EXTENSIONS,
@@ -230,6 +231,7 @@ export async function readCsv(file: string, opts: ReadOptions = {}): Promise<Dat
 
 /** Writes edited captions back into the CSV (see the module comment for what is preserved). */
 export async function saveCsv(dataset: Dataset, edits: readonly CaptionEdit[]): Promise<void> {
+  const before = await beginSave(dataset.source);
   const parsed = await parseCsv(dataset.source, readOptionsOf(dataset));
   const { records, layout, body } = parsed;
   const cleaned = checkEdits(dataset, parsed.collected.items, edits);
@@ -277,5 +279,5 @@ export async function saveCsv(dataset: Dataset, edits: readonly CaptionEdit[]): 
   const out = parsed.encoding === 'utf16le'
     ? Buffer.concat([Buffer.from([0xff, 0xfe]), Buffer.from(text, 'utf16le')])
     : Buffer.concat([parsed.bom ? Buffer.from([0xef, 0xbb, 0xbf]) : Buffer.alloc(0), Buffer.from(text, 'utf8')]);
-  await writeFileAtomic(dataset.source, out);
+  await writeFileAtomic(dataset.source, out, { unchangedSince: before });
 }

@@ -12,6 +12,7 @@ import path from 'node:path';
 import { writeFileAtomic } from '../../util/atomic-write.ts';
 import type { CaptionEdit, Dataset, ReadOptions, Split } from '../dataset-types.ts';
 import {
+  beginSave,
   checkEdits,
   fileError,
   ItemCollector,
@@ -108,6 +109,7 @@ export async function readFlickr8k(file: string, opts: ReadOptions = {}): Promis
 
 /** Writes edited captions back into the token file (see the module comment). */
 export async function saveFlickr8k(dataset: Dataset, edits: readonly CaptionEdit[]): Promise<void> {
+  const before = await beginSave(dataset.source);
   const parsed = await parseFlickr8k(dataset.source, readOptionsOf(dataset));
   const cleaned = checkEdits(dataset, parsed.collected.items, edits);
   const { lines } = parsed.lineFile;
@@ -122,5 +124,5 @@ export async function saveFlickr8k(dataset: Dataset, edits: readonly CaptionEdit
     let n = (parsed.maxNumber.get(id) ?? -1) + 1;
     editor.insertAfter(parsed.collected.anchors.get(id), plan.add.map((caption) => `${id}#${n++}\t${caption}`));
   }
-  if (!editor.empty) await writeFileAtomic(dataset.source, joinLines(parsed.lineFile, editor.apply(lines)));
+  if (!editor.empty) await writeFileAtomic(dataset.source, joinLines(parsed.lineFile, editor.apply(lines)), { unchangedSince: before });
 }

@@ -13,6 +13,7 @@ import { tokenize } from '../../engine/tokenize.ts';
 import { writeFileAtomic } from '../../util/atomic-write.ts';
 import type { CaptionEdit, Dataset, ReadOptions, Split } from '../dataset-types.ts';
 import {
+  beginSave,
   checkEdits,
   fileError,
   ItemCollector,
@@ -31,7 +32,8 @@ const sentenceEntry = z.looseObject({ raw: z.string().optional(), tokens: z.arra
 const imageEntry = z.looseObject({
   filename: z.string().min(1),
   filepath: z.string().optional(),
-  split: z.string().optional(),
+  // Checked below, so that a bad split is reported as such and the image kept.
+  split: z.unknown().optional(),
   sentences: z.array(z.unknown()),
 });
 
@@ -68,6 +70,17 @@ function imageCandidates(file: string, fileName: string, filePath: string | unde
   return [...new Set(out)];
 }
 
+/** What is wrong with an image entry that does not parse, field by field (for its one-line problem). */
+function entryFault(entry: unknown): string {
+  if (typeof entry !== 'object' || entry === null || Array.isArray(entry)) return `an image entry must be an object, not ${JSON.stringify(entry)}`;
+  const e = entry as Record<string, unknown>;
+  const faults: string[] = [];
+  if (typeof e.filename !== 'string' || e.filename === '') faults.push(e.filename === undefined ? 'it has no filename' : `filename ${JSON.stringify(e.filename)} is not a file name`);
+  if (e.filepath !== undefined && typeof e.filepath !== 'string') faults.push(`filepath ${JSON.stringify(e.filepath)} is not a path`);
+  if (!Array.isArray(e.sentences)) faults.push(e.sentences === undefined ? 'it has no sentences array' : 'its sentences are not an array');
+  return faults.length ? faults.join('; ') : 'it is not a valid image entry';
+}
+
 async function parseKarpathy(file: string, opts: ReadOptions): Promise<ParsedKarpathy> {
   const text = await readTextFile(file);
   const json = parseJsonFile(file, text);
@@ -80,15 +93,18 @@ async function parseKarpathy(file: string, opts: ReadOptions): Promise<ParsedKar
   images.forEach((entry, index) => {
     const parsed = imageEntry.safeParse(entry);
     if (!parsed.success) {
-      collector.problem('invalid-entry', where, `images[${index}] skipped: it needs a filename and a sentences array`);
+      collector.problem('invalid-entry', where, `images[${index}] skipped: ${entryFault(entry)}`);
       return;
     }
     const { filename, filepath } = parsed.data;
     const id = filepath ? `${filepath.replace(/\\/g, '/').replace(/\/+$/, '')}/${filename}` : filename;
     let split: Split | undefined;
-    if (parsed.data.split !== undefined) {
-      split = parseSplitName(parsed.data.split);
-      if (split === undefined) collector.problem('invalid-entry', where, `images[${index}]: unknown split '${parsed.data.split}' ignored`);
+    const rawSplit = parsed.data.split;
+    if (typeof rawSplit === 'string') {
+      split = parseSplitName(rawSplit);
+      if (split === undefined) collector.problem('invalid-entry', where, `images[${index}]: unknown split '${rawSplit}' ignored`);
+    } else if (rawSplit !== undefined && rawSplit !== null) {
+      collector.problem('invalid-entry', where, `images[${index}]: split ${JSON.stringify(rawSplit)} is not a split name (train, val or test); ignored`);
     }
     if (entryOf.has(id)) {
       collector.problem('duplicate-entry', where, `images[${index}]: '${id}' is listed again (first at images[${entryOf.get(id)}]); its sentences are merged`);
@@ -118,6 +134,7 @@ export async function readKarpathy(file: string, opts: ReadOptions = {}): Promis
 
 /** Writes edited captions back into the Karpathy file (see the module comment). */
 export async function saveKarpathy(dataset: Dataset, edits: readonly CaptionEdit[]): Promise<void> {
+  const before = await beginSave(dataset.source);
   const parsed = await parseKarpathy(dataset.source, readOptionsOf(dataset));
   const cleaned = checkEdits(dataset, parsed.collected.items, edits);
   const images = [...(parsed.json.images as Record<string, unknown>[])];
@@ -178,5 +195,5 @@ export async function saveKarpathy(dataset: Dataset, edits: readonly CaptionEdit
     images[index] = next;
   }
   const json = { ...parsed.json, images };
-  await writeFileAtomic(dataset.source, stringifyLikeSource(json, parsed.text));
+  await writeFileAtomic(dataset.source, stringifyLikeSource(json, parsed.text), { unchangedSince: before });
 }

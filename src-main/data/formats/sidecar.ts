@@ -6,7 +6,8 @@
  */
 import { readdir, readFile, stat } from 'node:fs/promises';
 import path from 'node:path';
-import { writeFileAtomic } from '../../util/atomic-write.ts';
+import { removeStaleTempFiles, writeFileAtomic } from '../../util/atomic-write.ts';
+import { fileIdentity } from '../../util/file-identity.ts';
 import type { CaptionEdit, Dataset, ReadOptions } from '../dataset-types.ts';
 import {
   checkEdits,
@@ -142,13 +143,17 @@ export async function saveSidecar(dataset: Dataset, edits: readonly CaptionEdit[
   const { collected, sidecarOf } = await parseSidecar(dataset.source, readOptionsOf(dataset));
   const cleaned = checkEdits(dataset, collected.items, edits);
   const imageOf = new Map(collected.items.map((item) => [item.id, item.imagePath]));
+  // Temporary files killed saves left beside the caption files about to be written.
+  const folders = new Set([...cleaned.keys()].map((id) => path.dirname(sidecarOf.get(id) ?? imageOf.get(id)!)));
+  for (const folder of folders) await removeStaleTempFiles(folder);
   for (const [id, captions] of cleaned) {
     const file = sidecarOf.get(id);
     if (file === undefined) {
       if (captions.length === 0) continue;
-      await writeFileAtomic(`${stemOf(imageOf.get(id)!)}.txt`, `${captions.join('\n')}\n`);
+      await writeFileAtomic(`${stemOf(imageOf.get(id)!)}.txt`, `${captions.join('\n')}\n`, { unchangedSince: null });
       continue;
     }
+    const before = await fileIdentity(file);
     const lineFile = splitLines(await readFile(file, 'utf8'));
     const plan = planEdit(collected, id, captions);
     const { locations } = plan;
@@ -156,6 +161,6 @@ export async function saveSidecar(dataset: Dataset, edits: readonly CaptionEdit[
     for (const { loc, caption } of plan.replace) editor.replace(loc.line, caption);
     for (const loc of plan.remove) editor.remove(loc.line);
     editor.insertAfter(locations.at(-1)?.line, plan.add);
-    if (!editor.empty) await writeFileAtomic(file, joinLines(lineFile, editor.apply(lineFile.lines)));
+    if (!editor.empty) await writeFileAtomic(file, joinLines(lineFile, editor.apply(lineFile.lines)), { unchangedSince: before });
   }
 }

@@ -4,11 +4,9 @@
  * captions streamed to the UI — and install the best epoch's bundle as a new model. Pause blocks at the next
  * mini-batch; cancel makes the trainer write a checkpoint that `resume` continues from.
  */
-import { cp, mkdir, rename, rm } from 'node:fs/promises';
-import path from 'node:path';
 import type { EpochReport, JobResult } from '../../contract/types.ts';
 import { assignSplits, loadDataset, type DatasetFormat, type DatasetItem } from '../../data/dataset.ts';
-import { BUNDLE_MODEL_FILE, BUNDLE_WEIGHTS_FILE } from '../../engine/bundle.ts';
+import { copyBundle } from '../../engine/bundle.ts';
 import { disposeCaptionModel } from '../../engine/caption-model.ts';
 import { defaultEncoderSpec, encoderId } from '../../engine/encoder.ts';
 import { tokenize } from '../../engine/tokenize.ts';
@@ -99,13 +97,8 @@ export async function runTrainJob(params: TrainJobParams, ctx: JobContext, engin
   });
   disposeCaptionModel(result.model);
 
-  // Install the best epoch's bundle as the new model (staged, then renamed into place).
-  const staging = `${params.modelDir}.installing`;
-  await rm(staging, { recursive: true, force: true });
-  await mkdir(staging, { recursive: true });
-  for (const file of [BUNDLE_MODEL_FILE, BUNDLE_WEIGHTS_FILE]) await cp(path.join(result.bestDir, file), path.join(staging, file));
-  await rm(params.modelDir, { recursive: true, force: true });
-  await rename(staging, params.modelDir);
+  // Install the best epoch's bundle as the new model (one atomic folder swap).
+  await copyBundle(result.bestDir, params.modelDir);
   // The figures of the epoch that was installed (the best one), not of the last one trained.
   const kept = result.history.find((h) => h.epoch === result.best?.epoch) ?? result.history.at(-1);
   const metrics: Record<string, number> = {};

@@ -93,9 +93,10 @@ const report = {
   foreignFrame,
   foreignContents,
 };
-// Quit as Electron would; the report goes out now, and this process must then end by itself: the services closed
-// their workers and nothing else keeps it alive (the test waits for the exit).
-electron.app.quit();
+// Stop the app as Ctrl+C on `npm start` or the system does (SIGTERM; the listeners only, the process is not
+// signalled): the main process must quit as Electron would. The report goes out now, and this process must then end
+// by itself: the services closed their workers and nothing else keeps it alive (the test waits for the exit).
+process.emit('SIGTERM');
 await until(() => state.quitted, 'the app to quit (services closed)', 60_000);
 report.quitted = state.quitted;
 process.stdout.write(`${JSON.stringify(report)}\n`);

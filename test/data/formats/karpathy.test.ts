@@ -57,6 +57,26 @@ describe('readKarpathy', () => {
     expect(ds.problems.map((p) => p.kind)).not.toContain('duplicate-caption');
   });
 
+  it('keeps an image whose split is not a name, saying the split is what is wrong; a bad entry names its fault', async () => {
+    await writeTree(dir, {
+      'images/1.jpg': 'x',
+      'odd.json': JSON.stringify({
+        images: [
+          { filename: '1.jpg', split: 7, sentences: [{ raw: 'A farm .' }] },
+          { split: 'train', sentences: [] },
+          { filename: '2.jpg', sentences: 'A road .' },
+        ],
+      }),
+    });
+    const ds = await readKarpathy(path.join(dir, 'odd.json'));
+    expect(ds.items).toEqual([{ id: '1.jpg', imagePath: path.join(dir, 'images', '1.jpg'), captions: ['A farm .'] }]);
+    expect(ds.problems.map((p) => p.reason)).toEqual([
+      'images[0]: split 7 is not a split name (train, val or test); ignored',
+      'images[1] skipped: it has no filename',
+      'images[2] skipped: its sentences are not an array',
+    ]);
+  });
+
   it('throws one line for a JSON file that is not in Karpathy form', async () => {
     await writeTree(dir, { 'x.json': '{"images": [{"file_name": "a.jpg"}]}', 'broken.json': '{"images": [' });
     await expect(readKarpathy(path.join(dir, 'x.json'))).rejects.toThrow(/x\.json: not a Karpathy split file/);
