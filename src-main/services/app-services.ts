@@ -165,11 +165,26 @@ export class AppServices {
     }
   }
 
-  private async jobFinished(job: JobSummary): Promise<void> {
-    if (job.result?.kind === 'export' && job.result.format !== 'sidecar') {
-      await this.media.allowOutput(job.result.outPath).catch(() => {});
-      await this.exports.add(job.result.outPath).catch(() => {});
+  /** Refuses an output file an export may not write (see export-target.ts). */
+  private async checkOutput(file: string, overwrite: boolean): Promise<void> {
+    await checkExportTarget(path.resolve(file), {
+      previousExports: this.exports.known,
+      chosenInDialog: this.chosenOutputs,
+      overwrite,
+      ...(this.options.confirmOverwrite ? { confirmOverwrite: this.options.confirmOverwrite } : {}),
+    });
+  }
+
+  /** An export's file: the page may download it, and a later export may replace it. */
+  private async outputWritten(files: readonly string[]): Promise<void> {
+    for (const file of files) {
+      await this.media.allowOutput(file).catch(() => {});
+      await this.exports.add(file).catch(() => {});
     }
+  }
+
+  private async jobFinished(job: JobSummary): Promise<void> {
+    if (job.result?.kind === 'export' && job.result.format !== 'sidecar') await this.outputWritten([job.result.outPath]);
     if (job.result?.kind === 'train') this.emit({ type: 'models', models: await this.models.list() });
   }
 
@@ -294,14 +309,7 @@ export class AppServices {
         const format = req.format ?? 'csv';
         const source = path.resolve(req.source.path);
         const outPath = req.outPath ? path.resolve(req.outPath) : source;
-        if (format !== 'sidecar') {
-          await checkExportTarget(outPath, {
-            previousExports: this.exports.known,
-            chosenInDialog: this.chosenOutputs,
-            overwrite: req.overwrite ?? false,
-            ...(this.options.confirmOverwrite ? { confirmOverwrite: this.options.confirmOverwrite } : {}),
-          });
-        }
+        if (format !== 'sidecar') await this.checkOutput(outPath, req.overwrite ?? false);
         return this.jobs.start(
           {
             kind: 'export',
@@ -323,15 +331,16 @@ export class AppServices {
         );
       },
       'captions.write': async (req) => {
+        if (req.format !== 'sidecar') await this.checkOutput(req.outPath!, req.overwrite ?? false);
         const written = await writeCaptionResults(req, { uploadDir: this.uploads.dir });
-        // In browser mode the page offers the written file for download.
-        if (written.format !== 'sidecar') await Promise.all(written.written.map((file) => this.media.allowOutput(file)));
+        if (written.format !== 'sidecar') await this.outputWritten(written.written);
         return written;
       },
       'dataset.convert': async ({ source, to, outPath, bom, overwrite }) => {
         const dataset = await loadDataset(source.path, { ...(source.format ? { format: source.format } : {}), ...(source.imagesDir ? { imagesDir: source.imagesDir } : {}) });
+        if (to !== 'sidecar') await this.checkOutput(outPath!, overwrite ?? false);
         const report = await convertDataset(dataset, { to, ...(outPath ? { out: outPath } : {}), bom: bom ?? false, overwrite: overwrite ?? false });
-        if (to !== 'sidecar') await Promise.all(report.written.map((file) => this.media.allowOutput(file)));
+        if (to !== 'sidecar') await this.outputWritten(report.written);
         return report;
       },
       'models.list': async () => this.models.list(),

@@ -7,6 +7,7 @@ import { del, get, set } from 'idb-keyval';
 import type { CaptionAlternative, CaptionItem, CaptionsWritten, ImageTag, JobSummary } from '../../src-main/contract/types.ts';
 import { api } from './api.ts';
 import { app } from './app-state.svelte.ts';
+import { withOverwriteConsent } from './overwrite.ts';
 
 const STORE_KEY = 'caption-studio.caption-cards';
 /** The newest cards kept across reloads. */
@@ -84,7 +85,8 @@ class CaptionQueue {
   async write(format: 'csv' | 'jsonl' | 'sidecar', outPath?: string, overwrite = false): Promise<CaptionsWritten | null> {
     const items = this.cards.filter((c) => c.ok).map((c) => ({ path: c.path, caption: c.text, score: c.score, model: c.modelName ?? c.modelId }));
     if (items.length === 0) return null;
-    return app.run(api.call('captions.write', { items, format, ...(outPath ? { outPath } : {}), ...(overwrite ? { overwrite } : {}) }));
+    const request = (replace: boolean) => api.call('captions.write', { items, format, ...(outPath ? { outPath } : {}), ...(overwrite || replace ? { overwrite: true } : {}) });
+    return app.run(format === 'sidecar' ? request(false) : withOverwriteConsent(request, 'Replace this file with the captions?'));
   }
 
   /** The jobs of this view that have not finished. */
