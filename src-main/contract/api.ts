@@ -14,6 +14,7 @@ import type {
   JobSummary,
   ModelSummary,
   Settings,
+  TrainPlan,
 } from './types.ts';
 
 /** The response type of every method. */
@@ -29,6 +30,7 @@ export interface ResponseMap {
   'dataset.open': DatasetView;
   'dataset.save': DatasetSaved;
   'dataset.close': { readonly closed: boolean };
+  'train.plan': TrainPlan;
   'train.start': JobSummary;
   'export.start': JobSummary;
   'models.list': readonly ModelSummary[];

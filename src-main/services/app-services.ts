@@ -23,6 +23,8 @@ import { ModelStore } from './model-store.ts';
 import { interruptedRuns, saveRunRequest } from './interrupted-runs.ts';
 import { expandImagePaths } from '../data/image-paths.ts';
 import { SettingsStore } from './settings-store.ts';
+import { PlannedDatasets, trainSettingsOf } from './train-request.ts';
+import { planRun } from '../pipeline/train-plan.ts';
 import { ThumbnailCache } from './thumbnails.ts';
 import { UploadStore } from './upload-store.ts';
 
@@ -51,6 +53,8 @@ export class AppServices {
   readonly thumbnails: ThumbnailCache;
   readonly uploads: UploadStore;
   readonly jobs: JobManager;
+  /** The dataset the Train view is planning on, read once while it stays unchanged on disk. */
+  private readonly planDatasets = new PlannedDatasets();
   private readonly listeners = new Set<(event: JobEvent) => void>();
   private readonly handlers: Handlers;
   private version = '0.0.0';
@@ -212,6 +216,20 @@ export class AppServices {
       'dataset.open': async (source) => this.datasets.openDataset(source),
       'dataset.save': async ({ datasetId, changes }) => this.datasets.save(datasetId, changes),
       'dataset.close': async ({ datasetId }) => ({ closed: this.datasets.close(datasetId) }),
+      'train.plan': async (req) => {
+        const dataset = req.dataset ? await this.planDatasets.get(req.dataset) : null;
+        return planRun(dataset, {
+          ...(req.epochs !== undefined ? { epochs: req.epochs } : {}),
+          ...(req.batchSize !== undefined ? { batchSize: req.batchSize } : {}),
+          ...(req.minCount !== undefined ? { minCount: req.minCount } : {}),
+          ...(req.schedule ? { schedule: req.schedule } : {}),
+          split: {
+            ...(req.seed !== undefined ? { seed: req.seed } : {}),
+            ...(req.valFraction !== undefined ? { valFraction: req.valFraction } : {}),
+            ...(req.testFraction !== undefined ? { testFraction: req.testFraction } : {}),
+          },
+        });
+      },
       'train.start': async (req) => {
         // A run's id names its checkpoint folder and, where free, the model it installs. New ids avoid both
         // models and runs, so a cancelled run stays resumable and no model is ever installed over another.
@@ -238,16 +256,7 @@ export class AppServices {
               modelDir: target.dir,
               checkpointDir: runDir,
               cacheDir: this.options.cacheDir,
-              epochs: req.epochs,
-              batchSize: req.batchSize,
-              hiddenDim: req.hiddenDim,
-              ...(req.embedDim !== undefined ? { embedDim: req.embedDim } : {}),
-              ...(req.learningRate !== undefined ? { learningRate: req.learningRate } : {}),
-              ...(req.valFraction !== undefined ? { valFraction: req.valFraction } : {}),
-              ...(req.minCount !== undefined ? { minCount: req.minCount } : {}),
-              ...(req.patience !== undefined ? { patience: req.patience } : {}),
-              ...(req.seed !== undefined ? { seed: req.seed } : {}),
-              schedule: req.schedule,
+              ...trainSettingsOf(req),
               resume: req.resume ?? false,
             },
           },
@@ -274,7 +283,6 @@ export class AppServices {
               modelId: model.id,
               modelDir: model.dir,
               beamSize: req.beamSize ?? s.beamSize,
-              maxLength: s.maxLength,
               includeReferences: req.includeReferences ?? false,
             },
           },

@@ -14,7 +14,7 @@ import { encoderSpecFor } from '../../engine/encoder-registry.ts';
 import type { CaptionScores } from '../../engine/metrics/evaluate.ts';
 import { evaluateModel, evaluateNearestNeighbour, type Evaluation } from '../../pipeline/evaluate.ts';
 import { featuresOf, itemsOf, openDataset } from '../../pipeline/training-data.ts';
-import { splitOfModel } from '../model-split.ts';
+import { missingTestSplit, recordedSplit } from '../../pipeline/model-split.ts';
 import { ProgressBar } from '../progress-bar.ts';
 import { ExitError, nonNegativeInt, note, positiveInt, startBackend, type GlobalOptions } from '../options.ts';
 
@@ -66,12 +66,19 @@ async function runEval(modelDir: string, datasetPath: string, opts: EvalCommandO
   const encoder = await loadEncoder(encoderSpecFor(model.encoderId));
   const bar = new ProgressBar(process.stderr, opts.quiet);
   try {
+    const seeded = recordedSplit(model.metadata);
     const dataset = await openDataset(datasetPath, {
       format: opts.format,
       ...(opts.images ? { imagesDir: opts.images } : {}),
-      split: splitOfModel(model),
+      ...(seeded ? { split: seeded } : {}),
       ...(opts.keepDuplicates ? { keepDuplicateCaptions: true } : {}),
     });
+    // Held-out images exist only where the model recorded its split (or the dataset brings its own): anything else
+    // would score images the model may have trained on.
+    const missing = dataset.splits.kind === 'dataset' ? null : missingTestSplit(model.metadata);
+    if (missing && (opts.split === 'test' || (opts.split === 'val' && !seeded))) {
+      throw new ExitError(`${path.resolve(modelDir)}: ${missing}; --split all scores every image anyway (not a held-out figure)`);
+    }
     if (opts.predictions) await checkExportOutput(opts.predictions, [datasetPath, dataset.source]);
     const items = itemsOf(dataset, opts.split);
     if (items.length === 0) {
