@@ -67,7 +67,7 @@ describe('the app and the CLI train, evaluate and export alike', () => {
     plannedSummary = summary;
     const dataset0 = assignSplits(await loadDataset(dataset), DEFAULT_SPLIT);
     const counts = ['train', 'val', 'test'].map((s) => dataset0.items.filter((i) => i.split === s).length);
-    expect(summary).toContain(`split ${counts.join('/')}`);
+    expect(summary).toContain(`split ${counts.join('/')} (train/val/test)`);
   });
 
   it('one epoch from the UI and from the CLI: same split, same vocabulary, same weights (wasm)', async () => {
