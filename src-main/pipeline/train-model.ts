@@ -57,7 +57,10 @@ export interface TrainModelEvents {
   readonly onDatasetProblems?: (dataset: { source: string; problems: readonly DatasetProblem[] }) => void;
   /** Feature extraction and training progress. */
   readonly onProgress?: ProgressListener;
-  /** A safe point between images and between mini-batches (pause; may throw to cancel). */
+  /**
+   * A safe point between images and between mini-batches, where a pause blocks. It must not throw: cancel through
+   * `signal`, so that training stops at the next mini-batch with a checkpoint of that position.
+   */
   readonly pausePoint?: () => void;
   /** A one-line warning (e.g. the feature cache cannot be written). */
   readonly onWarning?: (message: string) => void;

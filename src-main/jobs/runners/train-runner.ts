@@ -29,7 +29,11 @@ export async function runTrainJob(params: TrainJobParams, ctx: JobContext, engin
       signal: ctx.gate.signal,
     },
     {
-      pausePoint: () => ctx.gate.checkpoint(),
+      // Blocks while paused; a cancel aborts the signal, so the trainer stops at the next mini-batch and writes a
+      // checkpoint of that exact position (throwing here instead would lose the epoch's batches since the last one).
+      pausePoint: () => {
+        ctx.gate.poll();
+      },
       onProgress: (progress) => ctx.update({ type: 'progress', progress: progress.task === 'train' ? progress : { ...progress, task: 'train', phase: 'extract features' } }),
       onBatch: (record) => ctx.update({ type: 'batch', batch: record.batch, loss: record.loss, epsilon: record.epsilon }),
       onEpoch: (event) => {
