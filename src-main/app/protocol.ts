@@ -8,7 +8,7 @@ import { readFile } from 'node:fs/promises';
 import { protocol } from 'electron';
 import { MEDIA_SCHEME } from '../contract/channels.ts';
 import type { AppServices } from '../services/app-services.ts';
-import { ForbiddenPathError } from '../services/errors.ts';
+import { ForbiddenPathError } from '../contract/errors.ts';
 import { contentType, readStatic } from '../server/static-files.ts';
 import { ELECTRON_CSP } from './security.ts';
 import { APP_SCHEME, RENDERER_ORIGIN } from './window.ts';

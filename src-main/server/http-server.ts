@@ -13,7 +13,7 @@ import { HTTP_ROUTES, isMethodName } from '../contract/channels.ts';
 import { contentSecurityPolicy } from '../contract/csp.ts';
 import type { ApiErrorCode, JobEvent } from '../contract/types.ts';
 import type { AppServices } from '../services/app-services.ts';
-import { ForbiddenPathError } from '../services/errors.ts';
+import { ForbiddenPathError } from '../contract/errors.ts';
 import { MAX_UPLOAD_BYTES } from '../services/upload-store.ts';
 import { contentType, readStatic } from './static-files.ts';
 import { AccessGuard, newToken } from './access-guard.ts';

@@ -16,7 +16,7 @@ import { packageRoot } from '../util/paths.ts';
 import { slugify } from './model-store.ts';
 import { pathExists } from '../util/path-exists.ts';
 import { DatasetStore } from './dataset-store.ts';
-import { describeError, notFound, unsupported } from './errors.ts';
+import { describeError, notFound, unsupported } from '../contract/errors.ts';
 import { listFolder } from './fs-browser.ts';
 import { MediaAccess } from './media-access.ts';
 import { ModelStore } from './model-store.ts';

@@ -9,7 +9,7 @@ import type { DatasetSource } from '../contract/schemas.ts';
 import type { DatasetSaved, DatasetStatsView, DatasetView } from '../contract/types.ts';
 import { datasetStats, formatProblem, loadDataset, saveDataset, type Dataset } from '../data/dataset.ts';
 import { DEFAULT_TRAIN_CONFIG } from '../engine/train-config.ts';
-import { notFound } from './errors.ts';
+import { notFound } from '../contract/errors.ts';
 import type { MediaAccess } from './media-access.ts';
 
 /** The UI's view of `datasetStats`. */

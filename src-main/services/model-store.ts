@@ -8,7 +8,7 @@ import { cp, mkdir, readdir, readFile, rm, stat } from 'node:fs/promises';
 import path from 'node:path';
 import type { ModelSummary } from '../contract/types.ts';
 import { BUNDLE_MODEL_FILE, BUNDLE_WEIGHTS_FILE, readBundleInfo } from '../engine/bundle.ts';
-import { conflict, notFound, ServiceError } from './errors.ts';
+import { conflict, notFound, ServiceError } from '../contract/errors.ts';
 import { pathExists } from '../util/path-exists.ts';
 
 /** A folder name made from a user-given model name: lower case letters, digits, '-', at most 60 characters. */

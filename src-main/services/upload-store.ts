@@ -5,7 +5,7 @@
 import { mkdir, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { writeFileAtomic } from '../util/atomic-write.ts';
-import { ServiceError } from './errors.ts';
+import { ServiceError } from '../contract/errors.ts';
 import type { MediaAccess } from './media-access.ts';
 
 /** Largest upload accepted (the image loader's own limit). */

@@ -2,8 +2,8 @@
  * Errors the services raise on purpose, each with the contract error code the front ends report it under
  * (HTTP status in browser mode, the envelope's `code` over IPC).
  */
-import type { ApiErrorCode } from '../contract/types.ts';
-import { ValidationError } from '../contract/schemas.ts';
+import type { ApiErrorCode } from './types.ts';
+import { ValidationError } from './schemas.ts';
 
 /** A failure with a contract error code; the message is one line. */
 export class ServiceError extends Error {
