@@ -8,10 +8,11 @@ import { readFile } from 'node:fs/promises';
 import { protocol } from 'electron';
 import { MEDIA_SCHEME } from '../contract/channels.ts';
 import type { AppServices } from '../services/app-services.ts';
-import { ForbiddenPathError } from '../services/errors.ts';
+import { ForbiddenPathError } from '../contract/errors.ts';
 import { contentType, readStatic } from '../server/static-files.ts';
 import { ELECTRON_CSP } from './security.ts';
 import { APP_SCHEME, RENDERER_ORIGIN } from './window.ts';
+import { imageMimeType } from '../util/image-files.ts';
 
 /** Must run before the app is ready: makes both schemes standard, secure and fetch-able. */
 export function registerSchemes(): void {
@@ -25,8 +26,6 @@ function text(status: number, body: string): Response {
   return new Response(body, { status, headers: { 'content-type': 'text/plain; charset=utf-8' } });
 }
 
-const IMAGE_TYPES: Record<string, string> = { jpg: 'image/jpeg', jpeg: 'image/jpeg', jpe: 'image/jpeg', jfif: 'image/jpeg', png: 'image/png', webp: 'image/webp', gif: 'image/gif', tif: 'image/tiff', tiff: 'image/tiff', avif: 'image/avif', heic: 'image/heic', heif: 'image/heif' };
-
 /** Answers one `cs-media:` request. */
 export async function handleMediaRequest(services: AppServices, url: string): Promise<Response> {
   const u = new URL(url);
@@ -35,8 +34,7 @@ export async function handleMediaRequest(services: AppServices, url: string): Pr
     switch (u.host) {
       case 'image': {
         const file = await services.media.resolveImage(requested);
-        const ext = file.split('.').pop()!.toLowerCase();
-        return new Response(new Uint8Array(await readFile(file)), { headers: { 'content-type': IMAGE_TYPES[ext] ?? 'application/octet-stream' } });
+        return new Response(new Uint8Array(await readFile(file)), { headers: { 'content-type': imageMimeType(file) } });
       }
       case 'thumb': {
         const size = Number(u.searchParams.get('size') ?? 160);

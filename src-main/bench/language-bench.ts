@@ -15,7 +15,7 @@ import { pathToFileURL } from 'node:url';
 import { beamSearch } from '../engine/decode.ts';
 import { evaluateCaptions } from '../engine/metrics/evaluate.ts';
 import type { StepModel } from '../engine/model-types.ts';
-import { tokenize } from '../engine/tokenize.ts';
+import { tokenize } from '../text/tokenize.ts';
 import { Vocabulary } from '../engine/vocab.ts';
 import { Rng } from '../util/rng.ts';
 import { round } from './stats.ts';

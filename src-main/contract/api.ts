@@ -16,6 +16,7 @@ import type {
   JobSummary,
   ModelSummary,
   Settings,
+  TrainPlan,
 } from './types.ts';
 
 /** The response type of every method. */
@@ -31,6 +32,7 @@ export interface ResponseMap {
   'dataset.open': DatasetView;
   'dataset.save': DatasetSaved;
   'dataset.close': { readonly closed: boolean };
+  'train.plan': TrainPlan;
   'train.start': JobSummary;
   'export.start': JobSummary;
   /** Captions the Caption view holds, written as a CSV/JSONL file or as caption files beside their images. */

@@ -16,6 +16,7 @@ export const METHODS = [
   'dataset.open',
   'dataset.save',
   'dataset.close',
+  'train.plan',
   'train.start',
   'export.start',
   'captions.write',

@@ -4,6 +4,8 @@
  */
 import { z } from 'zod';
 import type { MethodName } from './channels.ts';
+import { DATASET_FORMATS } from '../data/dataset-types.ts';
+import { epsilonScheduleSchema } from '../engine/schedules.ts';
 import { BACKEND_CHOICES, EXPORT_FORMAT_NAMES, THEMES } from './types.ts';
 
 const empty = z.strictObject({});
@@ -12,14 +14,8 @@ const path = z.string().min(1, 'path must not be empty').max(4096);
 const id = z.string().min(1).max(200);
 const beamSize = z.int().min(1).max(20);
 
-/** Mirrors engine/schedules.ts `EpsilonSchedule` (checked against it in services/train-service.ts). */
-export const epsilonScheduleSchema = z.discriminatedUnion('type', [
-  z.strictObject({ type: z.literal('none') }),
-  z.strictObject({ type: z.literal('always') }),
-  z.strictObject({ type: z.literal('linear'), k: z.number().finite(), c: z.number().finite().min(0), epsMin: z.number().min(0).max(1) }),
-  z.strictObject({ type: z.literal('exponential'), k: z.number().gt(0).max(1), epsMin: z.number().min(0).max(1).optional() }),
-  z.strictObject({ type: z.literal('inverse-sigmoid'), k: z.number().min(1).finite(), epsMin: z.number().min(0).max(1).optional() }),
-]);
+/** The engine's ε-schedule schema, validity checks included (engine/schedules.ts). */
+export { epsilonScheduleSchema };
 
 export const settingsPatchSchema = z.strictObject({
   backend: z.enum(BACKEND_CHOICES).optional(),
@@ -32,7 +28,7 @@ export const settingsPatchSchema = z.strictObject({
 /** Where a dataset comes from: a folder (sidecar captions) or a file in one of the formats the CLI reads. */
 export const datasetSourceSchema = z.strictObject({
   path,
-  format: z.enum(['auto', 'sidecar', 'csv', 'coco', 'karpathy', 'flickr8k']).optional(),
+  format: z.enum(['auto', ...DATASET_FORMATS]).optional(),
   imagesDir: path.optional(),
 });
 
@@ -48,6 +44,8 @@ export const trainRequestSchema = z.strictObject({
   schedule: epsilonScheduleSchema,
   /** Fraction of images held out for validation when the dataset has no split. */
   valFraction: z.number().min(0).max(0.9).optional(),
+  /** Fraction of images held out for testing (`caption-studio eval`) when the dataset has no split. */
+  testFraction: z.number().min(0).max(0.9).optional(),
   minCount: z.int().min(1).max(1000).optional(),
   /** Early stopping: epochs without a better validation score before the run ends. */
   patience: z.int().min(1).max(1000).optional(),
@@ -56,6 +54,21 @@ export const trainRequestSchema = z.strictObject({
   resume: z.boolean().optional(),
   /** With `resume`: the run to continue (a train job's `request.runId`); by default the run named like `name`. */
   runId: z.string().regex(/^[a-z0-9][a-z0-9-]{0,79}$/, 'a run id: lower-case letters, digits and dashes').optional(),
+});
+
+/**
+ * What the Train view plans before it starts: the dataset (optional: without one only the defaults come back) and
+ * the settings that change the plan.
+ */
+export const trainPlanRequestSchema = z.strictObject({
+  dataset: datasetSourceSchema.optional(),
+  epochs: z.int().min(1).max(1000).optional(),
+  batchSize: z.int().min(1).max(1024).optional(),
+  minCount: z.int().min(1).max(1000).optional(),
+  valFraction: z.number().min(0).max(0.9).optional(),
+  testFraction: z.number().min(0).max(0.9).optional(),
+  seed: z.int().min(0).max(2 ** 31 - 1).optional(),
+  schedule: epsilonScheduleSchema.optional(),
 });
 
 export const requestSchemas = {
@@ -77,6 +90,7 @@ export const requestSchemas = {
     changes: z.array(z.strictObject({ id: z.string().min(1), captions: z.array(z.string().max(2000)).max(100) })).max(1_000_000),
   }),
   'dataset.close': z.strictObject({ datasetId: id }),
+  'train.plan': trainPlanRequestSchema,
   'train.start': trainRequestSchema,
   'export.start': z
     .strictObject({
@@ -143,6 +157,7 @@ export type RequestOf<M extends MethodName> = z.input<RequestSchemas[M]>;
 /** The request type after validation. */
 export type ParsedRequestOf<M extends MethodName> = z.output<RequestSchemas[M]>;
 export type EpsilonScheduleInput = z.output<typeof epsilonScheduleSchema>;
+export type TrainPlanRequest = z.output<typeof trainPlanRequestSchema>;
 export type TrainRequest = z.output<typeof trainRequestSchema>;
 export type DatasetSource = z.output<typeof datasetSourceSchema>;
 

@@ -1,7 +1,9 @@
 /**
- * The shapes the backend hands to the UI (responses and job events). Type-only: nothing here exists at run time,
- * so any front end can import it for free.
+ * The shapes the backend hands to the UI (responses and job events). Types, and the few name lists they are made
+ * of (re-exported from import-free leaf modules), so any front end can import it for free.
  */
+import { EXPORT_FORMATS, type ExportFormat } from '../data/export-formats.ts';
+import { BACKEND_PREFERENCES, type BackendPreference } from '../engine/backend-names.ts';
 import type { ProgressEvent } from '../util/progress.ts';
 import type { RequestOf } from './schemas.ts';
 
@@ -10,9 +12,9 @@ export type { ProgressEvent };
 /** Which front end is talking to the backend. */
 export type AppMode = 'electron' | 'browser';
 
-/** tfjs backends the user may ask for ('auto' tries the fastest first). Mirrors engine/backend.ts. */
-export const BACKEND_CHOICES = ['auto', 'tensorflow-gpu', 'tensorflow', 'wasm', 'cpu'] as const;
-export type BackendChoice = (typeof BACKEND_CHOICES)[number];
+/** tfjs backends the user may ask for ('auto' tries the fastest first): engine/backend-names.ts's list. */
+export const BACKEND_CHOICES = BACKEND_PREFERENCES;
+export type BackendChoice = BackendPreference;
 
 export const THEMES = ['system', 'light', 'dark'] as const;
 export type Theme = (typeof THEMES)[number];
@@ -104,16 +106,17 @@ export interface DatasetItemView {
 export interface DatasetStatsView {
   readonly images: number;
   readonly captions: number;
-  /** Distinct words over all captions. */
+  /** Words seen at least `minWordCount` times over all captions (the CLI's `stats` rule; a model's vocabulary). */
   readonly vocabulary: number;
+  readonly minWordCount: number;
+  /** Distinct words over all captions. */
+  readonly words: number;
   readonly meanLength: number;
   /** Number of captions of each length in words, index = length. */
   readonly lengthHistogram: readonly number[];
   readonly splits: Readonly<Record<string, number>>;
   /** Every word with its count (the training tokenizer), most frequent first. */
   readonly wordCounts: readonly (readonly [string, number])[];
-  /** Words seen fewer times than this are left out of a trained model's vocabulary (training's default rule). */
-  readonly minWordCount: number;
 }
 
 /** An opened dataset: every item (the UI filters and virtualises them) and what could not be read. */
@@ -207,7 +210,6 @@ export type JobResult =
       readonly problems: readonly string[];
     };
 
-/** Output formats of an export (mirrors data/export.ts). */
 /** What `captions.write` did. */
 export interface CaptionsWritten {
   readonly format: 'csv' | 'jsonl' | 'sidecar';
@@ -227,8 +229,10 @@ export interface CaptionsConverted {
   readonly skipped: readonly { readonly path: string; readonly reason: string }[];
 }
 
-export const EXPORT_FORMAT_NAMES = ['csv', 'jsonl', 'sidecar', 'coco-results'] as const;
-export type ExportFormatName = (typeof EXPORT_FORMAT_NAMES)[number];
+
+/** Output formats of an export: data/export-formats.ts's list. */
+export const EXPORT_FORMAT_NAMES = EXPORT_FORMATS;
+export type ExportFormatName = ExportFormat;
 
 export interface JobSummary {
   readonly id: string;
@@ -270,3 +274,9 @@ export interface ApiErrorBody {
   readonly code: ApiErrorCode;
 }
 export type ApiErrorCode = 'validation' | 'not-found' | 'unsupported' | 'conflict' | 'failed';
+
+/**
+ * The Train view's plan of a run (`train.plan`): the defaults every front end starts from, the dataset's split,
+ * examples, vocabulary, batches and ε curve, as pipeline/train-plan.ts works them out.
+ */
+export type { DatasetPlan, TrainingDefaults as TrainDefaults, RunPlan as TrainPlan } from '../pipeline/train-plan.ts';

@@ -4,7 +4,7 @@
  */
 import { createHash } from 'node:crypto';
 import path from 'node:path';
-import { tokenize } from '../engine/tokenize.ts';
+import { tokenize } from '../text/tokenize.ts';
 import type { CaptionEdit, Dataset, DatasetFormat, DatasetItem, DatasetProblem, ReadOptions, Split, SplitSpec } from './dataset-types.ts';
 import { readOptionsOf } from './formats/common.ts';
 import { readCoco, saveCoco } from './formats/coco.ts';

@@ -22,6 +22,7 @@ import { stringify } from 'csv-stringify/sync';
 import { writeFileAtomic } from '../util/atomic-write.ts';
 import { pathExists } from '../util/path-exists.ts';
 import { SIDECAR_EXTENSIONS } from './formats/sidecar.ts';
+import { EXPORT_FORMATS, type ExportFormat } from './export-formats.ts';
 
 /** One caption to export. */
 export interface ExportRow {
@@ -38,8 +39,7 @@ export interface ExportRow {
   readonly imageId?: number | string;
 }
 
-export const EXPORT_FORMATS = ['csv', 'jsonl', 'sidecar', 'coco-results'] as const;
-export type ExportFormat = (typeof EXPORT_FORMATS)[number];
+export { EXPORT_FORMATS, type ExportFormat };
 
 export interface ExportOptions {
   readonly format: ExportFormat;

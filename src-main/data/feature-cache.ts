@@ -16,7 +16,7 @@ import path from 'node:path';
 import envPaths from 'env-paths';
 import { writeFileAtomic } from '../util/atomic-write.ts';
 import { CancelledError, RateMeter, type ProgressListener } from '../util/progress.ts';
-import { mapLimit } from './formats/common.ts';
+import { mapLimit } from '../util/map-limit.ts';
 import { decodeImage, readImageFile } from './images.ts';
 
 /** What the cache needs from an image encoder (`engine/encoder.ts`'s `ImageEncoder` fits). */

@@ -16,7 +16,7 @@
  */
 import { readFile, stat } from 'node:fs/promises';
 import sharp, { type Metadata, type OutputInfo } from 'sharp';
-import { mapLimit } from './formats/common.ts';
+import { mapLimit } from '../util/map-limit.ts';
 
 /** Side of the square the encoder takes. */
 export const IMAGE_SIZE = 224;

@@ -13,10 +13,9 @@ import path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { setWasmPaths } from '@tensorflow/tfjs-backend-wasm';
 
-/** The backends Caption Studio knows, fastest first. */
-export const BACKEND_NAMES = ['tensorflow-gpu', 'tensorflow', 'wasm', 'cpu'] as const;
-export type BackendName = (typeof BACKEND_NAMES)[number];
-export type BackendPreference = 'auto' | BackendName;
+import { BACKEND_NAMES, type BackendName, type BackendPreference } from './backend-names.ts';
+
+export { BACKEND_NAMES, type BackendName, type BackendPreference };
 
 /** The environment variable that names a backend when no option does. */
 export const BACKEND_ENV_VAR = 'CAPTION_STUDIO_BACKEND';

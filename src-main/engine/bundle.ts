@@ -18,6 +18,7 @@ import { z } from 'zod';
 import { readableDir, replaceDirAtomic, writeFileSynced } from '../util/atomic-dir.ts';
 import { isOurTempFile } from '../util/atomic-write.ts';
 import type { CaptionModel, JsonValue, ModelMetadata, TrainingSummary } from './caption-model.ts';
+import { decoderConfigSchema } from './decoder-config.ts';
 import { decoderWeightShapes } from './decoder.ts';
 import { DECODER_WEIGHT_NAMES, type DecoderConfig, type DecoderWeights } from './model-types.ts';
 import { parseTrainConfig } from './train-config.ts';
@@ -43,15 +44,6 @@ export interface SavedBundle {
   readonly weightsBytes: number;
   readonly modelJsonBytes: number;
 }
-
-const decoderConfigSchema = z.object({
-  vocabSize: z.number().int().min(4),
-  embedDim: z.number().int().min(1),
-  hiddenDim: z.number().int().min(1),
-  featureDim: z.number().int().min(1),
-  injection: z.enum(['every', 'init']),
-  dropout: z.number().min(0).lt(1),
-});
 
 const jsonValueSchema: z.ZodType<JsonValue> = z.lazy(() =>
   z.union([z.string(), z.number(), z.boolean(), z.null(), z.array(jsonValueSchema), z.record(z.string(), jsonValueSchema)]),

@@ -9,6 +9,7 @@ import * as tf from '@tensorflow/tfjs';
 import { z } from 'zod';
 import { replaceDirAtomic, writeFileSynced } from '../util/atomic-dir.ts';
 import type { RngState } from '../util/rng.ts';
+import { decoderConfigSchema } from './decoder-config.ts';
 import type { DecoderConfig } from './model-types.ts';
 import { parseTrainConfig, type TrainConfig } from './train-config.ts';
 import {
@@ -90,14 +91,7 @@ const checkpointFileSchema = z.object({
   formatVersion: z.literal(CHECKPOINT_VERSION),
   savedAt: z.string(),
   config: z.unknown(),
-  decoderConfig: z.object({
-    vocabSize: z.number().int().min(1),
-    embedDim: z.number().int().min(1),
-    hiddenDim: z.number().int().min(1),
-    featureDim: z.number().int().min(1),
-    injection: z.enum(['every', 'init']),
-    dropout: z.number().min(0).lt(1),
-  }),
+  decoderConfig: decoderConfigSchema,
   vocabulary: z.unknown(),
   encoderId: z.string().min(1),
   dataFingerprint: z.string(),

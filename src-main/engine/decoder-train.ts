@@ -12,14 +12,15 @@
  *   p_t = softmax(dropout(h_t) · W_out + b_out)
  * Backward: per step dLogits_t and dh_t = dLogits_t·W_outᵀ feed BPTT; then all steps at once:
  * d[W_x; W_h; b] = Zᵀ·dG, dW_out = Hdᵀ·dLogits, db_out = 1ᵀ·dLogits, dX = dG·W_xᵀ.
- * Avoided on wasm because they copy the whole source tensor per call: tf.slice / tf.split / gather on big
- * tensors (blocks are built or split in JS instead); tanh is computed as 2σ(2x) − 1 (the sigmoid kernel is
- * ~10× faster). RNG order: dropout masks, then the coins, then the samples step by step.
+ * The wasm workarounds (per-gate weight blocks with the g gate pre-scaled, tanh through σ, row taking / padding /
+ * splitting without tf.slice, embedding lookup and scatter-add in JS) live in wasm-lstm.ts.
+ * RNG order: dropout masks, then the coins, then the samples step by step.
  */
 import * as tf from '@tensorflow/tfjs';
 import type { Rng } from '../util/rng.ts';
 import type { PackedBatch } from './decoder-batch.ts';
 import type { CaptionBatch, DecoderConfig, DecoderGrads, DecoderWeights } from './model-types.ts';
+import { embedRows, fastTanh, gateBlocks, injectedTerms, lstmGates, padRows, scatterAddRows, splitRows, takeRows } from './wasm-lstm.ts';
 
 /** How a training pass feeds its inputs and whether dropout is on. */
 export interface TrainingPassOptions {
@@ -77,49 +78,6 @@ interface ForwardMode {
   readonly rng: Rng | null;
 }
 
-/**
- * Per-gate blocks [W_x; W_h; b][:, gate] of shape [E+H+1, H], built in JS: slicing columns with tf.slice
- * costs a copy of the whole source on wasm, and one matMul per gate gives each gate its own tensor.
- * The g block is scaled by 2 so that σ(pre) yields σ(2·pre_g) and tanh(pre_g) = 2σ(2·pre_g) − 1 (wasm's tanh
- * is ~10× slower than its sigmoid).
- */
-function gateBlocks(w: DecoderWeights, E: number, H: number): tf.Tensor[] {
-  const wx = w.W_x.dataSync() as Float32Array;
-  const wh = w.W_h.dataSync() as Float32Array;
-  const bb = w.b.dataSync() as Float32Array;
-  const K = E + H + 1;
-  const G = 4 * H;
-  return [0, 1, 2, 3].map((j) => {
-    const out = new Float32Array(K * H);
-    const scale = j === 2 ? 2 : 1;
-    for (let r = 0; r < E; r++) copyRow(wx, r * G + j * H, out, r * H, H, scale);
-    for (let r = 0; r < H; r++) copyRow(wh, r * G + j * H, out, (E + r) * H, H, scale);
-    copyRow(bb, j * H, out, (E + H) * H, H, scale);
-    return tf.tensor2d(out, [K, H]);
-  });
-}
-
-/** The image term v·W_v split per gate (g scaled by 2), as tensors of the first n rows, made on demand. */
-function injectedTerms(feats: tf.Tensor, w: DecoderWeights, H: number): (gate: number, n: number) => tf.Tensor {
-  const all = tf.matMul(feats, w.W_v).dataSync() as Float32Array; // [n0, 4H]
-  const n0 = feats.shape[0]!;
-  const perGate = [0, 1, 2, 3].map((j) => {
-    const out = new Float32Array(n0 * H);
-    for (let r = 0; r < n0; r++) copyRow(all, r * 4 * H + j * H, out, r * H, H, j === 2 ? 2 : 1);
-    return out;
-  });
-  const made = new Map<number, tf.Tensor>();
-  return (gate, n) => {
-    const key = gate * 1_000_000 + n;
-    let t = made.get(key);
-    if (!t) {
-      t = tf.tensor2d(perGate[gate]!.subarray(0, n * H), [n, H]);
-      made.set(key, t);
-    }
-    return t;
-  };
-}
-
 /** Call inside tf.tidy: every tensor it makes is left for the caller's tidy to collect or keep. */
 function forward(w: DecoderWeights, cfg: DecoderConfig, batch: CaptionBatch, pk: PackedBatch, mode: ForwardMode): ForwardResult {
   const E = cfg.embedDim;
@@ -161,7 +119,7 @@ function forward(w: DecoderWeights, cfg: DecoderConfig, batch: CaptionBatch, pk:
   const feats = tf.gather(batch.features, tf.tensor1d(pk.order.subarray(0, n0), 'int32'));
   const injected = injectedTerms(feats, w, H);
   const blocks = gateBlocks(w, E, H);
-  const emb = w.embedding.dataSync() as Float32Array; // embedding rows are looked up in JS (wasm's gather is slow)
+  const emb = w.embedding.dataSync() as Float32Array;
 
   const cache: StepCache[] = [];
   let h: tf.Tensor | null = null;
@@ -169,23 +127,14 @@ function forward(w: DecoderWeights, cfg: DecoderConfig, batch: CaptionBatch, pk:
   for (let t = 0; t < pk.steps; t++) {
     const n = pk.rowsAt[t]!;
     const off = pk.offsetAt[t]!;
-    const xs = new Float32Array(n * E);
-    for (let r = 0; r < n; r++) {
-      const src = fed[off + r]! * E;
-      if (maskX) {
-        const m = (off + r) * E;
-        for (let j = 0; j < E; j++) xs[r * E + j] = emb[src + j]! * maskX[m + j]!;
-      } else xs.set(emb.subarray(src, src + E), r * E);
-    }
+    const x = embedRows(emb, fed, off, n, E, maskX);
     const hPrev: tf.Tensor = h === null ? tf.zeros([n, H]) : takeRows(h, n);
     const cPrev: tf.Tensor | null = c === null ? null : takeRows(c, n);
-    const z: tf.Tensor = tf.concat([tf.tensor2d(xs, [n, E]), hPrev, tf.ones([n, 1])], 1);
+    const z: tf.Tensor = tf.concat([x, hPrev, tf.ones([n, 1])], 1);
+    // i, f, g, o = σ, σ, tanh, σ (z·[W_x; W_h; b] + v·W_v where the image enters)
     const inject = cfg.injection === 'every' || t === 0;
-    const [i, f, sg, o] = blocks.map((block, j) => {
-      const pre = tf.matMul(z, block);
-      return tf.sigmoid(inject ? tf.add(pre, injected(j, n)) : pre);
-    }) as [tf.Tensor, tf.Tensor, tf.Tensor, tf.Tensor];
-    const g = tf.sub(tf.mul(sg, 2), 1);
+    const { i, f, g, o } = lstmGates(z, blocks, inject ? (j) => injected(j, n) : null);
+    // c_t = f ⊙ c_{t−1} + i ⊙ g,  h_t = o ⊙ tanh(c_t)
     c = cPrev === null ? tf.mul(i, g) : tf.add(tf.mul(f, cPrev), tf.mul(i, g));
     const tc = fastTanh(c);
     h = tf.mul(o, tc);
@@ -348,50 +297,6 @@ function dropoutMask(size: number, p: number, rng: Rng): Float32Array {
     mask[k] = (t ^ (t >>> 14)) >>> 0 < threshold ? 0 : keep;
   }
   return mask;
-}
-
-function scatterAddRows(rows: Float32Array, mask: Float32Array | null, ids: Int32Array, V: number, E: number): Float32Array {
-  const out = new Float32Array(V * E);
-  for (let k = 0; k < ids.length; k++) {
-    const dst = ids[k]! * E;
-    const src = k * E;
-    if (mask) for (let j = 0; j < E; j++) out[dst + j]! += rows[src + j]! * mask[src + j]!;
-    else for (let j = 0; j < E; j++) out[dst + j]! += rows[src + j]!;
-  }
-  return out;
-}
-
-/** tanh(x) = 2σ(2x) − 1: wasm's sigmoid kernel is much faster than its tanh. */
-function fastTanh(x: tf.Tensor): tf.Tensor {
-  return tf.sub(tf.mul(tf.sigmoid(tf.mul(x, 2)), 2), 1);
-}
-
-function copyRow(src: Float32Array, from: number, dst: Float32Array, to: number, len: number, scale: number): void {
-  if (scale === 1) dst.set(src.subarray(from, from + len), to);
-  else for (let j = 0; j < len; j++) dst[to + j] = src[from + j]! * scale;
-}
-
-/** Splits a [Σ sizes, C] tensor into row blocks through one read (tf.slice would copy the whole source per block). */
-function splitRows(x: tf.Tensor, sizes: number[]): tf.Tensor[] {
-  const data = x.dataSync() as Float32Array;
-  const cols = x.shape[1]!;
-  let row = 0;
-  return sizes.map((n) => {
-    const block = tf.tensor2d(data.subarray(row * cols, (row + n) * cols), [n, cols]);
-    row += n;
-    return block;
-  });
-}
-
-/** The first n rows of a [m, ·] tensor (itself when m = n). */
-function takeRows(x: tf.Tensor, n: number): tf.Tensor {
-  return x.shape[0] === n ? x : tf.slice(x, [0, 0], [n, x.shape[1]!]);
-}
-
-/** A [m, ·] tensor padded with zero rows to n ≥ m rows. */
-function padRows(x: tf.Tensor, n: number): tf.Tensor {
-  const m = x.shape[0]!;
-  return m === n ? x : tf.pad(x, [[0, n - m], [0, 0]]);
 }
 
 function argmax(row: Float32Array): number {

@@ -3,6 +3,7 @@
  * true previous word (Bengio et al. 2015, as in the lecture notes), indexed by the global mini-batch index i, and
  * the learning rate, indexed by the epoch.
  */
+import { z } from 'zod';
 
 /**
  * How ε_i (the probability of teacher forcing at a token position) falls with the mini-batch index i:
@@ -21,6 +22,21 @@ export type EpsilonSchedule =
   | { readonly type: 'inverse-sigmoid'; readonly k: number; readonly epsMin?: number };
 
 export type EpsilonScheduleType = EpsilonSchedule['type'];
+
+/** Every schedule type, in the order menus list them. */
+export const EPSILON_SCHEDULE_TYPES = ['none', 'linear', 'exponential', 'inverse-sigmoid', 'always'] as const satisfies readonly EpsilonScheduleType[];
+
+/**
+ * The parameters each schedule type starts from when the user picks it without giving them (the CLI's `--schedule`
+ * without `--k`/`--c`/`--eps-min`, the Train view's schedule menu).
+ */
+export const SCHEDULE_PRESETS: { readonly [T in EpsilonScheduleType]: Extract<EpsilonSchedule, { type: T }> } = {
+  none: { type: 'none' },
+  always: { type: 'always' },
+  linear: { type: 'linear', k: 1, c: 1.25e-4, epsMin: 0.75 }, // from 1 down to the floor over 2,000 batches
+  exponential: { type: 'exponential', k: 0.9998, epsMin: 0.75 }, // ε_i = k^i: 0.75 after ~1,440 batches
+  'inverse-sigmoid': { type: 'inverse-sigmoid', k: 150, epsMin: 0.75 }, // Bengio et al.; 0.9 near batch 310
+};
 
 /** Throws a one-line error when a schedule's parameters make no sense (e.g. exponential with k > 1). */
 export function validateEpsilonSchedule(schedule: EpsilonSchedule): void {
@@ -49,6 +65,26 @@ export function validateEpsilonSchedule(schedule: EpsilonSchedule): void {
       return;
   }
 }
+
+/**
+ * The schema of an ε schedule, with `validateEpsilonSchedule`'s checks: the one definition the trainer's config,
+ * checkpoints and the UI contract all validate with.
+ */
+export const epsilonScheduleSchema: z.ZodType<EpsilonSchedule, EpsilonSchedule> = z
+  .discriminatedUnion('type', [
+    z.object({ type: z.literal('none') }).strict(),
+    z.object({ type: z.literal('always') }).strict(),
+    z.object({ type: z.literal('linear'), k: z.number(), c: z.number(), epsMin: z.number() }).strict(),
+    z.object({ type: z.literal('exponential'), k: z.number(), epsMin: z.number().optional() }).strict(),
+    z.object({ type: z.literal('inverse-sigmoid'), k: z.number(), epsMin: z.number().optional() }).strict(),
+  ])
+  .superRefine((schedule, ctx) => {
+    try {
+      validateEpsilonSchedule(schedule as EpsilonSchedule);
+    } catch (err) {
+      ctx.addIssue({ code: 'custom', message: (err as Error).message });
+    }
+  }) as z.ZodType<EpsilonSchedule, EpsilonSchedule>;
 
 /** ε_i: the probability of feeding the true previous word at mini-batch i (global, counting across epochs). */
 export function epsilonAt(schedule: EpsilonSchedule, i: number): number {

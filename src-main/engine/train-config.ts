@@ -5,7 +5,7 @@
 import { z } from 'zod';
 import type { Injection } from './model-types.ts';
 import type { EpsilonSchedule, LearningRateSchedule } from './schedules.ts';
-import { validateEpsilonSchedule, validateLearningRateSchedule } from './schedules.ts';
+import { epsilonScheduleSchema, SCHEDULE_PRESETS, validateLearningRateSchedule } from './schedules.ts';
 
 /** Which validation figure picks the best checkpoint and drives early stopping. */
 export type SelectionMetric = 'ciderD' | 'bleu4' | 'valLoss';
@@ -74,7 +74,7 @@ export const DEFAULT_TRAIN_CONFIG: TrainConfig = {
   adam: { beta1: 0.9, beta2: 0.999, epsilon: 1e-8 }, // Kingma & Ba's defaults
   // Bengio et al.'s inverse sigmoid: ε starts at 0.99 and falls through 0.9 near batch 310; the floor keeps at
   // least 75% teacher forcing (ImageCaptioning.pytorch caps its sampling probability at 0.25 for the same reason).
-  schedule: { type: 'inverse-sigmoid', k: 150, epsMin: 0.75 },
+  schedule: SCHEDULE_PRESETS['inverse-sigmoid'],
   sampling: 'sample', // Bengio et al. sample from the model's distribution
   patience: 5, // epochs without a better selection metric before stopping
   selectBy: 'ciderD', // CIDEr-D tracks caption quality better than loss (ImageCaptioning.pytorch selects on it)
@@ -95,14 +95,6 @@ export type TrainConfigInput = {
 };
 
 const positiveInt = z.number().int().min(1);
-
-const epsilonScheduleSchema = z.discriminatedUnion('type', [
-  z.object({ type: z.literal('none') }).strict(),
-  z.object({ type: z.literal('always') }).strict(),
-  z.object({ type: z.literal('linear'), k: z.number(), c: z.number(), epsMin: z.number() }).strict(),
-  z.object({ type: z.literal('exponential'), k: z.number(), epsMin: z.number().optional() }).strict(),
-  z.object({ type: z.literal('inverse-sigmoid'), k: z.number(), epsMin: z.number().optional() }).strict(),
-]);
 
 /** The schema of a complete config (as stored in checkpoints). */
 export const trainConfigSchema = z
@@ -159,7 +151,6 @@ export function parseTrainConfig(value: unknown, source = 'train config'): Train
   }
   const config: TrainConfig = parsed.data;
   try {
-    validateEpsilonSchedule(config.schedule);
     validateLearningRateSchedule(config.learningRate);
   } catch (err) {
     throw new Error(`${source}: ${(err as Error).message}`);

@@ -20,20 +20,15 @@ import { restoreMovedAside } from '../util/atomic-dir.ts';
 import { pathExists } from '../util/path-exists.ts';
 import { loadBundle, saveBundle } from './bundle.ts';
 import type { CaptionModel, JsonValue, TrainingSummary } from './caption-model.ts';
-import { captionFeatures } from './captioner.ts';
 import { disposeCheckpointTensors, loadCheckpoint, saveCheckpoint, type CheckpointMeta, type TrainPosition } from './checkpoint.ts';
-import { decoderWeightShapes, disposeDecoderWeights, evaluateLoss, initDecoderWeights, lossAndGradients } from './decoder.ts';
-import { evaluatePairs } from './metrics/evaluate.ts';
+import { decoderWeightShapes, disposeDecoderWeights, initDecoderWeights, lossAndGradients } from './decoder.ts';
 import { DECODER_WEIGHT_NAMES, type CaptionBatch, type DecoderConfig, type DecoderWeights } from './model-types.ts';
 import { Adam, clipByGlobalNorm } from './optimizer.ts';
 import { epsilonAt, epsilonCurve, learningRateAt, type CurvePoint } from './schedules.ts';
-import {
-  configDifferences,
-  resolveTrainConfig,
-  type TrainConfig,
-  type TrainConfigInput,
-} from './train-config.ts';
+import { examplesOf, makeBatch, type Example } from './train-batches.ts';
+import { configDifferences, resolveTrainConfig, type TrainConfig, type TrainConfigInput } from './train-config.ts';
 import type { BatchRecord, BestRecord, EpochRecord } from './train-history.ts';
+import { judgeEpoch, validate, type Validation } from './train-validation.ts';
 import { Vocabulary } from './vocab.ts';
 
 /** One image of the training data: its feature vector and its tokenised captions (each a training example). */
@@ -142,12 +137,6 @@ export function planTraining(train: readonly TrainImage[], config: TrainConfigIn
   };
 }
 
-/** One (image, caption) pair. */
-interface Example {
-  readonly image: number;
-  readonly tokens: readonly string[];
-}
-
 /** The mutable state of a run, everything a checkpoint holds besides tensors. */
 interface RunState {
   position: TrainPosition;
@@ -157,6 +146,20 @@ interface RunState {
   epochsWithoutImprovement: number;
 }
 
+/** A run in memory: its settings, vocabulary, weights, optimizer, generators and state. */
+interface Run {
+  readonly config: TrainConfig;
+  readonly vocab: Vocabulary;
+  readonly decoderConfig: DecoderConfig;
+  readonly weights: DecoderWeights;
+  readonly adam: Adam;
+  /** One permutation per epoch; its state at an epoch's start is checkpointed, so resume re-derives the order. */
+  readonly shuffleRng: Rng;
+  /** Dropout masks, teacher-forcing coins and sampled words; its state is checkpointed after every batch. */
+  readonly stepRng: Rng;
+  state: RunState;
+}
+
 /** Trains a caption decoder; see the module comment. */
 export async function train(options: TrainOptions): Promise<TrainResult> {
   const { data, signal } = options;
@@ -164,99 +167,13 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
   const paths = runPaths(options.runDir);
   await recoverRun(options.runDir);
   const fingerprint = dataFingerprint(data);
-
-  let config: TrainConfig;
-  let vocab: Vocabulary;
-  let decoderConfig: DecoderConfig;
-  let weights: DecoderWeights;
-  let adam: Adam;
-  let shuffleRng: Rng;
-  let stepRng: Rng;
-  let state: RunState;
-
-  if (options.resume) {
-    const ckpt = await loadCheckpoint(paths.latest);
-    const m = ckpt.meta;
-    try {
-      if (m.encoderId !== data.encoderId) {
-        throw new Error(`${paths.latest}: checkpoint was trained on features of encoder ${m.encoderId}, the data comes from ${data.encoderId}`);
-      }
-      if (m.dataFingerprint !== fingerprint) {
-        throw new Error(`${paths.latest}: the training data differs from the checkpoint's (other images, captions or features)`);
-      }
-      const requested = resolveTrainConfig(mergeConfig(m.config, options.config ?? {}));
-      const diffs = configDifferences(m.config, requested);
-      if (diffs.length) throw new Error(`cannot resume ${paths.latest} with a different config: ${diffs.join('; ')}`);
-      config = requested;
-      vocab = Vocabulary.fromJSON(m.vocabulary, `${paths.latest}: vocabulary`);
-      decoderConfig = m.decoderConfig;
-      for (const name of DECODER_WEIGHT_NAMES) {
-        const t = ckpt.tensors.weights[name];
-        if (!t) throw new Error(`${paths.latest}: checkpoint has no weight ${name}`);
-        const want = decoderWeightShapes(decoderConfig)[name];
-        if (!tf.util.arraysEqual(t.shape, want)) {
-          throw new Error(`${paths.latest}: weight ${name} has shape [${t.shape}], the decoder config needs [${want}]`);
-        }
-      }
-      const restored = {} as Record<string, tf.Variable>;
-      for (const name of DECODER_WEIGHT_NAMES) restored[name] = tf.variable(ckpt.tensors.weights[name]!, true);
-      weights = restored as DecoderWeights;
-      adam = new Adam(weights, config.adam);
-      try {
-        adam.load(ckpt.tensors.adam);
-      } catch (err) {
-        adam.dispose();
-        disposeDecoderWeights(weights);
-        throw new Error(`${paths.latest}: ${(err as Error).message}`);
-      }
-    } finally {
-      disposeCheckpointTensors(ckpt.tensors);
-    }
-    shuffleRng = new Rng(m.rng.shuffle);
-    stepRng = new Rng(m.rng.step);
-    state = {
-      position: m.position,
-      history: [...m.history],
-      batchLog: [...m.batchLog],
-      best: m.best,
-      epochsWithoutImprovement: m.epochsWithoutImprovement,
-    };
-  } else {
-    if (!options.overwrite && (await pathExists(path.join(paths.latest, 'checkpoint.json')))) {
-      throw new Error(`${options.runDir}: already holds a training run; resume it or pass overwrite to start afresh`);
-    }
-    config = resolveTrainConfig(options.config ?? {});
-    vocab = Vocabulary.build(
-      data.train.flatMap((img) => img.captions),
-      { minCount: config.minWordCount },
-    );
-    decoderConfig = {
-      vocabSize: vocab.size,
-      embedDim: config.embedDim,
-      hiddenDim: config.hiddenDim,
-      featureDim: data.featureDim,
-      injection: config.injection,
-      dropout: config.dropout,
-    };
-    const master = new Rng(config.seed);
-    const initSeed = master.seed();
-    // tidy frees any temporary tensors of the initialisation; the variables survive it.
-    weights = tf.tidy(() => initDecoderWeights(decoderConfig, initSeed));
-    adam = new Adam(weights, config.adam);
-    shuffleRng = new Rng(master.seed());
-    stepRng = new Rng(master.seed());
-    state = {
-      position: { epoch: 0, batchInEpoch: 0, globalBatch: 0, epochLossSum: 0, epochTokens: 0, epochSeconds: 0 },
-      history: [],
-      batchLog: [],
-      best: null,
-      epochsWithoutImprovement: 0,
-    };
-  }
+  const run = options.resume ? await restoreRun(options, paths.latest, fingerprint) : await initialiseRun(options, paths.latest);
+  const { config, vocab, decoderConfig, weights } = run;
 
   const trainExamples = examplesOf(data.train, config.maxLength);
   const valExamples = examplesOf(data.val, config.maxLength);
   const batchesPerEpoch = Math.ceil(trainExamples.length / config.batchSize);
+  const totalBatches = batchesPerEpoch * config.epochs;
   const modelView: CaptionModel = {
     config: decoderConfig,
     vocab,
@@ -264,31 +181,276 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
     encoderId: data.encoderId,
     metadata: { name: options.name, createdAt: new Date().toISOString(), provenance: options.provenance },
   };
-  const batchMeter = new RateMeter();
-  const tokenMeter = new RateMeter();
-  let tokensSeen = 0;
   const emit: ProgressListener = options.onProgress ?? (() => {});
-
-  const checkpointMeta = (shuffleState: RngState, finished: boolean): CheckpointMeta => ({
-    config,
-    decoderConfig,
-    vocabulary: vocab.toJSON(),
-    encoderId: data.encoderId,
-    dataFingerprint: fingerprint,
-    position: state.position,
-    rng: { shuffle: shuffleState, step: stepRng.state() },
-    history: state.history,
-    batchLog: state.batchLog,
-    best: state.best,
-    epochsWithoutImprovement: state.epochsWithoutImprovement,
-    finished,
-  });
+  const meter = { batches: new RateMeter(), tokens: new RateMeter(), tokensSeen: 0 };
   const writeCheckpoint = (shuffleState: RngState, finished = false): Promise<void> =>
-    saveCheckpoint(paths.latest, checkpointMeta(shuffleState, finished), {
+    saveCheckpoint(paths.latest, checkpointMeta(run, data.encoderId, fingerprint, shuffleState, finished), { weights, adam: run.adam.state() });
+
+  try {
+    while (run.state.position.epoch < config.epochs && !earlyStopped(run)) {
+      const epoch = run.state.position.epoch;
+      const epochShuffleState = run.shuffleRng.state();
+      const order = run.shuffleRng.shuffle(Array.from(trainExamples.keys()));
+      const lr = learningRateAt(config.learningRate, epoch);
+      // ε of the epoch's last batch so far (overwritten by each batch below).
+      let epsilon = epsilonAt(config.schedule, Math.max(0, run.state.position.globalBatch - 1));
+
+      for (let b = run.state.position.batchInEpoch; b < batchesPerEpoch; b++) {
+        if (signal) await new Promise<void>((resolve) => setImmediate(resolve)); // let an abort (Ctrl-C, a job's cancel) arrive
+        if (signal?.aborted) {
+          await writeCheckpoint(epochShuffleState);
+          throw new CancelledError(`training cancelled at epoch ${epoch + 1}, batch ${b + 1}; resume continues there`);
+        }
+        const started = performance.now();
+        const i = run.state.position.globalBatch;
+        epsilon = epsilonAt(config.schedule, i);
+        const picked = order.slice(b * config.batchSize, (b + 1) * config.batchSize).map((k) => trainExamples[k]!);
+        const record = optimisationStep(run, makeBatch(picked, data.train, vocab, data.featureDim), { batch: i, epoch, epsilon, lr });
+        advance(run.state, record, b, (performance.now() - started) / 1000);
+        options.onBatch?.(record);
+        meter.tokensSeen += record.tokens;
+        const rate = meter.batches.update(i + 1);
+        emit({
+          task: 'train',
+          phase: `epoch ${epoch + 1}/${config.epochs}`,
+          done: i + 1,
+          total: totalBatches,
+          rate: rate.rate,
+          etaSeconds: rate.eta(totalBatches),
+          values: { epoch: epoch + 1, loss: record.loss, epsilon, lr, tokensPerSec: meter.tokens.update(meter.tokensSeen).rate },
+        });
+      }
+
+      emit({ task: 'train', phase: 'validate', done: run.state.position.globalBatch, total: totalBatches });
+      const { record, val } = endOfEpoch(run, { modelView, data, valExamples, epoch, lr, epsilon, batchesPerEpoch });
+      if (record.improved) await saveBest(paths.best, modelView, run, record.trainLoss, val);
+      await writeCheckpoint(run.shuffleRng.state(), run.state.position.epoch >= config.epochs || earlyStopped(run));
+      options.onEpoch?.({ ...record, epochs: config.epochs, best: run.state.best, samples: val?.samples ?? [] });
+    }
+  } finally {
+    disposeDecoderWeights(weights);
+    run.adam.dispose();
+  }
+
+  const stoppedBy = earlyStopped(run) && run.state.position.epoch < config.epochs ? 'early-stopping' : 'epochs';
+  // The best bundle gets the whole run's history and how it ended.
+  const model = await loadBundle(paths.best);
+  const final = { ...model, metadata: { ...model.metadata, training: summary(run, stoppedBy) } };
+  await saveBundle(paths.best, final);
+  return {
+    model: { ...final, source: paths.best },
+    stoppedBy,
+    history: run.state.history,
+    batchLog: run.state.batchLog,
+    best: run.state.best,
+    config,
+    bestDir: paths.best,
+    latestDir: paths.latest,
+  };
+}
+
+/** Restore: the run in `latest` (checkpoint), checked against the data and the requested config. */
+async function restoreRun(options: TrainOptions, latest: string, fingerprint: string): Promise<Run> {
+  const { data } = options;
+  const ckpt = await loadCheckpoint(latest);
+  const m = ckpt.meta;
+  try {
+    if (m.encoderId !== data.encoderId) {
+      throw new Error(`${latest}: checkpoint was trained on features of encoder ${m.encoderId}, the data comes from ${data.encoderId}`);
+    }
+    if (m.dataFingerprint !== fingerprint) {
+      throw new Error(`${latest}: the training data differs from the checkpoint's (other images, captions or features)`);
+    }
+    const config = resolveTrainConfig(mergeConfig(m.config, options.config ?? {}));
+    const diffs = configDifferences(m.config, config);
+    if (diffs.length) throw new Error(`cannot resume ${latest} with a different config: ${diffs.join('; ')}`);
+    const vocab = Vocabulary.fromJSON(m.vocabulary, `${latest}: vocabulary`);
+    const decoderConfig = m.decoderConfig;
+    for (const name of DECODER_WEIGHT_NAMES) {
+      const t = ckpt.tensors.weights[name];
+      if (!t) throw new Error(`${latest}: checkpoint has no weight ${name}`);
+      const want = decoderWeightShapes(decoderConfig)[name];
+      if (!tf.util.arraysEqual(t.shape, want)) {
+        throw new Error(`${latest}: weight ${name} has shape [${t.shape}], the decoder config needs [${want}]`);
+      }
+    }
+    const restored = {} as Record<string, tf.Variable>;
+    for (const name of DECODER_WEIGHT_NAMES) restored[name] = tf.variable(ckpt.tensors.weights[name]!, true);
+    const weights = restored as DecoderWeights;
+    const adam = new Adam(weights, config.adam);
+    try {
+      adam.load(ckpt.tensors.adam);
+    } catch (err) {
+      adam.dispose();
+      disposeDecoderWeights(weights);
+      throw new Error(`${latest}: ${(err as Error).message}`);
+    }
+    return {
+      config,
+      vocab,
+      decoderConfig,
       weights,
-      adam: adam.state(),
-    });
-  const summary = (stoppedBy: TrainingSummary['stoppedBy']): TrainingSummary => ({
+      adam,
+      shuffleRng: new Rng(m.rng.shuffle),
+      stepRng: new Rng(m.rng.step),
+      state: {
+        position: m.position,
+        history: [...m.history],
+        batchLog: [...m.batchLog],
+        best: m.best,
+        epochsWithoutImprovement: m.epochsWithoutImprovement,
+      },
+    };
+  } finally {
+    disposeCheckpointTensors(ckpt.tensors);
+  }
+}
+
+/** Initialise: vocabulary from the training captions, seeded weights, a fresh optimizer and generators. */
+async function initialiseRun(options: TrainOptions, latest: string): Promise<Run> {
+  if (!options.overwrite && (await pathExists(path.join(latest, 'checkpoint.json')))) {
+    throw new Error(`${options.runDir}: already holds a training run; resume it or pass overwrite to start afresh`);
+  }
+  const { data } = options;
+  const config = resolveTrainConfig(options.config ?? {});
+  const vocab = Vocabulary.build(
+    data.train.flatMap((img) => img.captions),
+    { minCount: config.minWordCount },
+  );
+  const decoderConfig: DecoderConfig = {
+    vocabSize: vocab.size,
+    embedDim: config.embedDim,
+    hiddenDim: config.hiddenDim,
+    featureDim: data.featureDim,
+    injection: config.injection,
+    dropout: config.dropout,
+  };
+  const master = new Rng(config.seed);
+  const initSeed = master.seed();
+  // tidy frees any temporary tensors of the initialisation; the variables survive it.
+  const weights = tf.tidy(() => initDecoderWeights(decoderConfig, initSeed));
+  return {
+    config,
+    vocab,
+    decoderConfig,
+    weights,
+    adam: new Adam(weights, config.adam),
+    shuffleRng: new Rng(master.seed()),
+    stepRng: new Rng(master.seed()),
+    state: {
+      position: { epoch: 0, batchInEpoch: 0, globalBatch: 0, epochLossSum: 0, epochTokens: 0, epochSeconds: 0 },
+      history: [],
+      batchLog: [],
+      best: null,
+      epochsWithoutImprovement: 0,
+    },
+  };
+}
+
+/**
+ * One optimisation step on a batch (which it disposes): the scheduled-sampling pass with its gradients, global-norm
+ * clipping, a divergence check and Adam's update.
+ */
+function optimisationStep(run: Run, batch: CaptionBatch, at: { batch: number; epoch: number; epsilon: number; lr: number }): BatchRecord {
+  const { config, weights, decoderConfig } = run;
+  try {
+    const pass = lossAndGradients(weights, decoderConfig, batch, { epsilon: at.epsilon, sampling: config.sampling, training: true, rng: run.stepRng });
+    let clipped: ReturnType<typeof clipByGlobalNorm<string>>;
+    try {
+      clipped = clipByGlobalNorm(pass.grads, config.clipNorm);
+    } finally {
+      tf.dispose(Object.values(pass.grads));
+    }
+    if (!Number.isFinite(pass.loss) || !Number.isFinite(clipped.norm)) {
+      tf.dispose(Object.values(clipped.grads));
+      throw new Error(`train: diverged at batch ${at.batch} (epoch ${at.epoch + 1}): loss ${pass.loss}, gradient norm ${clipped.norm}; lower the learning rate`);
+    }
+    run.adam.apply(clipped.grads, at.lr);
+    tf.dispose(Object.values(clipped.grads));
+    return {
+      batch: at.batch,
+      epoch: at.epoch,
+      loss: pass.loss,
+      epsilon: at.epsilon,
+      teacherForced: pass.teacherForcedFraction,
+      lr: at.lr,
+      gradNorm: clipped.norm,
+      tokens: pass.tokens,
+    };
+  } finally {
+    batch.features.dispose();
+  }
+}
+
+/** Moves the run's position past batch `b` of its epoch, adding the batch's loss and time to the epoch's sums. */
+function advance(state: RunState, record: BatchRecord, b: number, seconds: number): void {
+  const p = state.position;
+  state.position = {
+    epoch: record.epoch,
+    batchInEpoch: b + 1,
+    globalBatch: record.batch + 1,
+    epochLossSum: p.epochLossSum + record.loss * record.tokens,
+    epochTokens: p.epochTokens + record.tokens,
+    epochSeconds: p.epochSeconds + seconds,
+  };
+  state.batchLog.push(record);
+}
+
+/** End of an epoch: validation, the epoch's record, best-epoch bookkeeping, and the position of the next epoch. */
+function endOfEpoch(
+  run: Run,
+  at: { modelView: CaptionModel; data: TrainData; valExamples: readonly Example[]; epoch: number; lr: number; epsilon: number; batchesPerEpoch: number },
+): { record: EpochRecord; val: Validation | null } {
+  const { state, config } = run;
+  const p = state.position;
+  const trainLoss = p.epochTokens > 0 ? p.epochLossSum / p.epochTokens : 0;
+  const val = validate(at.modelView, at.data, at.valExamples, run.vocab, config);
+  const { metric, value, improved } = judgeEpoch(config, trainLoss, val, state.best, state.history);
+  const record: EpochRecord = {
+    epoch: at.epoch + 1,
+    trainLoss,
+    valLoss: val?.loss ?? null,
+    bleu4: val?.bleu4 ?? null,
+    ciderD: val?.ciderD ?? null,
+    lr: at.lr,
+    epsilon: at.epsilon,
+    batches: at.batchesPerEpoch,
+    tokens: p.epochTokens,
+    seconds: p.epochSeconds,
+    improved,
+  };
+  state.history.push(record);
+  if (improved) {
+    state.best = { epoch: at.epoch + 1, metric, value };
+    state.epochsWithoutImprovement = 0;
+  } else {
+    state.epochsWithoutImprovement += 1;
+  }
+  state.position = { epoch: at.epoch + 1, batchInEpoch: 0, globalBatch: p.globalBatch, epochLossSum: 0, epochTokens: 0, epochSeconds: 0 };
+  return { record, val };
+}
+
+/** Writes the run's current weights as the best model bundle, with the epoch's figures. */
+async function saveBest(dir: string, modelView: CaptionModel, run: Run, trainLoss: number, val: Validation | null): Promise<void> {
+  const metrics: Record<string, number> = { trainLoss };
+  if (val) {
+    metrics.valLoss = val.loss;
+    if (val.bleu4 !== null) metrics.bleu4 = val.bleu4;
+    if (val.ciderD !== null) metrics.ciderD = val.ciderD;
+  }
+  await saveBundle(dir, {
+    ...modelView,
+    metadata: { ...modelView.metadata, createdAt: new Date().toISOString(), metrics, training: summary(run, 'in-progress') },
+  });
+}
+
+function earlyStopped(run: Run): boolean {
+  return run.config.patience > 0 && run.state.epochsWithoutImprovement >= run.config.patience;
+}
+
+function summary(run: Run, stoppedBy: TrainingSummary['stoppedBy']): TrainingSummary {
+  const { config, state } = run;
+  return {
     config,
     schedule: config.schedule,
     learningRate: config.learningRate,
@@ -296,255 +458,24 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
     batchLog: state.batchLog,
     best: state.best,
     stoppedBy,
-  });
-
-  const earlyStopped = (): boolean => config.patience > 0 && state.epochsWithoutImprovement >= config.patience;
-  try {
-    while (state.position.epoch < config.epochs && !earlyStopped()) {
-      const epoch = state.position.epoch;
-      const epochShuffleState = shuffleRng.state();
-      const order = shuffleRng.shuffle(Array.from(trainExamples.keys()));
-      const lr = learningRateAt(config.learningRate, epoch);
-      // ε of the epoch's last batch so far (overwritten by each batch below).
-      let epsilon = epsilonAt(config.schedule, Math.max(0, state.position.globalBatch - 1));
-
-      for (let b = state.position.batchInEpoch; b < batchesPerEpoch; b++) {
-        if (signal) await new Promise<void>((resolve) => setImmediate(resolve)); // let an abort (Ctrl-C, a job's cancel) arrive
-        if (signal?.aborted) {
-          await writeCheckpoint(epochShuffleState);
-          throw new CancelledError(`training cancelled at epoch ${epoch + 1}, batch ${b + 1}; resume continues there`);
-        }
-        const started = performance.now();
-        const i = state.position.globalBatch;
-        epsilon = epsilonAt(config.schedule, i);
-        const picked = order.slice(b * config.batchSize, (b + 1) * config.batchSize).map((k) => trainExamples[k]!);
-        const batch = makeBatch(picked, data.train, vocab, data.featureDim);
-        let record: BatchRecord;
-        try {
-          const pass = lossAndGradients(weights, decoderConfig, batch, { epsilon, sampling: config.sampling, training: true, rng: stepRng });
-          let clipped: ReturnType<typeof clipByGlobalNorm<string>>;
-          try {
-            clipped = clipByGlobalNorm(pass.grads, config.clipNorm);
-          } finally {
-            tf.dispose(Object.values(pass.grads));
-          }
-          if (!Number.isFinite(pass.loss) || !Number.isFinite(clipped.norm)) {
-            tf.dispose(Object.values(clipped.grads));
-            throw new Error(
-              `train: diverged at batch ${i} (epoch ${epoch + 1}): loss ${pass.loss}, gradient norm ${clipped.norm}; lower the learning rate`,
-            );
-          }
-          adam.apply(clipped.grads, lr);
-          tf.dispose(Object.values(clipped.grads));
-          record = {
-            batch: i,
-            epoch,
-            loss: pass.loss,
-            epsilon,
-            teacherForced: pass.teacherForcedFraction,
-            lr,
-            gradNorm: clipped.norm,
-            tokens: pass.tokens,
-          };
-        } finally {
-          batch.features.dispose();
-        }
-        const p = state.position;
-        state.position = {
-          epoch,
-          batchInEpoch: b + 1,
-          globalBatch: i + 1,
-          epochLossSum: p.epochLossSum + record.loss * record.tokens,
-          epochTokens: p.epochTokens + record.tokens,
-          epochSeconds: p.epochSeconds + (performance.now() - started) / 1000,
-        };
-        state.batchLog.push(record);
-        options.onBatch?.(record);
-        tokensSeen += record.tokens;
-        const rate = batchMeter.update(i + 1);
-        const tokenRate = tokenMeter.update(tokensSeen).rate;
-        const total = batchesPerEpoch * config.epochs;
-        emit({
-          task: 'train',
-          phase: `epoch ${epoch + 1}/${config.epochs}`,
-          done: i + 1,
-          total,
-          rate: rate.rate,
-          etaSeconds: rate.eta(total),
-          values: { epoch: epoch + 1, loss: record.loss, epsilon, lr, tokensPerSec: tokenRate },
-        });
-      }
-
-      // End of the epoch: validation, best model, history, checkpoint.
-      emit({ task: 'train', phase: 'validate', done: state.position.globalBatch, total: batchesPerEpoch * config.epochs });
-      const p = state.position;
-      const trainLoss = p.epochTokens > 0 ? p.epochLossSum / p.epochTokens : 0;
-      const val = validate(modelView, data, valExamples, vocab, config);
-      const { metric, value } = selection(config, trainLoss, val);
-      const improved = isImprovement(metric, value, val?.loss ?? trainLoss, state.best, state.history);
-      const record: EpochRecord = {
-        epoch: epoch + 1,
-        trainLoss,
-        valLoss: val?.loss ?? null,
-        bleu4: val?.bleu4 ?? null,
-        ciderD: val?.ciderD ?? null,
-        lr,
-        epsilon,
-        batches: batchesPerEpoch,
-        tokens: p.epochTokens,
-        seconds: p.epochSeconds,
-        improved,
-      };
-      state.history.push(record);
-      if (improved) {
-        state.best = { epoch: epoch + 1, metric, value };
-        state.epochsWithoutImprovement = 0;
-      } else {
-        state.epochsWithoutImprovement += 1;
-      }
-      state.position = { epoch: epoch + 1, batchInEpoch: 0, globalBatch: p.globalBatch, epochLossSum: 0, epochTokens: 0, epochSeconds: 0 };
-      if (improved) {
-        const metrics: Record<string, number> = { trainLoss };
-        if (val) {
-          metrics.valLoss = val.loss;
-          if (val.bleu4 !== null) metrics.bleu4 = val.bleu4;
-          if (val.ciderD !== null) metrics.ciderD = val.ciderD;
-        }
-        await saveBundle(paths.best, {
-          ...modelView,
-          metadata: { ...modelView.metadata, createdAt: new Date().toISOString(), metrics, training: summary('in-progress') },
-        });
-      }
-      const finished = state.position.epoch >= config.epochs || earlyStopped();
-      await writeCheckpoint(shuffleRng.state(), finished);
-      options.onEpoch?.({ ...record, epochs: config.epochs, best: state.best, samples: val?.samples ?? [] });
-    }
-  } finally {
-    disposeDecoderWeights(weights);
-    adam.dispose();
-  }
-
-  const stoppedBy = earlyStopped() && state.position.epoch < config.epochs ? 'early-stopping' : 'epochs';
-  // The best bundle gets the whole run's history and how it ended.
-  const model = await loadBundle(paths.best);
-  const final = { ...model, metadata: { ...model.metadata, training: summary(stoppedBy) } };
-  await saveBundle(paths.best, final);
-  return {
-    model: { ...final, source: paths.best },
-    stoppedBy,
-    history: state.history,
-    batchLog: state.batchLog,
-    best: state.best,
-    config,
-    bestDir: paths.best,
-    latestDir: paths.latest,
   };
 }
 
-/** Validation figures of one epoch, or null without validation data. */
-interface Validation {
-  readonly loss: number;
-  /** Of greedy captions of up to `valMaxImages` images; null when none were captioned (valMaxImages 0). */
-  readonly bleu4: number | null;
-  readonly ciderD: number | null;
-  readonly samples: SampleCaption[];
-}
-
-function validate(
-  model: CaptionModel,
-  data: TrainData,
-  valExamples: readonly Example[],
-  vocab: Vocabulary,
-  config: TrainConfig,
-): Validation | null {
-  if (valExamples.length === 0) return null;
-  let lossSum = 0;
-  let tokens = 0;
-  for (let s = 0; s < valExamples.length; s += config.batchSize) {
-    const batch = makeBatch(valExamples.slice(s, s + config.batchSize), data.val, vocab, data.featureDim);
-    try {
-      const r = evaluateLoss(model.weights, model.config, batch);
-      lossSum += r.loss * r.tokens;
-      tokens += r.tokens;
-    } finally {
-      batch.features.dispose();
-    }
-  }
-  const images = data.val.filter((img) => img.captions.some((c) => c.length > 0)).slice(0, config.valMaxImages);
-  let bleu4: number | null = null;
-  let ciderD: number | null = null;
-  const samples: SampleCaption[] = [];
-  if (images.length > 0) {
-    const captions = captionFeatures(
-      model,
-      images.map((img) => img.features),
-      { encoderId: model.encoderId, method: 'greedy', maxLength: config.maxLength, blockRepeatedNgram: 0, chunkSize: 128 },
-    );
-    const scores = evaluatePairs(
-      images.map((img, k) => ({ hyp: captions[k]!.words, refs: img.captions.filter((c) => c.length > 0) })),
-    );
-    bleu4 = scores.bleu4;
-    ciderD = scores.ciderD;
-    for (let k = 0; k < Math.min(config.sampleCaptions, images.length); k++) {
-      const img = images[k]!;
-      samples.push({
-        id: img.id ?? String(data.val.indexOf(img)),
-        caption: captions[k]!.caption,
-        references: img.captions.filter((c) => c.length > 0).map((c) => c.join(' ')),
-      });
-    }
-  }
-  return { loss: tokens > 0 ? lossSum / tokens : 0, bleu4, ciderD, samples };
-}
-
-/**
- * Whether an epoch beats the best so far: a better selection metric, or the same value (small data often leaves
- * BLEU/CIDEr-D at 0 for many epochs) with a lower loss (validation, else training loss).
- */
-function isImprovement(
-  metric: BestRecord['metric'],
-  value: number,
-  loss: number,
-  best: BestRecord | null,
-  history: readonly EpochRecord[],
-): boolean {
-  if (best === null) return true;
-  const higherIsBetter = metric === 'ciderD' || metric === 'bleu4';
-  if (value !== best.value || metric !== best.metric) return higherIsBetter ? value > best.value : value < best.value;
-  const before = history.find((h) => h.epoch === best.epoch);
-  const bestLoss = before ? (before.valLoss ?? before.trainLoss) : Number.POSITIVE_INFINITY;
-  return loss < bestLoss;
-}
-
-function selection(config: TrainConfig, trainLoss: number, val: Validation | null): { metric: BestRecord['metric']; value: number } {
-  if (!val) return { metric: 'trainLoss', value: trainLoss };
-  const metric = config.selectBy;
-  const value = metric === 'valLoss' ? val.loss : val[metric];
-  // No captions were scored (valMaxImages 0): the validation loss still measures the model.
-  return value === null ? { metric: 'valLoss', value: val.loss } : { metric, value };
-}
-
-function examplesOf(images: readonly TrainImage[], maxLength: number): Example[] {
-  const out: Example[] = [];
-  images.forEach((img, image) => {
-    for (const caption of img.captions) if (caption.length > 0) out.push({ image, tokens: caption.slice(0, maxLength) });
-  });
-  return out;
-}
-
-/** A CaptionBatch of the given examples, rows padded to the longest caption plus <start> and <end>. */
-function makeBatch(examples: readonly Example[], images: readonly TrainImage[], vocab: Vocabulary, F: number): CaptionBatch {
-  const length = Math.max(...examples.map((e) => e.tokens.length)) + 2;
-  const features = new Float32Array(examples.length * F);
-  examples.forEach((e, r) => features.set(images[e.image]!.features, r * F));
+function checkpointMeta(run: Run, encoderId: string, fingerprint: string, shuffleState: RngState, finished: boolean): CheckpointMeta {
+  const { state } = run;
   return {
-    features: tf.tensor2d(features, [examples.length, F]),
-    tokens: vocab.encodeCaptions(
-      examples.map((e) => e.tokens),
-      length,
-    ),
-    batchSize: examples.length,
-    length,
+    config: run.config,
+    decoderConfig: run.decoderConfig,
+    vocabulary: run.vocab.toJSON(),
+    encoderId,
+    dataFingerprint: fingerprint,
+    position: state.position,
+    rng: { shuffle: shuffleState, step: run.stepRng.state() },
+    history: state.history,
+    batchLog: state.batchLog,
+    best: state.best,
+    epochsWithoutImprovement: state.epochsWithoutImprovement,
+    finished,
   };
 }
 

@@ -5,7 +5,7 @@
  */
 import { z } from 'zod';
 import { END, PAD, SPECIAL_TOKENS, START, UNK } from './model-types.ts';
-import { detokenize } from './tokenize.ts';
+import { detokenize } from '../text/tokenize.ts';
 
 /** Options for `Vocabulary.build`. */
 export interface VocabularyBuildOptions {

@@ -5,7 +5,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { BackendChoice, BackendStatus, EpochReport, JobEvent, JobResult, JobState, JobSummary, ProgressEvent } from '../contract/types.ts';
-import { conflict, notFound } from '../services/errors.ts';
+import { conflict, notFound } from '../contract/errors.ts';
 import { JobControl } from './control.ts';
 import type { RequestOf } from '../contract/schemas.ts';
 import type { FromWorker, JobSpec, JobUpdate } from './job-types.ts';

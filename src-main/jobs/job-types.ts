@@ -3,8 +3,9 @@
  * validated and resolved to absolute paths by the services) and the messages in both directions.
  */
 import type { BackendChoice, BackendStatus, CaptionItem, EpochReport, JobResult, ProgressEvent } from '../contract/types.ts';
-import type { ExportFormat } from '../data/export.ts';
-import type { EpsilonSchedule } from '../engine/schedules.ts';
+import type { ExportFormat } from '../data/export-formats.ts';
+import type { DatasetFormat, SplitSpec } from '../data/dataset-types.ts';
+import type { TrainConfigInput } from '../engine/train-config.ts';
 
 export interface CaptionJobParams {
   /** Image files (folders already expanded). */
@@ -16,7 +17,7 @@ export interface CaptionJobParams {
 }
 
 export interface ExportJobParams {
-  readonly source: { readonly path: string; readonly format?: string; readonly imagesDir?: string };
+  readonly source: { readonly path: string; readonly format?: DatasetFormat | 'auto'; readonly imagesDir?: string };
   /** Read a folder as a dataset (sidecar captions become references) rather than as plain images. */
   readonly asDataset: boolean;
   /** The file to write (unused for sidecar, which writes beside the images). */
@@ -27,12 +28,11 @@ export interface ExportJobParams {
   readonly modelId: string;
   readonly modelDir: string;
   readonly beamSize: number;
-  readonly maxLength: number;
   readonly includeReferences: boolean;
 }
 
 export interface TrainJobParams {
-  readonly dataset: { readonly path: string; readonly format?: string; readonly imagesDir?: string };
+  readonly dataset: { readonly path: string; readonly format?: DatasetFormat | 'auto'; readonly imagesDir?: string };
   readonly name: string;
   readonly modelId: string;
   /** Where the finished bundle goes. */
@@ -41,16 +41,10 @@ export interface TrainJobParams {
   readonly checkpointDir: string;
   /** The feature cache's folder (data/feature-cache.ts). */
   readonly cacheDir: string;
-  readonly epochs: number;
-  readonly batchSize: number;
-  readonly hiddenDim: number;
-  readonly embedDim?: number;
-  readonly learningRate?: number;
-  readonly schedule: EpsilonSchedule;
-  readonly valFraction?: number;
-  readonly minCount?: number;
-  readonly patience?: number;
-  readonly seed?: number;
+  /** The training settings asked for; the engine's defaults fill the rest. */
+  readonly config: TrainConfigInput;
+  /** The seeded split (for a dataset without its own); fields left out get the defaults. */
+  readonly split: Partial<SplitSpec>;
   readonly resume: boolean;
 }
 

@@ -6,7 +6,7 @@
 import { assignSplits, loadDataset, type Dataset, type DatasetFormat, type DatasetItem, type SplitSpec } from '../data/dataset.ts';
 import { extractFeatures } from '../data/feature-cache.ts';
 import type { ImageEncoder } from '../engine/encoder.ts';
-import { tokenize } from '../engine/tokenize.ts';
+import { tokenize } from '../text/tokenize.ts';
 import type { TrainData, TrainImage } from '../engine/train.ts';
 import type { ProgressListener } from '../util/progress.ts';
 
@@ -79,9 +79,9 @@ export async function featuresOf(
   return { featured, failures };
 }
 
-/** Featured items as trainer input (captions tokenised). */
+/** Featured items as trainer input (captions tokenised), named by their image file (sample captions show it). */
 export function toTrainImages(featured: readonly FeaturedItem[]): TrainImage[] {
-  return featured.map(({ item, features }) => ({ id: item.id, features, captions: item.captions.map((c) => tokenize(c)) }));
+  return featured.map(({ item, features }) => ({ id: item.imagePath, features, captions: item.captions.map((c) => tokenize(c)) }));
 }
 
 /** Trainer input for a dataset: its train and val splits with features from `encoder`. */

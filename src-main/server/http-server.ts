@@ -13,10 +13,11 @@ import { HTTP_ROUTES, isMethodName } from '../contract/channels.ts';
 import { contentSecurityPolicy } from '../contract/csp.ts';
 import type { ApiErrorCode, JobEvent } from '../contract/types.ts';
 import type { AppServices } from '../services/app-services.ts';
-import { ForbiddenPathError } from '../services/errors.ts';
+import { ForbiddenPathError } from '../contract/errors.ts';
 import { UploadRefused } from '../services/upload-store.ts';
 import { contentType, readStatic } from './static-files.ts';
 import { AccessGuard, newToken } from './access-guard.ts';
+import { imageMimeType } from '../util/image-files.ts';
 
 export interface ServerOptions {
   readonly services: AppServices;
@@ -147,7 +148,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       }
       const file = await services.media.resolveImage(requested);
       if (p === HTTP_ROUTES.image) {
-        send(res, 200, await readFile(file), contentType(file).startsWith('application/') ? imageType(file) : contentType(file), { 'cache-control': 'private, no-cache' });
+        send(res, 200, await readFile(file), imageMimeType(file), { 'cache-control': 'private, no-cache' });
         return;
       }
       const size = Number(url.searchParams.get('size') ?? 160);
@@ -229,9 +230,4 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       await new Promise<void>((resolve) => server.close(() => resolve()));
     },
   };
-}
-
-function imageType(file: string): string {
-  const ext = path.extname(file).toLowerCase();
-  return { '.jpg': 'image/jpeg', '.jpeg': 'image/jpeg', '.jpe': 'image/jpeg', '.jfif': 'image/jpeg', '.webp': 'image/webp', '.gif': 'image/gif', '.tif': 'image/tiff', '.tiff': 'image/tiff', '.avif': 'image/avif', '.heic': 'image/heic', '.heif': 'image/heif' }[ext] ?? 'application/octet-stream';
 }

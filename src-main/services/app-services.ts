@@ -19,7 +19,7 @@ import { writeCaptionResults } from './caption-results.ts';
 import { convertDataset } from '../data/convert.ts';
 import { loadDataset } from '../data/dataset.ts';
 import { DatasetStore } from './dataset-store.ts';
-import { describeError, notFound, unsupported } from './errors.ts';
+import { describeError, notFound, unsupported } from '../contract/errors.ts';
 import { listFolder } from './fs-browser.ts';
 import { MediaAccess } from './media-access.ts';
 import { ModelStore } from './model-store.ts';
@@ -29,6 +29,8 @@ import { checkExportTarget, ExportRegistry } from './export-target.ts';
 import { expandImagePaths } from '../data/image-paths.ts';
 import { recoverRun, runPaths } from '../engine/train.ts';
 import { SettingsStore } from './settings-store.ts';
+import { PlannedDatasets, trainSettingsOf } from './train-request.ts';
+import { planRun } from '../pipeline/train-plan.ts';
 import { ThumbnailCache } from './thumbnails.ts';
 import { removeOrphanUploadDirs, UPLOAD_DIR_PREFIX, UploadStore } from './upload-store.ts';
 
@@ -59,6 +61,8 @@ export class AppServices {
   readonly thumbnails: ThumbnailCache;
   readonly uploads: UploadStore;
   readonly jobs: JobManager;
+  /** The dataset the Train view is planning on, read once while it stays unchanged on disk. */
+  private readonly planDatasets = new PlannedDatasets();
   private readonly listeners = new Set<(event: JobEvent) => void>();
   private readonly handlers: Handlers;
   private version = '0.0.0';
@@ -257,6 +261,20 @@ export class AppServices {
       'dataset.open': async (source) => this.datasets.openDataset(source),
       'dataset.save': async ({ datasetId, changes }) => this.datasets.save(datasetId, changes),
       'dataset.close': async ({ datasetId }) => ({ closed: this.datasets.close(datasetId) }),
+      'train.plan': async (req) => {
+        const dataset = req.dataset ? await this.planDatasets.get(req.dataset) : null;
+        return planRun(dataset, {
+          ...(req.epochs !== undefined ? { epochs: req.epochs } : {}),
+          ...(req.batchSize !== undefined ? { batchSize: req.batchSize } : {}),
+          ...(req.minCount !== undefined ? { minCount: req.minCount } : {}),
+          ...(req.schedule ? { schedule: req.schedule } : {}),
+          split: {
+            ...(req.seed !== undefined ? { seed: req.seed } : {}),
+            ...(req.valFraction !== undefined ? { valFraction: req.valFraction } : {}),
+            ...(req.testFraction !== undefined ? { testFraction: req.testFraction } : {}),
+          },
+        });
+      },
       'train.start': async (req) => {
         // A run's id names its checkpoint folder and, where free, the model it installs. New ids avoid both
         // models and runs, so a cancelled run stays resumable and no model is ever installed over another.
@@ -286,16 +304,7 @@ export class AppServices {
               modelDir: target.dir,
               checkpointDir: runDir,
               cacheDir: this.options.cacheDir,
-              epochs: req.epochs,
-              batchSize: req.batchSize,
-              hiddenDim: req.hiddenDim,
-              ...(req.embedDim !== undefined ? { embedDim: req.embedDim } : {}),
-              ...(req.learningRate !== undefined ? { learningRate: req.learningRate } : {}),
-              ...(req.valFraction !== undefined ? { valFraction: req.valFraction } : {}),
-              ...(req.minCount !== undefined ? { minCount: req.minCount } : {}),
-              ...(req.patience !== undefined ? { patience: req.patience } : {}),
-              ...(req.seed !== undefined ? { seed: req.seed } : {}),
-              schedule: req.schedule,
+              ...trainSettingsOf(req),
               resume,
             },
           },
@@ -323,7 +332,6 @@ export class AppServices {
               modelId: model.id,
               modelDir: model.dir,
               beamSize: req.beamSize ?? s.beamSize,
-              maxLength: s.maxLength,
               includeReferences: req.includeReferences ?? false,
             },
           },

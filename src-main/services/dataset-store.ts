@@ -9,23 +9,24 @@ import type { DatasetSource } from '../contract/schemas.ts';
 import type { DatasetSaved, DatasetStatsView, DatasetView } from '../contract/types.ts';
 import { datasetStats, formatProblem, loadDataset, saveDataset, wordFrequencies, type Dataset } from '../data/dataset.ts';
 import { DEFAULT_TRAIN_CONFIG } from '../engine/train-config.ts';
-import { notFound } from './errors.ts';
+import { notFound } from '../contract/errors.ts';
 import type { MediaAccess } from './media-access.ts';
 
 /** The UI's view of `datasetStats`. */
 export function statsView(dataset: Dataset): DatasetStatsView {
-  const s = datasetStats(dataset);
+  const s = datasetStats(dataset, { minWordCount: DEFAULT_TRAIN_CONFIG.minWordCount });
   const splits: Record<string, number> = {};
   for (const [name, count] of Object.entries(s.splits)) if (count > 0) splits[name] = count;
   return {
     images: s.images,
     captions: s.captions,
-    vocabulary: s.words,
+    vocabulary: s.vocabularySize,
+    minWordCount: s.minWordCount,
+    words: s.words,
     meanLength: s.length.mean,
     lengthHistogram: s.lengthHistogram,
     splits,
     wordCounts: wordFrequencies(dataset),
-    minWordCount: DEFAULT_TRAIN_CONFIG.minWordCount,
   };
 }
 

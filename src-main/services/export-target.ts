@@ -9,7 +9,7 @@ import { readFile, stat } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { writeFileAtomic } from '../util/atomic-write.ts';
-import { conflict, ServiceError } from './errors.ts';
+import { conflict, ServiceError } from '../contract/errors.ts';
 
 export interface ExportTargetPolicy {
   /** Files earlier exports wrote (they may be written again). */

@@ -6,7 +6,7 @@ import { readdir, stat } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import type { FsEntry, FsListing } from '../contract/types.ts';
-import { notFound } from './errors.ts';
+import { notFound } from '../contract/errors.ts';
 
 /** Lists `dir` (default: the home folder). */
 export async function listFolder(dir: string | undefined, extraPlaces: readonly { label: string; path: string }[] = []): Promise<FsListing> {

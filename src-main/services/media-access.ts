@@ -6,7 +6,7 @@
 import { realpath, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { IMAGE_EXTENSIONS } from '../data/formats/common.ts';
-import { ForbiddenPathError } from './errors.ts';
+import { ForbiddenPathError } from '../contract/errors.ts';
 
 /** True when `child` is `parent` or lies below it (both absolute and already resolved). */
 export function isInside(parent: string, child: string): boolean {

@@ -4,11 +4,11 @@
  * both places because new user folders never take a name already in use.
  */
 import { createHash } from 'node:crypto';
-import { cp, mkdir, readdir, readFile, rename, rm, stat } from 'node:fs/promises';
+import { cp, mkdir, readdir, readFile, rm, stat } from 'node:fs/promises';
 import path from 'node:path';
 import type { ModelSummary } from '../contract/types.ts';
 import { BUNDLE_MODEL_FILE, BUNDLE_WEIGHTS_FILE, readBundleInfo } from '../engine/bundle.ts';
-import { conflict, notFound, ServiceError } from './errors.ts';
+import { conflict, notFound, ServiceError } from '../contract/errors.ts';
 import { pathExists } from '../util/path-exists.ts';
 
 /** A folder name made from a user-given model name: lower case letters, digits, '-', at most 60 characters. */
@@ -120,11 +120,9 @@ export class ModelStore {
     await verifyWeights(dir);
     const target = await this.newModelDir(info.name ?? path.basename(dir));
     await mkdir(this.userDir, { recursive: true });
-    const staging = `${target.dir}.importing`;
-    await rm(staging, { recursive: true, force: true });
-    await mkdir(staging, { recursive: true });
-    for (const file of [BUNDLE_MODEL_FILE, BUNDLE_WEIGHTS_FILE]) await cp(path.join(dir, file), path.join(staging, file));
-    await rename(staging, target.dir);
+    // The one install path (pipeline/install-model.ts), loaded only here: listing models needs no tfjs.
+    const { importModel } = await import('../pipeline/install-model.ts');
+    await importModel(dir, target.dir);
     return this.summarize(target.id, target.dir, false);
   }
 

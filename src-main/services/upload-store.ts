@@ -11,7 +11,7 @@ import { mkdir, readdir, rename, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { writeError } from '../util/atomic-write.ts';
-import { ServiceError } from './errors.ts';
+import { ServiceError } from '../contract/errors.ts';
 import type { MediaAccess } from './media-access.ts';
 
 /** Largest upload accepted (the image loader's own limit). */

@@ -8,6 +8,8 @@ import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { parse } from 'csv-parse/sync';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { assignSplits, loadDataset } from '../../src-main/data/dataset.ts';
+import { evaluateCaptions } from '../../src-main/engine/metrics/evaluate.ts';
 import { SHAPES_TRAINING, kindNamed, runCli, tempDir, writeShapesDataset, type CliResult, type ShapeImage } from './cli-fixtures.ts';
 
 interface Metrics {
@@ -171,6 +173,15 @@ describe('eval', () => {
     // Its captions come from other pictures of this set, all "a <colour> <shape> on a <bg> background": every
     // caption shares at least "a", "on", "a", "background" with the references, so BLEU-1 is at least 4/7.
     expect(report.nearestNeighbour!.bleu1).toBeGreaterThanOrEqual(4 / 7 - 1e-4);
+    // A lookup that does not look (the same training picture for every query, whichever it is) scores no better
+    // than the best single training caption given to every val picture: the real nearest neighbour must beat it.
+    const split = assignSplits(await loadDataset(dataset), { seed: 1, valFraction: 0.2, testFraction: 0.2 });
+    const val = split.items.filter((i) => i.split === 'val');
+    const train = split.items.filter((i) => i.split === 'train');
+    const refs = new Map(val.map((i) => [i.id, i.captions]));
+    const constant = train.map((t) => evaluateCaptions(refs, new Map(val.map((i) => [i.id, t.captions[0]!]))).ciderD);
+    expect(report.images).toBe(val.length);
+    expect(report.nearestNeighbour!.ciderD).toBeGreaterThan(Math.max(...constant) + 0.1);
   });
 
   it('--baseline on the train or every split is refused in one line', async () => {

@@ -44,17 +44,33 @@ describe('initBackend', () => {
   it("with 'auto', lists the faster backends it skipped and why", async () => {
     const report = await initBackend({ prefer: 'auto', env: {} });
     expect(report.requested).toBe('auto');
-    const order = ['tensorflow-gpu', 'tensorflow', 'wasm', 'cpu'];
+    const order = ['tensorflow-gpu', 'tensorflow', 'wasm', 'cpu'] as const;
     // Everything before the chosen backend was skipped, in order, each with a reason.
     expect(report.skipped.map((s) => s.backend)).toEqual(order.slice(0, order.indexOf(report.backend)));
-    for (const s of report.skipped) expect(s.reason.length).toBeGreaterThan(0);
-    const gpu = report.skipped.find((s) => s.backend === 'tensorflow-gpu');
-    if (!installed('@tensorflow/tfjs-node-gpu')) expect(gpu?.reason).toBe('package @tensorflow/tfjs-node-gpu not installed');
-    if (!installed('@tensorflow/tfjs-node')) {
-      expect(report.skipped.find((s) => s.backend === 'tensorflow')?.reason).toBe('package @tensorflow/tfjs-node not installed');
-      expect(report.backend).toBe('wasm');
-      expect(describeBackend(report)).toMatch(/^wasm \((no )?SIMD, \d+ threads?; tensorflow-gpu: package @tensorflow\/tfjs-node-gpu not installed; tensorflow: package @tensorflow\/tfjs-node not installed\)$/);
+    // Each native backend: not installed → skipped for exactly that reason; installed → chosen, or skipped for
+    // another reason (it failed to load or start), never "not installed". Holds whatever is installed.
+    for (const [backend, pkg] of [['tensorflow-gpu', '@tensorflow/tfjs-node-gpu'], ['tensorflow', '@tensorflow/tfjs-node']] as const) {
+      const skipped = report.skipped.find((s) => s.backend === backend);
+      if (!installed(pkg)) {
+        if (order.indexOf(report.backend) > order.indexOf(backend)) expect(skipped?.reason).toBe(`package ${pkg} not installed`);
+        expect(report.backend).not.toBe(backend);
+      } else if (skipped) {
+        expect(skipped.reason).not.toBe(`package ${pkg} not installed`);
+      }
     }
+    for (const s of report.skipped) expect(s.reason.length).toBeGreaterThan(0);
+    // Neither native package installed: wasm is the fastest that starts (it is always bundled).
+    if (!installed('@tensorflow/tfjs-node') && !installed('@tensorflow/tfjs-node-gpu')) expect(report.backend).toBe('wasm');
+    // The one-line description names the backend and every skipped one with its reason, in order.
+    const described = describeBackend(report);
+    expect(described.startsWith(report.backend)).toBe(true);
+    let at = 0;
+    for (const s of report.skipped) {
+      const i = described.indexOf(`${s.backend}: ${s.reason}`, at);
+      expect(i, `${s.backend} in "${described}"`).toBeGreaterThan(at);
+      at = i;
+    }
+    if (report.backend === 'wasm') expect(described).toMatch(/^wasm \((no )?SIMD, \d+ threads?[;)]/);
     expect(currentBackend()).toBe(report);
   });
 
@@ -65,10 +81,19 @@ describe('initBackend', () => {
   });
 
   it('fails loudly for a named backend that cannot start, and for an unknown name', async () => {
+    // The native backend: without its package a one-line refusal naming it; with it, it starts (and computes) or
+    // is refused with the reason — never a silent fallback to another backend.
+    const named = await initBackend({ prefer: 'tensorflow' }).then(
+      (report) => ({ report, error: null }),
+      (err: unknown) => ({ report: null, error: (err as Error).message }),
+    );
     if (!installed('@tensorflow/tfjs-node')) {
-      await expect(initBackend({ prefer: 'tensorflow' })).rejects.toThrow(
-        'backend tensorflow (asked for by option) cannot start: package @tensorflow/tfjs-node not installed',
-      );
+      expect(named.error).toBe('backend tensorflow (asked for by option) cannot start: package @tensorflow/tfjs-node not installed');
+    } else if (named.report) {
+      expect(named.report.backend).toBe('tensorflow');
+      expect(await computes()).toBe(5);
+    } else {
+      expect(named.error).toMatch(/^backend tensorflow \(asked for by option\) cannot start: \S/);
     }
     await expect(initBackend({ env: { CAPTION_STUDIO_BACKEND: 'gpu' } })).rejects.toThrow(
       'CAPTION_STUDIO_BACKEND: unknown backend "gpu" (expected auto, tensorflow-gpu, tensorflow, wasm, cpu)',

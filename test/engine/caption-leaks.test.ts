@@ -17,7 +17,7 @@ import { disposeDecoderWeights, evaluateLoss, initDecoderWeights, lossAndGradien
 import { loadEncoder, type ImageEncoder } from '../../src-main/engine/encoder.ts';
 import type { DecoderConfig } from '../../src-main/engine/model-types.ts';
 import { Adam, clipByGlobalNorm } from '../../src-main/engine/optimizer.ts';
-import { tokenize } from '../../src-main/engine/tokenize.ts';
+import { tokenize } from '../../src-main/text/tokenize.ts';
 import { Vocabulary } from '../../src-main/engine/vocab.ts';
 import { captionImages } from '../../src-main/pipeline/caption-images.ts';
 import { Rng } from '../../src-main/util/rng.ts';

@@ -22,7 +22,7 @@ import { initBackend } from '../../src-main/engine/backend.ts';
 import { captionFeatures, disposeCaptionModel } from '../../src-main/engine/captioner.ts';
 import { loadEncoder, type ImageEncoder } from '../../src-main/engine/encoder.ts';
 import { evaluateCaptions } from '../../src-main/engine/metrics/evaluate.ts';
-import { tokenize } from '../../src-main/engine/tokenize.ts';
+import { tokenize } from '../../src-main/text/tokenize.ts';
 import { train, type TrainImage, type TrainResult } from '../../src-main/engine/train.ts';
 import type { TrainConfigInput } from '../../src-main/engine/train-config.ts';
 import { Rng } from '../../src-main/util/rng.ts';

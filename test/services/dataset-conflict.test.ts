@@ -9,7 +9,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DatasetStore } from '../../src-main/services/dataset-store.ts';
-import { describeError } from '../../src-main/services/errors.ts';
+import { describeError } from '../../src-main/contract/errors.ts';
 import { MediaAccess } from '../../src-main/services/media-access.ts';
 import { writeFileAtomic } from '../../src-main/util/atomic-write.ts';
 import { FileChangedError, fileIdentity } from '../../src-main/util/file-identity.ts';

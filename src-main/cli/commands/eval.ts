@@ -7,14 +7,14 @@ import path from 'node:path';
 import { Option, type Command } from 'commander';
 import { DATASET_FORMATS, type DatasetFormat } from '../../data/dataset-types.ts';
 import { checkExportOutput, exportCaptions } from '../../data/export.ts';
-import { loadBundle } from '../../engine/bundle.ts';
+import { loadBundle, readBundleInfo } from '../../engine/bundle.ts';
 import { disposeCaptionModel, modelLabel } from '../../engine/caption-model.ts';
 import { loadEncoder } from '../../engine/encoder.ts';
 import { encoderSpecFor } from '../../engine/encoder-registry.ts';
 import type { CaptionScores } from '../../engine/metrics/evaluate.ts';
 import { evaluateModel, evaluateNearestNeighbour, type Evaluation } from '../../pipeline/evaluate.ts';
 import { featuresOf, itemsOf, openDataset } from '../../pipeline/training-data.ts';
-import { splitOfModel } from '../model-split.ts';
+import { missingTestSplit, recordedSplit } from '../../pipeline/model-split.ts';
 import { ProgressBar } from '../progress-bar.ts';
 import { ExitError, nonNegativeInt, note, positiveInt, startBackend, type GlobalOptions } from '../options.ts';
 
@@ -61,17 +61,26 @@ async function runEval(modelDir: string, datasetPath: string, opts: EvalCommandO
   }
   const predictionsFormat = opts.predictions ? PREDICTION_FORMATS[path.extname(opts.predictions).toLowerCase()] : undefined;
   if (opts.predictions && !predictionsFormat) throw new ExitError(`--predictions ${opts.predictions}: name a .csv or .jsonl file (the extension picks the format)`);
+  // Which images are held out comes from the model's record, read before any weights or images are loaded.
+  const info = await readBundleInfo(modelDir);
+  const seeded = recordedSplit(info.metadata);
+  const dataset = await openDataset(datasetPath, {
+    format: opts.format,
+    ...(opts.images ? { imagesDir: opts.images } : {}),
+    ...(seeded ? { split: seeded } : {}),
+    ...(opts.keepDuplicates ? { keepDuplicateCaptions: true } : {}),
+  });
+  // Held-out images exist only where the model recorded its split (or the dataset brings its own): anything else
+  // would score images the model may have trained on.
+  const missing = dataset.splits.kind === 'dataset' ? null : missingTestSplit(info.metadata);
+  if (missing && (opts.split === 'test' || (opts.split === 'val' && !seeded))) {
+    throw new ExitError(`${path.resolve(modelDir)}: ${missing}; --split all scores every image anyway (not a held-out figure)`);
+  }
   await startBackend(opts);
   const model = await loadBundle(modelDir);
   const encoder = await loadEncoder(encoderSpecFor(model.encoderId));
   const bar = new ProgressBar(process.stderr, opts.quiet);
   try {
-    const dataset = await openDataset(datasetPath, {
-      format: opts.format,
-      ...(opts.images ? { imagesDir: opts.images } : {}),
-      split: splitOfModel(model),
-      ...(opts.keepDuplicates ? { keepDuplicateCaptions: true } : {}),
-    });
     if (opts.predictions) await checkExportOutput(opts.predictions, [datasetPath, dataset.source]);
     const items = itemsOf(dataset, opts.split);
     if (items.length === 0) {

@@ -1,6 +1,7 @@
 /** `caption-studio info <model>`: what a model bundle holds, without loading its weights. */
 import type { Command } from 'commander';
 import { readBundleInfo } from '../../engine/bundle.ts';
+import { describeModelSplit, missingTestSplit, modelSplit } from '../../pipeline/model-split.ts';
 import type { GlobalOptions } from '../options.ts';
 
 interface InfoCommandOptions extends GlobalOptions {
@@ -24,6 +25,7 @@ export function registerInfo(program: Command): void {
         vocabularySize: info.vocabularySize,
         weights: info.weightStorage,
         ...meta,
+        heldOut: heldOut(info.metadata),
         ...(training ? { epochs: training.history.length, best: training.best, stoppedBy: training.stoppedBy, config: training.config } : {}),
       };
       if (opts.json) {
@@ -41,9 +43,16 @@ export function registerInfo(program: Command): void {
       if (training) {
         lines.push(`training    ${training.history.length} epochs (${training.stoppedBy})${training.best ? `, best epoch ${training.best.epoch} by ${training.best.metric} ${training.best.value.toFixed(4)}` : ''}`);
       }
+      lines.push(`split       ${describeModelSplit(info.metadata)}`);
       if (info.metadata.metrics) lines.push(`metrics     ${Object.entries(info.metadata.metrics).map(([k, v]) => `${k} ${Number(v.toFixed(4))}`).join(', ')}`);
       const command = info.metadata.provenance?.command;
       if (typeof command === 'string') lines.push(`command     ${command}`);
       process.stdout.write(`${lines.join('\n')}\n`);
     });
+}
+
+/** What `eval` can hold out for this model: its recorded split, or why there is no test split. */
+function heldOut(metadata: Parameters<typeof modelSplit>[0]): { split: ReturnType<typeof modelSplit>; testSplit: boolean; reason?: string } {
+  const reason = missingTestSplit(metadata);
+  return { split: modelSplit(metadata), testSplit: reason === null, ...(reason ? { reason } : {}) };
 }

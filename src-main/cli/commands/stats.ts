@@ -6,6 +6,7 @@ import { checkImageFiles } from '../../data/images.ts';
 import { RateMeter } from '../../util/progress.ts';
 import { ProgressBar } from '../progress-bar.ts';
 import { positiveInt, problemLines, type GlobalOptions } from '../options.ts';
+import { DEFAULT_TRAIN_CONFIG } from '../../engine/train-config.ts';
 
 interface StatsCommandOptions extends GlobalOptions {
   readonly format: DatasetFormat | 'auto';
@@ -22,7 +23,7 @@ export function registerStats(program: Command): void {
     .argument('<dataset>', 'dataset file or folder')
     .addOption(new Option('--format <format>', 'dataset format').choices(['auto', ...DATASET_FORMATS]).default('auto'))
     .option('--images <dir>', 'where the images are, when not beside the annotation file')
-    .option('--min-count <n>', 'vocabulary threshold: words seen at least this often', positiveInt, 5)
+    .option('--min-count <n>', 'vocabulary threshold: words seen at least this often', positiveInt, DEFAULT_TRAIN_CONFIG.minWordCount)
     .option('--check-images', 'also read every image file and report those that would not load (not an image, empty, truncated, over the limits)')
     .option('--json', 'print one JSON object')
     .action(async (target: string, _opts: unknown, cmd: Command) => {

@@ -7,21 +7,20 @@ import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { Option, type Command } from 'commander';
 import { DATASET_FORMATS, type DatasetFormat, type SplitSpec } from '../../data/dataset-types.ts';
-import { copyBundle, readBundleInfo, saveBundle } from '../../engine/bundle.ts';
-import { disposeCaptionModel } from '../../engine/caption-model.ts';
 import { currentBackend } from '../../engine/backend.ts';
 import { defaultEncoderSpec, loadEncoder } from '../../engine/encoder.ts';
-import type { EpsilonSchedule } from '../../engine/schedules.ts';
-import { CHECKPOINT_FILE, readCheckpointMeta } from '../../engine/checkpoint.ts';
-import { recoverRun, runPaths, train } from '../../engine/train.ts';
+import { EPSILON_SCHEDULE_TYPES, SCHEDULE_PRESETS, type EpsilonSchedule } from '../../engine/schedules.ts';
+import { DEFAULT_TRAIN_CONFIG as D } from '../../engine/train-config.ts';
+import { DEFAULT_SPLIT } from '../../pipeline/training-data.ts';
+import { CHECKPOINT_FILE } from '../../engine/checkpoint.ts';
+import { recoverRun, runPaths } from '../../engine/train.ts';
 import type { TrainConfigInput } from '../../engine/train-config.ts';
-import { openDataset, prepareTrainData } from '../../pipeline/training-data.ts';
+import { trainModel } from '../../pipeline/train-model.ts';
 import { CancelledError } from '../../util/progress.ts';
-import { recordedSplit } from '../model-split.ts';
 import { ProgressBar } from '../progress-bar.ts';
 import { ExitError, finiteNumber, fraction, nonNegativeInt, MORE_PROBLEMS, note, positiveInt, problemLines, startBackend, type GlobalOptions } from '../options.ts';
 
-const SCHEDULES = ['none', 'linear', 'exponential', 'inverse-sigmoid', 'always'] as const;
+const SCHEDULES = EPSILON_SCHEDULE_TYPES;
 type ScheduleName = (typeof SCHEDULES)[number];
 
 interface TrainCommandOptions extends GlobalOptions {
@@ -56,19 +55,21 @@ interface TrainCommandOptions extends GlobalOptions {
 /** The schedule from the command line; parameters left out get the defaults written beside each type. */
 export function scheduleFromOptions(opts: Pick<TrainCommandOptions, 'schedule' | 'k' | 'c' | 'epsMin'>): EpsilonSchedule | undefined {
   const { schedule, k, c, epsMin } = opts;
-  switch (schedule) {
-    case undefined:
-      if (k !== undefined || c !== undefined || epsMin !== undefined) throw new ExitError('--k, --c and --eps-min need --schedule');
-      return undefined;
+  if (schedule === undefined) {
+    if (k !== undefined || c !== undefined || epsMin !== undefined) throw new ExitError('--k, --c and --eps-min need --schedule');
+    return undefined;
+  }
+  const preset: EpsilonSchedule = SCHEDULE_PRESETS[schedule];
+  switch (preset.type) {
     case 'none':
     case 'always':
-      return { type: schedule };
-    case 'linear': // ε_i = max(ε_min, k − c·i): from 1 down to the floor over 2,000 batches by default
-      return { type: 'linear', k: k ?? 1, c: c ?? 1.25e-4, epsMin: epsMin ?? 0.75 };
+      return preset;
+    case 'linear': // ε_i = max(ε_min, k − c·i)
+      return { type: 'linear', k: k ?? preset.k, c: c ?? preset.c, epsMin: epsMin ?? preset.epsMin };
     case 'exponential': // ε_i = k^i
-      return { type: 'exponential', k: k ?? 0.9998, epsMin: epsMin ?? 0.75 };
+      return { type: 'exponential', k: k ?? preset.k, epsMin: epsMin ?? preset.epsMin ?? 0 };
     case 'inverse-sigmoid': // ε_i = k / (k + exp(i/k))
-      return { type: 'inverse-sigmoid', k: k ?? 150, epsMin: epsMin ?? 0.75 };
+      return { type: 'inverse-sigmoid', k: k ?? preset.k, epsMin: epsMin ?? preset.epsMin ?? 0 };
   }
 }
 
@@ -91,6 +92,15 @@ function configFromOptions(opts: TrainCommandOptions): TrainConfigInput {
   };
 }
 
+/** A schedule as the help shows it, e.g. "inverse-sigmoid, k 150, floor 0.75". */
+function describeSchedule(schedule: EpsilonSchedule): string {
+  const parts: string[] = [schedule.type];
+  if ('k' in schedule) parts.push(`k ${schedule.k}`);
+  if ('c' in schedule) parts.push(`c ${schedule.c}`);
+  if ('epsMin' in schedule && schedule.epsMin !== undefined) parts.push(`floor ${schedule.epsMin}`);
+  return parts.join(', ');
+}
+
 export function registerTrain(program: Command): void {
   program
     .command('train')
@@ -99,24 +109,24 @@ export function registerTrain(program: Command): void {
     .requiredOption('-o, --out <dir>', 'folder for the trained model (checkpoints go to <dir>/checkpoints)')
     .addOption(new Option('--format <format>', 'dataset format').choices(['auto', ...DATASET_FORMATS]).default('auto'))
     .option('--images <dir>', 'where the images are, when not beside the annotation file')
-    .option('-e, --epochs <n>', 'epochs (default 20)', positiveInt)
-    .option('--batch <n>', 'captions per mini-batch (default 64)', positiveInt)
-    .option('--hidden <n>', 'LSTM hidden size (default 512)', positiveInt)
-    .option('--embed <n>', 'word embedding size (default 256)', positiveInt)
-    .addOption(new Option('--schedule <type>', 'scheduled-sampling ε schedule (default inverse-sigmoid, k 150, floor 0.75)').choices(SCHEDULES))
+    .option('-e, --epochs <n>', `epochs (default ${D.epochs})`, positiveInt)
+    .option('--batch <n>', `captions per mini-batch (default ${D.batchSize})`, positiveInt)
+    .option('--hidden <n>', `LSTM hidden size (default ${D.hiddenDim})`, positiveInt)
+    .option('--embed <n>', `word embedding size (default ${D.embedDim})`, positiveInt)
+    .addOption(new Option('--schedule <type>', `scheduled-sampling ε schedule (default ${describeSchedule(D.schedule)})`).choices(SCHEDULES))
     .option('--k <x>', 'schedule parameter k', finiteNumber)
     .option('--c <x>', 'linear schedule slope c', finiteNumber)
     .option('--eps-min <x>', 'floor of ε', finiteNumber)
-    .addOption(new Option('--sampling <how>', "the model's own word: sampled or argmax (default sample)").choices(['sample', 'argmax']))
-    .addOption(new Option('--injection <where>', 'W_ih·v at every step or only at t = 0 (default every)').choices(['every', 'init']))
-    .option('--lr <x>', 'Adam learning rate (default 2e-3)', finiteNumber)
-    .option('--dropout <p>', 'dropout probability (default 0.3)', fraction)
-    .option('--patience <n>', 'epochs without improvement before stopping (default 5; 0 = never)', nonNegativeInt)
-    .option('--min-count <n>', 'words seen fewer times become <unk> (default 5)', positiveInt)
-    .option('--max-length <n>', 'longest caption in words (default 16)', positiveInt)
-    .option('--seed <n>', 'seed for the split, initialisation, shuffling and sampling', nonNegativeInt, 1)
-    .option('--val-fraction <x>', 'validation share when the dataset has no split', fraction, 0.1)
-    .option('--test-fraction <x>', 'held-out test share when the dataset has no split', fraction, 0.1)
+    .addOption(new Option('--sampling <how>', `the model's own word: sampled or argmax (default ${D.sampling})`).choices(['sample', 'argmax']))
+    .addOption(new Option('--injection <where>', `W_ih·v at every step or only at t = 0 (default ${D.injection})`).choices(['every', 'init']))
+    .option('--lr <x>', `Adam learning rate (default ${D.learningRate.lr})`, finiteNumber)
+    .option('--dropout <p>', `dropout probability (default ${D.dropout})`, fraction)
+    .option('--patience <n>', `epochs without improvement before stopping (default ${D.patience}; 0 = never)`, nonNegativeInt)
+    .option('--min-count <n>', `words seen fewer times become <unk> (default ${D.minWordCount})`, positiveInt)
+    .option('--max-length <n>', `longest caption in words (default ${D.maxLength})`, positiveInt)
+    .option('--seed <n>', 'seed for the split, initialisation, shuffling and sampling', nonNegativeInt, DEFAULT_SPLIT.seed)
+    .option('--val-fraction <x>', 'validation share when the dataset has no split', fraction, DEFAULT_SPLIT.valFraction)
+    .option('--test-fraction <x>', 'held-out test share when the dataset has no split', fraction, DEFAULT_SPLIT.testFraction)
     .option('--resume', 'continue the run in --out from its last checkpoint')
     .option('--overwrite', 'start afresh even if --out holds a run')
     .option('--cache <dir>', 'feature cache folder (default: the user cache dir)')
@@ -138,19 +148,6 @@ export function registerTrain(program: Command): void {
 /** Which of the split options were given on the command line (rather than left at their defaults). */
 type SplitOptionsGiven = { readonly [K in keyof SplitSpec]: boolean };
 
-/**
- * The split a run in `runDir` was started with: from its best bundle's provenance, else the seed in its latest
- * checkpoint (the fractions were then the defaults). Empty when neither can be read.
- */
-async function splitOfRun(runDir: string): Promise<Partial<SplitSpec>> {
-  const { latest, best } = runPaths(runDir);
-  const info = await readBundleInfo(best).catch(() => undefined);
-  const recorded = info ? recordedSplit(info.metadata) : undefined;
-  if (recorded) return recorded;
-  const checkpoint = await readCheckpointMeta(latest).catch(() => undefined);
-  return checkpoint ? { seed: checkpoint.meta.config.seed } : {};
-}
-
 async function runTrain(datasetPath: string, opts: TrainCommandOptions, given: SplitOptionsGiven): Promise<void> {
   const config = configFromOptions(opts);
   const out = path.resolve(opts.out);
@@ -163,18 +160,15 @@ async function runTrain(datasetPath: string, opts: TrainCommandOptions, given: S
     throw new ExitError(`${out} already holds a training run: add --resume to continue it, or --overwrite to start afresh`);
   }
   // A resumed run must see the same split (else its training data differs): options not given again come from the run.
-  const ofRun = opts.resume ? await splitOfRun(runDir) : {};
-  const split: SplitSpec = {
-    seed: given.seed ? opts.seed : (ofRun.seed ?? opts.seed),
-    valFraction: given.valFraction ? opts.valFraction : (ofRun.valFraction ?? opts.valFraction),
-    testFraction: given.testFraction ? opts.testFraction : (ofRun.testFraction ?? opts.testFraction),
+  const split: Partial<SplitSpec> = {
+    ...(given.seed || !opts.resume ? { seed: opts.seed } : {}),
+    ...(given.valFraction || !opts.resume ? { valFraction: opts.valFraction } : {}),
+    ...(given.testFraction || !opts.resume ? { testFraction: opts.testFraction } : {}),
   };
   await startBackend(opts);
-  const dataset = await openDataset(datasetPath, { format: opts.format, ...(opts.images ? { imagesDir: opts.images } : {}), split });
-  for (const line of problemLines(dataset.problems, 5, MORE_PROBLEMS)) note(opts, line);
 
   const controller = new AbortController();
-  let phase: 'features' | 'training' = 'features';
+  let phase = 'features' as 'features' | 'training';
   let interrupts = 0;
   const onSigint = (): void => {
     interrupts++;
@@ -191,58 +185,50 @@ async function runTrain(datasetPath: string, opts: TrainCommandOptions, given: S
   const bar = new ProgressBar(process.stderr, opts.quiet);
   const encoder = await loadEncoder(defaultEncoderSpec());
   try {
-    const { data, failures } = await prepareTrainData(dataset, encoder, {
-      ...(opts.cache ? { cacheDir: opts.cache } : {}),
-      signal: controller.signal,
-      onProgress: bar.listener,
-      onWarning: (message) => {
-        bar.stop();
-        note(opts, message);
+    const result = await trainModel(
+      {
+        dataset: { path: datasetPath, format: opts.format, ...(opts.images ? { imagesDir: opts.images } : {}) },
+        config,
+        split,
+        runDir,
+        ...(opts.resume ? { resume: true } : {}),
+        ...(opts.overwrite ? { overwrite: true } : {}),
+        modelDir: out,
+        weights: opts.weights,
+        name: opts.name ?? path.basename(out),
+        encoder,
+        ...(opts.cache ? { cacheDir: opts.cache } : {}),
+        provenance: { command: ['caption-studio', ...process.argv.slice(2)].join(' ') },
+        signal: controller.signal,
       },
-    });
+      {
+        onDatasetProblems: (d) => {
+          for (const line of problemLines(d.problems, 5, MORE_PROBLEMS)) note(opts, line);
+        },
+        onProgress: bar.listener,
+        onWarning: (message) => {
+          bar.stop();
+          note(opts, message);
+        },
+        onUnreadable: (failures) => {
+          bar.stop();
+          for (const f of failures.slice(0, 5)) note(opts, `skipped ${f.error}`);
+        },
+        onStart: (s) => {
+          bar.stop();
+          phase = 'training';
+          note(opts, `training on ${s.train} images, validating on ${s.val} (${s.format} dataset ${s.source})`);
+        },
+        onEpoch: (e) => {
+          bar.stop();
+          const val = e.valLoss === null ? '' : `, val loss ${e.valLoss.toFixed(3)}, BLEU-4 ${e.bleu4?.toFixed(3)}, CIDEr-D ${e.ciderD?.toFixed(3)}`;
+          note(opts, `epoch ${e.epoch}/${e.epochs}: train loss ${e.trainLoss.toFixed(3)}${val}, ε ${e.epsilon.toFixed(3)}${e.improved ? ' (best so far)' : ''}`);
+          for (const s of e.samples) note(opts, `  ${path.basename(s.id)}: ${s.caption}`);
+        },
+      },
+      currentBackend()?.backend ?? 'unknown',
+    );
     bar.stop();
-    for (const f of failures.slice(0, 5)) note(opts, `skipped ${f.error}`);
-    if (data.train.length === 0) throw new ExitError(`${dataset.source}: no readable captioned images to train on`);
-    note(opts, `training on ${data.train.length} images, validating on ${data.val.length} (${dataset.format} dataset ${dataset.source})`);
-
-    phase = 'training';
-    const result = await train({
-      data,
-      config,
-      runDir,
-      ...(opts.resume ? { resume: true } : {}),
-      ...(opts.overwrite ? { overwrite: true } : {}),
-      signal: controller.signal,
-      name: opts.name ?? path.basename(out),
-      provenance: {
-        command: ['caption-studio', ...process.argv.slice(2)].join(' '),
-        dataset: dataset.source,
-        format: dataset.format,
-        split: dataset.splits.kind === 'seeded' ? { seed: split.seed, valFraction: split.valFraction, testFraction: split.testFraction } : 'dataset',
-        trainImages: data.train.length,
-        valImages: data.val.length,
-        unreadableImages: failures.length,
-        backend: currentBackend()?.backend ?? 'unknown',
-      },
-      onProgress: bar.listener,
-      onEpoch: (e) => {
-        bar.stop();
-        const val = e.valLoss === null ? '' : `, val loss ${e.valLoss.toFixed(3)}, BLEU-4 ${e.bleu4?.toFixed(3)}, CIDEr-D ${e.ciderD?.toFixed(3)}`;
-        note(opts, `epoch ${e.epoch}/${e.epochs}: train loss ${e.trainLoss.toFixed(3)}${val}, ε ${e.epsilon.toFixed(3)}${e.improved ? ' (best so far)' : ''}`);
-        for (const s of e.samples) note(opts, `  ${path.basename(s.id)}: ${s.caption}`);
-      },
-    });
-    bar.stop();
-    try {
-      if (opts.weights === 'float32') {
-        // The best epoch's files as they are, installed as one atomic folder swap.
-        await copyBundle(result.bestDir, out);
-      } else {
-        await saveBundle(out, result.model, { weights: opts.weights });
-      }
-    } finally {
-      disposeCaptionModel(result.model);
-    }
     const best = result.best ? `best epoch ${result.best.epoch} (${result.best.metric} ${result.best.value.toFixed(3)})` : 'no best epoch';
     note(opts, `done (${result.stoppedBy}): ${best}; model written to ${out}`);
   } catch (err) {

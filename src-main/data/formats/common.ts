@@ -7,12 +7,12 @@ import { readFile, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { removeStaleTempFiles } from '../../util/atomic-write.ts';
 import { fileIdentity, type FileIdentity } from '../../util/file-identity.ts';
+import { mapLimit } from '../../util/map-limit.ts';
+import { IMAGE_MIME_TYPES } from '../../util/image-files.ts';
 import type { CaptionEdit, Dataset, DatasetItem, DatasetProblem, ProblemKind, ReadOptions, Split } from '../dataset-types.ts';
 
 /** File extensions read as images (what libvips/sharp decodes), lower case with the dot. */
-export const IMAGE_EXTENSIONS: ReadonlySet<string> = new Set([
-  '.jpg', '.jpeg', '.jpe', '.jfif', '.png', '.webp', '.gif', '.tif', '.tiff', '.avif', '.heic', '.heif',
-]);
+export const IMAGE_EXTENSIONS: ReadonlySet<string> = new Set(Object.keys(IMAGE_MIME_TYPES));
 
 /** True when the file name has an image extension. */
 export function isImageName(name: string): boolean {
@@ -187,20 +187,6 @@ export async function firstExistingFile(candidates: readonly string[]): Promise<
     }
   }
   return undefined;
-}
-
-/** Runs `fn` over `items` with at most `limit` in flight, keeping order. */
-export async function mapLimit<T, R>(items: readonly T[], limit: number, fn: (item: T, index: number) => Promise<R>): Promise<R[]> {
-  const out = new Array<R>(items.length);
-  let next = 0;
-  const worker = async (): Promise<void> => {
-    while (next < items.length) {
-      const i = next++;
-      out[i] = await fn(items[i]!, i);
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
-  return out;
 }
 
 /** Builds the Dataset value from collected items. */

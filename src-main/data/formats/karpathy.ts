@@ -9,7 +9,7 @@
  */
 import path from 'node:path';
 import { z } from 'zod';
-import { tokenize } from '../../engine/tokenize.ts';
+import { tokenize } from '../../text/tokenize.ts';
 import { writeFileAtomic } from '../../util/atomic-write.ts';
 import type { CaptionEdit, Dataset, ReadOptions, Split } from '../dataset-types.ts';
 import {

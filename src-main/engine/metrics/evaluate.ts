@@ -3,7 +3,7 @@
  * sides go through `tokenize` (the tokenizer the vocabulary uses), then BLEU-1…4, ROUGE-L and CIDEr-D as
  * pycocoevalcap computes them.
  */
-import { tokenize } from '../tokenize.ts';
+import { tokenize } from '../../text/tokenize.ts';
 import { corpusBleu } from './bleu.ts';
 import { ciderD } from './cider.ts';
 import { rougeL } from './rouge.ts';

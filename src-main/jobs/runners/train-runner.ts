@@ -1,106 +1,59 @@
 /**
- * The training job: read the dataset (any format), give it a seeded split when it has none, compute image
- * features (through the shared feature cache), then `engine/train` with the user's options — per-batch loss and ε, per-epoch metrics and sample
- * captions streamed to the UI — and install the best epoch's bundle as a new model. Pause blocks at the next
- * mini-batch; cancel makes the trainer write a checkpoint that `resume` continues from.
+ * The training job: the shared `trainModel` use case with the job's options, its progress, per-batch loss and ε
+ * and per-epoch figures with sample captions streamed to the UI. Pause blocks at the next image or mini-batch;
+ * cancel makes the trainer write a checkpoint that `resume` continues from.
  */
 import type { EpochReport, JobResult } from '../../contract/types.ts';
-import { assignSplits, loadDataset, type DatasetFormat, type DatasetItem } from '../../data/dataset.ts';
-import { copyBundle } from '../../engine/bundle.ts';
-import { disposeCaptionModel } from '../../engine/caption-model.ts';
+import { currentBackend } from '../../engine/backend.ts';
 import { defaultEncoderSpec, encoderId } from '../../engine/encoder.ts';
-import { tokenize } from '../../engine/tokenize.ts';
-import { train, type TrainImage } from '../../engine/train.ts';
-import type { TrainConfigInput } from '../../engine/train-config.ts';
+import { trainModel } from '../../pipeline/train-model.ts';
 import type { EngineCache } from '../engine-cache.ts';
 import type { TrainJobParams } from '../job-types.ts';
-import { extractFeatures } from '../../data/feature-cache.ts';
 import type { JobContext } from './job-context.ts';
 
 export async function runTrainJob(params: TrainJobParams, ctx: JobContext, engine: EngineCache): Promise<JobResult> {
   ctx.update({ type: 'progress', progress: { task: 'train', phase: 'read dataset', done: 0, total: 0 } });
-  const format = params.dataset.format && params.dataset.format !== 'auto' ? (params.dataset.format as DatasetFormat) : 'auto';
-  let dataset = await loadDataset(params.dataset.path, {
-    format,
-    ...(params.dataset.imagesDir ? { imagesDir: params.dataset.imagesDir } : {}),
-  });
-  dataset = assignSplits(dataset, { seed: params.seed ?? 1, valFraction: params.valFraction ?? 0.1, testFraction: 0 });
-  const captioned = dataset.items.filter((item) => item.captions.length > 0);
-  if (captioned.length === 0) throw new Error(`${dataset.source}: no captioned images to train on`);
-
   const encoder = await engine.encoder(encoderId(defaultEncoderSpec()));
-  const extracted = await extractFeatures(
-    captioned.map((item) => item.imagePath),
-    encoder,
+  const result = await trainModel(
     {
+      dataset: params.dataset,
+      config: params.config,
+      split: params.split,
+      runDir: params.checkpointDir,
+      resume: params.resume,
+      overwrite: !params.resume,
+      modelDir: params.modelDir,
+      name: params.name,
+      encoder,
       cacheDir: params.cacheDir,
-      checkpoint: () => ctx.gate.checkpoint(),
-      onProgress: (p) => ctx.update({ type: 'progress', progress: { ...p, task: 'train', phase: 'extract features' } }),
+      signal: ctx.gate.signal,
     },
+    {
+      // Blocks while paused; a cancel aborts the signal, so the trainer stops at the next mini-batch and writes a
+      // checkpoint of that exact position (throwing here instead would lose the epoch's batches since the last one).
+      pausePoint: () => {
+        ctx.gate.poll();
+      },
+      onProgress: (progress) => ctx.update({ type: 'progress', progress: progress.task === 'train' ? progress : { ...progress, task: 'train', phase: 'extract features' } }),
+      onBatch: (record) => ctx.update({ type: 'batch', batch: record.batch, loss: record.loss, epsilon: record.epsilon }),
+      onEpoch: (event) => {
+        const report: EpochReport = {
+          epoch: event.epoch,
+          epochs: event.epochs,
+          trainLoss: event.trainLoss,
+          valLoss: event.valLoss,
+          bleu4: event.bleu4,
+          ciderD: event.ciderD,
+          epsilon: event.epsilon,
+          learningRate: event.lr,
+          samples: event.samples.map((s) => ({ imagePath: s.id, caption: s.caption, references: s.references })),
+        };
+        ctx.update({ type: 'epoch', epoch: report });
+      },
+    },
+    currentBackend()?.backend ?? 'unknown',
   );
-  const features = extracted.map((r) => (r.ok ? r.features : null));
-  const failures = extracted.filter((r) => !r.ok);
-  const index = new Map(captioned.map((item, i) => [item, i]));
-  const toImages = (items: DatasetItem[]): TrainImage[] =>
-    items.flatMap((item) => {
-      const f = features[index.get(item)!];
-      return f ? [{ id: item.imagePath, features: f, captions: item.captions.map((c) => tokenize(c)) }] : [];
-    });
-  const trainItems = captioned.filter((item) => item.split !== 'val' && item.split !== 'test');
-  const valItems = captioned.filter((item) => item.split === 'val');
-  const data = { encoderId: encoder.id, featureDim: encoder.featureDim, train: toImages(trainItems), val: toImages(valItems) };
-
-  const config: TrainConfigInput = {
-    epochs: params.epochs,
-    batchSize: params.batchSize,
-    hiddenDim: params.hiddenDim,
-    ...(params.embedDim ? { embedDim: params.embedDim } : {}),
-    ...(params.learningRate ? { learningRate: { lr: params.learningRate } } : {}),
-    ...(params.minCount ? { minWordCount: params.minCount } : {}),
-    ...(params.patience ? { patience: params.patience } : {}),
-    ...(params.seed !== undefined ? { seed: params.seed } : {}),
-    schedule: params.schedule,
-  };
-  const result = await train({
-    data,
-    config,
-    runDir: params.checkpointDir,
-    resume: params.resume,
-    overwrite: !params.resume,
-    signal: ctx.gate.signal,
-    name: params.name,
-    provenance: {
-      dataset: dataset.source,
-      format: dataset.format,
-      images: data.train.length + data.val.length,
-      ...(failures.length ? { unreadableImages: failures.length } : {}),
-    },
-    onProgress: (progress) => {
-      ctx.gate.poll();
-      ctx.update({ type: 'progress', progress });
-    },
-    onBatch: (record) => ctx.update({ type: 'batch', batch: record.batch, loss: record.loss, epsilon: record.epsilon }),
-    onEpoch: (event) => {
-      const report: EpochReport = {
-        epoch: event.epoch,
-        epochs: event.epochs,
-        trainLoss: event.trainLoss,
-        valLoss: event.valLoss,
-        bleu4: event.bleu4,
-        ciderD: event.ciderD,
-        epsilon: event.epsilon,
-        learningRate: event.lr,
-        samples: event.samples.map((s) => ({ imagePath: s.id, caption: s.caption, references: s.references })),
-      };
-      ctx.update({ type: 'epoch', epoch: report });
-    },
-  });
-  disposeCaptionModel(result.model);
-
-  // Install the best epoch's bundle as the new model (one atomic folder swap).
-  await copyBundle(result.bestDir, params.modelDir);
-  // The figures of the epoch that was installed (the best one), not of the last one trained.
-  const kept = result.history.find((h) => h.epoch === result.best?.epoch) ?? result.history.at(-1);
+  const kept = result.kept;
   const metrics: Record<string, number> = {};
   if (kept) {
     metrics.trainLoss = kept.trainLoss;

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { detokenize, isClitic, tokenize } from '../../src-main/engine/tokenize.ts';
+import { detokenize, isClitic, tokenize } from '../../src-main/text/tokenize.ts';
 
 describe('tokenize', () => {
   it('lower-cases and drops punctuation as the COCO toolkit does for English', () => {

@@ -2,9 +2,8 @@
  * Errors the services raise on purpose, each with the contract error code the front ends report it under
  * (HTTP status in browser mode, the envelope's `code` over IPC).
  */
-import type { ApiErrorCode } from '../contract/types.ts';
-import { ValidationError } from '../contract/schemas.ts';
-import { FileChangedError } from '../util/file-identity.ts';
+import type { ApiErrorCode } from './types.ts';
+import { ValidationError } from './schemas.ts';
 
 /** A failure with a contract error code; the message is one line. */
 export class ServiceError extends Error {
@@ -45,7 +44,9 @@ export function describeError(err: unknown): { code: ApiErrorCode; message: stri
   const message = (err instanceof Error ? err.message : String(err)).split('\n')[0]!.trim() || 'unknown error';
   if (err instanceof ValidationError) return { code: 'validation', message };
   if (err instanceof ServiceError) return { code: err.code, message };
-  if (err instanceof FileChangedError) return { code: 'conflict', message };
+  // util/file-identity's FileChangedError (by name: the contract imports nothing of node): a save refused
+  // because the file changed on disk since it was read.
+  if (err instanceof Error && err.name === 'FileChangedError') return { code: 'conflict', message };
   const errno = (err as NodeJS.ErrnoException | null)?.code;
   if (errno === 'ENOENT') return { code: 'not-found', message };
   return { code: 'failed', message };

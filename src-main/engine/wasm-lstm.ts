@@ -1,0 +1,129 @@
+/**
+ * The workarounds that make the LSTM's training pass fast on tfjs-backend-wasm, kept apart so that
+ * decoder-train.ts reads as the LSTM equations:
+ * - one plain matMul per gate, on per-gate weight blocks [W_x; W_h; b][:, gate] built in JS (tf.slice of columns
+ *   copies the whole source on wasm, and matMul with transposes is 10–40× slower);
+ * - tanh through the sigmoid kernel (~10× faster there): tanh(x) = 2σ(2x) − 1, with the g gate's block and image
+ *   term pre-scaled by 2 so that one σ gives it;
+ * - rows taken, padded and split without tf.slice / tf.split / gather on big tensors (each copies its source);
+ * - embedding rows looked up and their gradients scatter-added in JS (wasm's gather has no gradient kernel).
+ */
+import * as tf from '@tensorflow/tfjs';
+import type { DecoderWeights } from './model-types.ts';
+
+/** Index of the g (cell candidate) gate in the i, f, g, o order. */
+const G_GATE = 2;
+
+/**
+ * Per-gate blocks [W_x; W_h; b][:, gate] of shape [E+H+1, H], built in JS: slicing columns with tf.slice
+ * costs a copy of the whole source on wasm, and one matMul per gate gives each gate its own tensor.
+ * The g block is scaled by 2 so that σ(pre) yields σ(2·pre_g) and tanh(pre_g) = 2σ(2·pre_g) − 1 (wasm's tanh
+ * is ~10× slower than its sigmoid).
+ */
+export function gateBlocks(w: DecoderWeights, E: number, H: number): tf.Tensor[] {
+  const wx = w.W_x.dataSync() as Float32Array;
+  const wh = w.W_h.dataSync() as Float32Array;
+  const bb = w.b.dataSync() as Float32Array;
+  const K = E + H + 1;
+  const G = 4 * H;
+  return [0, 1, 2, 3].map((j) => {
+    const out = new Float32Array(K * H);
+    const scale = j === G_GATE ? 2 : 1;
+    for (let r = 0; r < E; r++) copyRow(wx, r * G + j * H, out, r * H, H, scale);
+    for (let r = 0; r < H; r++) copyRow(wh, r * G + j * H, out, (E + r) * H, H, scale);
+    copyRow(bb, j * H, out, (E + H) * H, H, scale);
+    return tf.tensor2d(out, [K, H]);
+  });
+}
+
+/** The image term v·W_v split per gate (g scaled by 2), as tensors of the first n rows, made on demand. */
+export function injectedTerms(feats: tf.Tensor, w: DecoderWeights, H: number): (gate: number, n: number) => tf.Tensor {
+  const all = tf.matMul(feats, w.W_v).dataSync() as Float32Array; // [n0, 4H]
+  const n0 = feats.shape[0]!;
+  const perGate = [0, 1, 2, 3].map((j) => {
+    const out = new Float32Array(n0 * H);
+    for (let r = 0; r < n0; r++) copyRow(all, r * 4 * H + j * H, out, r * H, H, j === G_GATE ? 2 : 1);
+    return out;
+  });
+  const made = new Map<number, tf.Tensor>();
+  return (gate, n) => {
+    const key = gate * 1_000_000 + n;
+    let t = made.get(key);
+    if (!t) {
+      t = tf.tensor2d(perGate[gate]!.subarray(0, n * H), [n, H]);
+      made.set(key, t);
+    }
+    return t;
+  };
+}
+
+/**
+ * The four gate activations of one step, i, f, g, o = σ, σ, tanh, σ of z·block_j (+ the image term), from the
+ * blocks of `gateBlocks` and, where the image enters at this step, `injected(j)`.
+ */
+export function lstmGates(z: tf.Tensor, blocks: readonly tf.Tensor[], injected: ((gate: number) => tf.Tensor) | null): { i: tf.Tensor; f: tf.Tensor; g: tf.Tensor; o: tf.Tensor } {
+  const [i, f, sg, o] = blocks.map((block, j) => {
+    const pre = tf.matMul(z, block);
+    return tf.sigmoid(injected ? tf.add(pre, injected(j)) : pre);
+  }) as [tf.Tensor, tf.Tensor, tf.Tensor, tf.Tensor];
+  // The g block was scaled by 2: σ(2·pre_g)·2 − 1 = tanh(pre_g).
+  return { i, f, g: tf.sub(tf.mul(sg, 2), 1), o };
+}
+
+/** The embedding rows of the words fed at packed positions off … off+n−1, times their dropout mask, as [n, E]. */
+export function embedRows(emb: Float32Array, fed: Int32Array, off: number, n: number, E: number, mask: Float32Array | null): tf.Tensor {
+  const xs = new Float32Array(n * E);
+  for (let r = 0; r < n; r++) {
+    const src = fed[off + r]! * E;
+    if (mask) {
+      const m = (off + r) * E;
+      for (let j = 0; j < E; j++) xs[r * E + j] = emb[src + j]! * mask[m + j]!;
+    } else xs.set(emb.subarray(src, src + E), r * E);
+  }
+  return tf.tensor2d(xs, [n, E]);
+}
+
+/** dEmbedding: each fed word's row gets the gradient of its input (times its dropout mask), summed in JS. */
+export function scatterAddRows(rows: Float32Array, mask: Float32Array | null, ids: Int32Array, V: number, E: number): Float32Array {
+  const out = new Float32Array(V * E);
+  for (let k = 0; k < ids.length; k++) {
+    const dst = ids[k]! * E;
+    const src = k * E;
+    if (mask) for (let j = 0; j < E; j++) out[dst + j]! += rows[src + j]! * mask[src + j]!;
+    else for (let j = 0; j < E; j++) out[dst + j]! += rows[src + j]!;
+  }
+  return out;
+}
+
+/** tanh(x) = 2σ(2x) − 1: wasm's sigmoid kernel is much faster than its tanh. */
+export function fastTanh(x: tf.Tensor): tf.Tensor {
+  return tf.sub(tf.mul(tf.sigmoid(tf.mul(x, 2)), 2), 1);
+}
+
+function copyRow(src: Float32Array, from: number, dst: Float32Array, to: number, len: number, scale: number): void {
+  if (scale === 1) dst.set(src.subarray(from, from + len), to);
+  else for (let j = 0; j < len; j++) dst[to + j] = src[from + j]! * scale;
+}
+
+/** Splits a [Σ sizes, C] tensor into row blocks through one read (tf.slice would copy the whole source per block). */
+export function splitRows(x: tf.Tensor, sizes: number[]): tf.Tensor[] {
+  const data = x.dataSync() as Float32Array;
+  const cols = x.shape[1]!;
+  let row = 0;
+  return sizes.map((n) => {
+    const block = tf.tensor2d(data.subarray(row * cols, (row + n) * cols), [n, cols]);
+    row += n;
+    return block;
+  });
+}
+
+/** The first n rows of a [m, ·] tensor (itself when m = n). */
+export function takeRows(x: tf.Tensor, n: number): tf.Tensor {
+  return x.shape[0] === n ? x : tf.slice(x, [0, 0], [n, x.shape[1]!]);
+}
+
+/** A [m, ·] tensor padded with zero rows to n ≥ m rows. */
+export function padRows(x: tf.Tensor, n: number): tf.Tensor {
+  const m = x.shape[0]!;
+  return m === n ? x : tf.pad(x, [[0, n - m], [0, 0]]);
+}
