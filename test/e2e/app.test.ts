@@ -302,6 +302,11 @@ describe('Caption Studio in the browser', () => {
     await fillTrainForm('colours', 'Tiny colours', 2);
     await page.selectOption('[data-testid=train-schedule]', 'linear');
     await page.click('[data-testid=train-start]');
+    // The run's progress comes into view (the Start button sits at the bottom of a long form).
+    await poll(async () => {
+      const box = await page.locator('[data-testid=train-live]').boundingBox();
+      return box !== null && box.y >= 0 && box.y < 860 / 2;
+    }).toBe(true);
     await poll(() => page.locator('[data-testid=train-state]').textContent(), 120_000).toBe('done');
     expect(await page.locator('[data-testid=train-epoch-summary]').textContent()).toMatch(/^Epoch 2\/2: train loss \d/);
     const job = Object.values(h.services.jobs.list()).find((j) => j.kind === 'train')!;
