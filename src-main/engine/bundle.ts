@@ -11,11 +11,11 @@
  * model.json also records the weights file's SHA-256, so a damaged file is a clear error on load, not garbage.
  */
 import { createHash } from 'node:crypto';
-import { cp, readdir, readFile } from 'node:fs/promises';
+import { readdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { z } from 'zod';
-import { readableDir, replaceDirAtomic, writeFileSynced } from '../util/atomic-dir.ts';
+import { linkTree, readableDir, replaceDirAtomic, writeFileSynced } from '../util/atomic-dir.ts';
 import { isOurTempFile } from '../util/atomic-write.ts';
 import type { CaptionModel, JsonValue, ModelMetadata, TrainingSummary } from './caption-model.ts';
 import { decoderConfigSchema } from './decoder-config.ts';
@@ -148,18 +148,22 @@ export async function copyBundle(source: string, dir: string): Promise<void> {
   });
 }
 
+/** The one sub-folder a model folder may hold: the CLI's training run (`train --out DIR` checkpoints into DIR/checkpoints). */
+const RUN_FOLDER = 'checkpoints';
+
 /**
- * Replaces the folder `dir` by a fresh one that `write` fills with a bundle. Other plain files the old folder held
- * (a user's notes beside a model written with --out) are carried over; temporary files of our own that a killed
- * save left are not. A folder holding sub-folders is refused rather than replaced: it is not a model folder.
+ * Replaces the folder `dir` by a fresh one that `write` fills with a bundle. What else the old folder held — plain
+ * files (a user's notes beside a model written with --out) and the CLI's `checkpoints/` run folder — is carried over
+ * (hard-linked, not copied); temporary files of our own that a killed save left are not. A folder holding any other
+ * sub-folder is refused rather than replaced: it is not a model folder.
  */
 async function installBundleDir(dir: string, write: (tmp: string) => Promise<void>): Promise<void> {
   const entries = await readdir(dir, { withFileTypes: true }).catch(() => []);
-  const folder = entries.find((e) => e.isDirectory());
+  const folder = entries.find((e) => e.isDirectory() && e.name !== RUN_FOLDER);
   if (folder) throw new Error(`${dir}: holds the folder ${folder.name}, so it is not a model folder: write the model into an empty or model folder`);
-  const extras = entries.filter((e) => e.isFile() && e.name !== BUNDLE_MODEL_FILE && e.name !== BUNDLE_WEIGHTS_FILE && !isOurTempFile(e.name));
+  const extras = entries.filter((e) => (e.isFile() || e.isDirectory()) && e.name !== BUNDLE_MODEL_FILE && e.name !== BUNDLE_WEIGHTS_FILE && !isOurTempFile(e.name));
   await replaceDirAtomic(dir, async (tmp) => {
-    for (const e of extras) await cp(path.join(dir, e.name), path.join(tmp, e.name));
+    for (const e of extras) await linkTree(path.join(dir, e.name), path.join(tmp, e.name));
     await write(tmp);
   });
 }

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { mkdir, readdir, rename, rm, stat } from 'node:fs/promises';
+import { copyFile, link, mkdir, readdir, rename, rm, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { pathExists } from './path-exists.ts';
 
@@ -91,6 +91,22 @@ export async function removeLeftovers(target: string): Promise<void> {
   const names = await readdir(parent).catch(() => [] as string[]);
   const stale = names.filter((n) => n.startsWith(`.${name}.old-`) || n.startsWith(`.${name}.tmp-`));
   await Promise.all(stale.map((n) => rm(path.join(parent, n), { recursive: true, force: true })));
+}
+
+/**
+ * Gives `dst` the content of `src` (a file or a folder tree) without copying data where the file system allows:
+ * files are hard links (copied where linking is refused), folders recreated. For carrying what a folder held into
+ * its replacement built by `replaceDirAtomic` (later writes there replace files, never rewrite them in place).
+ */
+export async function linkTree(src: string, dst: string): Promise<void> {
+  if (!(await stat(src)).isDirectory()) {
+    await link(src, dst).catch(() => copyFile(src, dst));
+    return;
+  }
+  await mkdir(dst, { recursive: true });
+  for (const entry of await readdir(src, { withFileTypes: true })) {
+    if (entry.isDirectory() || entry.isFile()) await linkTree(path.join(src, entry.name), path.join(dst, entry.name));
+  }
 }
 
 /** Writes a file and flushes it to disk (for use inside `replaceDirAtomic`'s fresh directory). */

@@ -5,7 +5,7 @@
  * moved aside with the new one not yet in place, and temporary leftovers of earlier kills.
  */
 import { spawn } from 'node:child_process';
-import { mkdir, mkdtemp, readdir, rename, rm, utimes, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, readFile, rename, rm, utimes, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -89,14 +89,17 @@ describe('installing a model over another', () => {
     expect(await whichModel(path.join(models, 'm'))).toBe('B');
   });
 
-  it('keeps the user\'s own files in an --out folder, drops temporary files of killed saves, refuses a folder with sub-folders', async () => {
+  it('keeps the user\'s own files and the CLI\'s checkpoints in an --out folder, drops temporary files of killed saves, refuses other sub-folders', async () => {
     const out = path.join(root, 'out');
-    await mkdir(out, { recursive: true });
+    await mkdir(path.join(out, 'checkpoints', 'latest'), { recursive: true });
+    await writeFile(path.join(out, 'checkpoints', 'latest', 'checkpoint.json'), '{"kept":true}');
     await writeFile(path.join(out, 'NOTES.txt'), 'mine');
     await writeFile(path.join(out, '.model.json.0123456789ab.tmp'), 'left by a killed save');
     await utimes(path.join(out, '.model.json.0123456789ab.tmp'), new Date(0), new Date(0));
     await copyBundle(a, out);
-    expect((await readdir(out)).sort()).toEqual(['NOTES.txt', 'model.json', 'weights.bin']);
+    expect((await readdir(out)).sort()).toEqual(['NOTES.txt', 'checkpoints', 'model.json', 'weights.bin']);
+    expect(await readFile(path.join(out, 'checkpoints', 'latest', 'checkpoint.json'), 'utf8')).toBe('{"kept":true}');
+    expect(await readFile(path.join(out, 'NOTES.txt'), 'utf8')).toBe('mine');
     await mkdir(path.join(root, 'home', 'Documents'), { recursive: true });
     await expect(copyBundle(a, path.join(root, 'home'))).rejects.toThrow(/home: holds the folder Documents, so it is not a model folder/);
   });
