@@ -22,10 +22,12 @@ import { loadBundle, saveBundle } from './bundle.ts';
 import type { CaptionModel, JsonValue, TrainingSummary } from './caption-model.ts';
 import { captionFeatures } from './captioner.ts';
 import { disposeCheckpointTensors, loadCheckpoint, saveCheckpoint, type CheckpointMeta, type TrainPosition } from './checkpoint.ts';
-import { decoderWeightShapes, disposeDecoderWeights, evaluateLoss, initDecoderWeights, lossAndGradients } from './decoder.ts';
+import { decoderWeightShapes, disposeDecoderWeights, evaluateLoss, initDecoderWeights } from './decoder.ts';
 import { evaluatePairs } from './metrics/evaluate.ts';
 import { DECODER_WEIGHT_NAMES, type CaptionBatch, type DecoderConfig, type DecoderWeights } from './model-types.ts';
-import { Adam, clipByGlobalNorm } from './optimizer.ts';
+import { Adam } from './optimizer.ts';
+import { optimisationStep } from './parallel/optimisation-step.ts';
+import { startTrainPool, type TrainPool } from './parallel/train-pool.ts';
 import { epsilonAt, epsilonCurve, learningRateAt, type CurvePoint } from './schedules.ts';
 import {
   configDifferences,
@@ -86,6 +88,11 @@ export interface TrainOptions {
   readonly onProgress?: ProgressListener;
   readonly onBatch?: (record: BatchRecord) => void;
   readonly onEpoch?: (event: EpochEvent) => void;
+  /**
+   * Data-parallel worker threads on the wasm backend (default 1: this thread). Any count trains the same weights up
+   * to floating-point summation order (randomness is keyed per example), so a run may resume with another count.
+   */
+  readonly workers?: number;
   /** Model name and free-form provenance written into the best bundle. */
   readonly name?: string;
   readonly provenance?: { readonly [key: string]: JsonValue };
@@ -299,7 +306,9 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
   });
 
   const earlyStopped = (): boolean => config.patience > 0 && state.epochsWithoutImprovement >= config.patience;
+  let pool: TrainPool | null = null;
   try {
+    pool = await startTrainPool(options.workers ?? 1, { decoderConfig, adamConfig: config.adam, weights, adam });
     while (state.position.epoch < config.epochs && !earlyStopped()) {
       const epoch = state.position.epoch;
       const epochShuffleState = shuffleRng.state();
@@ -311,6 +320,7 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
       for (let b = state.position.batchInEpoch; b < batchesPerEpoch; b++) {
         if (signal) await new Promise<void>((resolve) => setImmediate(resolve)); // let an abort (Ctrl-C, a job's cancel) arrive
         if (signal?.aborted) {
+          await pool?.syncInto(weights, adam);
           await writeCheckpoint(epochShuffleState);
           throw new CancelledError(`training cancelled at epoch ${epoch + 1}, batch ${b + 1}; resume continues there`);
         }
@@ -321,31 +331,10 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
         const batch = makeBatch(picked, data.train, vocab, data.featureDim);
         let record: BatchRecord;
         try {
-          const pass = lossAndGradients(weights, decoderConfig, batch, { epsilon, sampling: config.sampling, training: true, rng: stepRng });
-          let clipped: ReturnType<typeof clipByGlobalNorm<string>>;
-          try {
-            clipped = clipByGlobalNorm(pass.grads, config.clipNorm);
-          } finally {
-            tf.dispose(Object.values(pass.grads));
-          }
-          if (!Number.isFinite(pass.loss) || !Number.isFinite(clipped.norm)) {
-            tf.dispose(Object.values(clipped.grads));
-            throw new Error(
-              `train: diverged at batch ${i} (epoch ${epoch + 1}): loss ${pass.loss}, gradient norm ${clipped.norm}; lower the learning rate`,
-            );
-          }
-          adam.apply(clipped.grads, lr);
-          tf.dispose(Object.values(clipped.grads));
-          record = {
-            batch: i,
-            epoch,
-            loss: pass.loss,
-            epsilon,
-            teacherForced: pass.teacherForcedFraction,
-            lr,
-            gradNorm: clipped.norm,
-            tokens: pass.tokens,
-          };
+          const where = `batch ${i} (epoch ${epoch + 1})`;
+          const step = { batchSeed: stepRng.nextUint32(), epsilon, sampling: config.sampling, lr, clipNorm: config.clipNorm, where };
+          const pass = await optimisationStep({ weights, adam, decoderConfig, pool }, batch, step);
+          record = { batch: i, epoch, loss: pass.loss, epsilon, teacherForced: pass.teacherForcedFraction, lr, gradNorm: pass.gradNorm, tokens: pass.tokens };
         } finally {
           batch.features.dispose();
         }
@@ -379,6 +368,7 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
       emit({ task: 'train', phase: 'validate', done: state.position.globalBatch, total: batchesPerEpoch * config.epochs });
       const p = state.position;
       const trainLoss = p.epochTokens > 0 ? p.epochLossSum / p.epochTokens : 0;
+      await pool?.syncInto(weights, adam);
       const val = validate(modelView, data, valExamples, vocab, config);
       const { metric, value } = selection(config, trainLoss, val);
       const improved = isImprovement(metric, value, val?.loss ?? trainLoss, state.best, state.history);
@@ -420,6 +410,7 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
       options.onEpoch?.({ ...record, epochs: config.epochs, best: state.best, samples: val?.samples ?? [] });
     }
   } finally {
+    await pool?.close();
     disposeDecoderWeights(weights);
     adam.dispose();
   }
