@@ -74,7 +74,7 @@ describe('data-parallel training', () => {
     expect(Object.keys(b).sort()).toEqual(Object.keys(a).sort());
     for (const name of Object.keys(a)) expect(relativeDifference(a[name]!, b[name]!), name).toBeLessThan(1e-5);
     // Not trivially equal: training moved the weights.
-    const init = await run('tiny-lr', 1, { config: { ...config, learningRate: { lr: 1e-12 } } });
+    const init = await run('tiny-lr', 1, { config: { ...config, learningRate: { lr: 1e-12, minLr: 0 } } });
     expect(init.batchLog).toHaveLength(two.batchLog.length);
     const untouched = await checkpointState(path.join(root, 'tiny-lr'));
     expect(relativeDifference(a.W_out!, untouched.W_out!)).toBeGreaterThan(1e-3);
