@@ -4,6 +4,7 @@
  * a checkpoint and exits; `--resume` continues from it.
  */
 import { existsSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
 import { mkdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { Option, type Command } from 'commander';
@@ -53,6 +54,7 @@ interface TrainCommandOptions extends GlobalOptions {
   readonly cache?: string;
   readonly weights: 'float32' | 'float16' | 'uint8';
   readonly name?: string;
+  readonly workers: number;
 }
 
 /** The schedule from the command line; parameters left out get the defaults written beside each type. */
@@ -124,6 +126,7 @@ export function registerTrain(program: Command): void {
     .option('--cache <dir>', 'feature cache folder (default: the user cache dir)')
     .addOption(new Option('--weights <type>', 'how the model stores its weights').choices(['float32', 'float16', 'uint8']).default('float32'))
     .option('--name <name>', 'model name shown in the app')
+    .option('--workers <n>', 'data-parallel training threads on the wasm backend (default: one per core)', positiveInt, availableParallelism())
     .action(async (dataset: string, _opts: unknown, cmd: Command) => {
       const given = (name: string): boolean => {
         const source = cmd.getOptionValueSource(name);
@@ -212,6 +215,7 @@ async function runTrain(datasetPath: string, opts: TrainCommandOptions, given: S
       data,
       config,
       runDir,
+      workers: opts.workers,
       ...(opts.resume ? { resume: true } : {}),
       ...(opts.overwrite ? { overwrite: true } : {}),
       signal: controller.signal,
