@@ -4,7 +4,8 @@
  *
  *   npm run bench [-- --only train,decode] [--quick] [--shared ../shared]
  *
- * Suites: train (decoder training step), encoder (MobileNet forward, image decode), decode (greedy/beam, end to
+ * Suites: train (decoder training step; the trainer's step with 1 worker and with one per core, and their
+ * ratio), encoder (MobileNet forward, image decode), decode (greedy/beam, end to
  * end), trainer (train() loop, Adam, checkpoints, bundles), language (tokenise, metrics, beam bookkeeping) and
  * data (dataset load, feature extraction, CSV export). `--quick` runs fewer repetitions (for a smoke test; the
  * figures are noisier). A suite that needs the shared datasets and cannot find them prints
@@ -20,6 +21,7 @@ import { runDataBench } from './data-bench.ts';
 import { runDecodeBench } from './decode-bench.ts';
 import { runEncoderBench } from './encoder-bench.ts';
 import { runLanguageBench } from './language-bench.ts';
+import { runParallelTrainBench } from './parallel-train-bench.ts';
 import { runTrainBench } from './train-bench.ts';
 import { runTrainerBench } from './trainer-bench.ts';
 
@@ -51,7 +53,13 @@ interface Suite {
 }
 
 const SUITES: Record<SuiteName, Suite> = {
-  train: { needs: null, run: (quick) => runTrainBench(quick ? { warmup: 1, repeats: 2 } : {}) },
+  train: {
+    needs: null,
+    run: async (quick) => [
+      ...(await runTrainBench(quick ? { warmup: 1, repeats: 2 } : {})),
+      ...(await runParallelTrainBench(quick ? { warmup: 1, repeats: 2 } : {})),
+    ],
+  },
   encoder: {
     needs: null, // decodes generated JPEGs when the COCO images are absent
     run: (quick, shared) => runEncoderBench({ imagesDir: path.join(shared, 'data/coco/images'), ...(quick ? { repeats: 2, decodeImages: 16 } : {}) }),
