@@ -7,6 +7,7 @@ import { registerCaption } from './commands/caption.ts';
 import { registerEval } from './commands/eval.ts';
 import { registerExport } from './commands/export.ts';
 import { registerInfo } from './commands/info.ts';
+import { registerMerge } from './commands/merge.ts';
 import { registerStats } from './commands/stats.ts';
 import { registerTrain } from './commands/train.ts';
 import { ExitError } from './options.ts';
@@ -26,6 +27,7 @@ registerEval(program);
 registerExport(program);
 registerStats(program);
 registerInfo(program);
+registerMerge(program);
 
 try {
   await program.parseAsync(process.argv);

@@ -15,7 +15,10 @@ import { disposeCaptionModel, modelLabel } from '../../engine/caption-model.ts';
 import { loadEncoder } from '../../engine/encoder.ts';
 import { encoderSpecFor } from '../../engine/encoder-registry.ts';
 import { captionImages } from '../../pipeline/caption-images.ts';
+import { SHARD_MANIFEST_SUFFIX, writeShardManifest } from '../../data/shard-manifest.ts';
+import { inputsFingerprint, type ShardSpec } from '../../util/shard.ts';
 import { ProgressBar } from '../progress-bar.ts';
+import { SHARD_HELP, shardArg, shareOf } from '../shard-option.ts';
 import { ExitError, modelDirOf, nonNegativeInt, MORE_PROBLEMS, note, positiveInt, problemLines, startBackend, type GlobalOptions } from '../options.ts';
 
 interface ExportCommandOptions extends GlobalOptions {
@@ -27,6 +30,7 @@ interface ExportCommandOptions extends GlobalOptions {
   readonly blockNgram: number;
   readonly dataset?: boolean;
   readonly overwrite?: boolean;
+  readonly shard?: ShardSpec;
 }
 
 export function registerExport(program: Command): void {
@@ -42,6 +46,7 @@ export function registerExport(program: Command): void {
     .option('--block-ngram <n>', 'forbid repeating any n-gram of this size (0 = off)', nonNegativeInt, 2)
     .option('--dataset', 'read the single input folder as a dataset (sidecar captions become references)')
     .option('--overwrite', 'sidecar: replace existing caption files')
+    .option('--shard <i/n>', `${SHARD_HELP}; writes FILE${SHARD_MANIFEST_SUFFIX} for \`caption-studio merge\``, shardArg)
     .action(async (inputs: string[], _opts: unknown, cmd: Command) => {
       await runExport(inputs, cmd.optsWithGlobals<ExportCommandOptions>());
     });
@@ -76,9 +81,12 @@ async function targetsOf(inputs: readonly string[], asDataset: boolean): Promise
 
 async function runExport(inputs: string[], opts: ExportCommandOptions): Promise<void> {
   if (opts.format !== 'sidecar' && !opts.out) throw new ExitError(`--out is needed for --format ${opts.format}`);
-  const { targets, datasetSource } = await targetsOf(inputs, opts.dataset ?? false);
+  const { targets: all, datasetSource } = await targetsOf(inputs, opts.dataset ?? false);
   if (opts.format !== 'sidecar') await checkExportOutput(opts.out!, datasetSource ? [...inputs, datasetSource] : inputs);
-  if (targets.length === 0) throw new ExitError(`no images found in ${inputs.join(', ')}`);
+  if (all.length === 0) throw new ExitError(`no images found in ${inputs.join(', ')}`);
+  const { share, keys } = shareOf(all, (t) => t.path, inputs, opts.shard);
+  const targets = share.map((s) => s.item);
+  const rowIndex: number[] = [];
   const modelDir = modelDirOf(opts.model);
   await startBackend(opts);
   const model = await loadBundle(modelDir);
@@ -96,6 +104,7 @@ async function runExport(inputs: string[], opts: ExportCommandOptions): Promise<
     for await (const r of results) {
       const target = targets[i++]!;
       if (r.ok) {
+        rowIndex.push(share[i - 1]!.index);
         rows.push({ path: r.path, caption: r.caption, score: Math.round(r.score * 1e4) / 1e4, model: name, ...(target.references ? { references: target.references } : {}), ...(target.imageId !== undefined ? { imageId: target.imageId } : {}) });
       } else {
         failed++;
@@ -108,7 +117,7 @@ async function runExport(inputs: string[], opts: ExportCommandOptions): Promise<
     encoder.dispose();
     disposeCaptionModel(model);
   }
-  if (rows.length === 0) throw new ExitError(`none of the ${targets.length} images could be captioned`);
+  if (rows.length === 0 && targets.length > 0) throw new ExitError(`none of the ${targets.length} images could be captioned`);
   if (opts.format === 'coco-results' && toCocoResults(rows).results.length === 0) {
     throw new ExitError('nothing to export as coco-results: no image has a COCO image id (export a COCO dataset, or name files by their id)');
   }
@@ -119,7 +128,11 @@ async function runExport(inputs: string[], opts: ExportCommandOptions): Promise<
     ...(opts.overwrite ? { overwrite: true } : {}),
   });
   for (const s of report.skipped) process.stderr.write(`skipped ${s.path}: ${s.reason}\n`);
-  if (report.rows === 0) {
+  if (opts.shard && opts.format !== 'sidecar') {
+    const manifest = { version: 1, shard: opts.shard, total: all.length, inputs: inputsFingerprint(keys), format: opts.format, bom: opts.bom ?? false } as const;
+    await writeShardManifest(opts.out!, { ...manifest, rows: rows.map((row, k) => ({ index: rowIndex[k]!, row })) });
+  }
+  if (report.rows === 0 && targets.length > 0) {
     throw new ExitError(
       opts.format === 'sidecar'
         ? `no caption files written: all ${report.skipped.length} were skipped${opts.overwrite ? '' : ' (--overwrite replaces existing ones)'}`
