@@ -37,13 +37,27 @@ export interface WorkersLine {
       readonly T: number;
       readonly epsilon: number;
       readonly ms_per_step: number;
+      /** CPU time of the whole process (every thread) per step, median: unlike wall time, barely affected by other load. */
+      readonly cpu_ms_per_step: number;
       readonly tokens_per_s: number;
       readonly steps_timed: number;
 }
 
 export type ParallelTrainBenchLine =
   | WorkersLine
-  | { readonly bench: 'train_workers_ratio'; readonly backend: string; readonly workers: number; readonly cores: number; readonly ratio: number };
+  | {
+      readonly bench: 'train_workers_ratio';
+      readonly backend: string;
+      readonly workers: number;
+      readonly cores: number;
+      /** N-worker tokens/s over 1-worker tokens/s, as measured (wall clock). */
+      readonly ratio: number;
+      /**
+       * The ratio N workers would reach with N idle cores: N × (1-worker CPU time per step) / (N-worker CPU time per
+       * step). Parallel overhead lowers it; other programs' load does not. An estimate, not a measurement of speed.
+       */
+      readonly ratio_if_cores_idle: number;
+    };
 
 const ADAM = { beta1: 0.9, beta2: 0.999, epsilon: 1e-8 };
 
@@ -62,7 +76,7 @@ export async function runParallelTrainBench(options: ParallelTrainBenchOptions =
   const adam = new Adam(weights, ADAM);
   const seeds = new Rng(5);
   const lines: ParallelTrainBenchLine[] = [];
-  const line = (n: number, ms: number[], tokens: number): WorkersLine => ({
+  const line = (n: number, ms: number[], cpu: number[], tokens: number): WorkersLine => ({
     bench: 'train_workers',
     backend: report.backend,
     workers: n,
@@ -70,14 +84,17 @@ export async function runParallelTrainBench(options: ParallelTrainBenchOptions =
     T,
     epsilon,
     ms_per_step: round(median(ms)),
+    cpu_ms_per_step: round(median(cpu)),
     tokens_per_s: Math.round((tokens / median(ms)) * 1000),
     steps_timed: ms.length,
   });
-  const time = async (pool: TrainPool | null): Promise<{ ms: number[]; tokens: number }> => {
+  const time = async (pool: TrainPool | null): Promise<{ ms: number[]; cpu: number[]; tokens: number }> => {
     const ms: number[] = [];
+    const cpu: number[] = [];
     let tokens = 0;
     for (let i = 0; i < warmup + repeats; i++) {
       const t0 = performance.now();
+      const c0 = process.cpuUsage();
       // With a pool, a step's time includes the previous step's Adam update, which the workers run before it.
       const step = await optimisationStep({ weights, adam, decoderConfig: cfg, pool }, batch as CaptionBatch, {
         batchSeed: seeds.nextUint32(),
@@ -87,23 +104,34 @@ export async function runParallelTrainBench(options: ParallelTrainBenchOptions =
         clipNorm: 5,
         where: `bench step ${i}`,
       });
-      if (i >= warmup) ms.push(performance.now() - t0);
+      if (i >= warmup) {
+        ms.push(performance.now() - t0);
+        const c = process.cpuUsage(c0);
+        cpu.push((c.user + c.system) / 1000);
+      }
       tokens = step.tokens;
     }
-    return { ms, tokens };
+    return { ms, cpu, tokens };
   };
   try {
     const timed = await time(null);
-    const one = line(1, timed.ms, timed.tokens);
+    const one = line(1, timed.ms, timed.cpu, timed.tokens);
     lines.push(one);
     if (workers >= 2 && report.tfjsBackend === 'wasm') {
       const pool = await TrainPool.start({ workers, decoderConfig: cfg, adamConfig: ADAM, weights, adam });
       try {
         const many = await time(pool);
-        const parallel = line(workers, many.ms, many.tokens);
+        const parallel = line(workers, many.ms, many.cpu, many.tokens);
         lines.push(parallel);
         const ratio = parallel.tokens_per_s / one.tokens_per_s;
-        lines.push({ bench: 'train_workers_ratio', backend: report.backend, workers, cores: availableParallelism(), ratio: round(ratio, 2) });
+        lines.push({
+          bench: 'train_workers_ratio',
+          backend: report.backend,
+          workers,
+          cores: availableParallelism(),
+          ratio: round(ratio, 2),
+          ratio_if_cores_idle: round((workers * one.cpu_ms_per_step) / parallel.cpu_ms_per_step, 2),
+        });
       } finally {
         await pool.close();
       }

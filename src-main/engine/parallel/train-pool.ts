@@ -22,6 +22,7 @@ import {
   type FromTrainWorker,
   type ParamLayout,
   type ShardMessage,
+  type StepTimes,
   type ToTrainWorker,
   type TrainWorkerInit,
 } from './train-protocol.ts';
@@ -34,6 +35,8 @@ export interface PoolStep {
   readonly teacherForcedFraction: number;
   /** Global L2 norm of the reduced gradient, before clipping. */
   readonly gradNorm: number;
+  /** Per worker: milliseconds of its pass, of waiting at the barrier and of its share of the reduction (pool only). */
+  readonly workerMs?: readonly StepTimes[];
 }
 
 export interface TrainPoolOptions {
@@ -184,6 +187,7 @@ export class TrainPool {
       tokens,
       teacherForcedFraction: decisions > 0 ? forced / decisions : 1,
       gradNorm: Math.sqrt(sumSquares),
+      workerMs: results.map((r) => r.ms),
     };
   }
 

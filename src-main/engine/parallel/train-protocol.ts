@@ -77,9 +77,17 @@ export type FromTrainWorker =
       readonly teacherForced: number;
       /** Σ g² over this worker's slice of the reduced gradient (float64). */
       readonly sumSquares: number;
+      /** Where this worker's time went: its shard's pass, waiting at the barrier, its slice of the reduction. */
+      readonly ms: StepTimes;
     }
   | { readonly type: 'state'; readonly weights: FlatParams; readonly adam: FlatAdamState }
   | { readonly type: 'error'; readonly message: string };
+
+export interface StepTimes {
+  readonly compute: number;
+  readonly wait: number;
+  readonly reduce: number;
+}
 
 /** Where each parameter lives in a flat gradient vector. */
 export interface ParamLayout {

@@ -62,7 +62,7 @@ tf.tidy(() => {
 });
 
 /** Loss and gradients of this worker's shard, gradients written into its slot (zeros for an empty shard). */
-function computeShard(msg: ShardMessage): Omit<Extract<FromTrainWorker, { type: 'stepped' }>, 'type' | 'sumSquares'> {
+function computeShard(msg: ShardMessage): Omit<Extract<FromTrainWorker, { type: 'stepped' }>, 'type' | 'sumSquares' | 'ms'> {
   if (msg.batchSize === 0) {
     slot.fill(0);
     return { loss: 0, tokens: 0, decisions: 0, teacherForced: 0 };
@@ -92,11 +92,12 @@ function computeShard(msg: ShardMessage): Omit<Extract<FromTrainWorker, { type: 
 }
 
 /** Waits until every worker has written its slot for this generation, then sums this worker's slice. */
-function reduceMySlice(generation: number): number {
+function reduceMySlice(generation: number): { sumSquares: number; waited: number } {
   Atomics.add(arrivals, 0, 1);
   Atomics.notify(arrivals, 0);
   const target = generation * init.workers;
   for (let seen = Atomics.load(arrivals, 0); seen < target; seen = Atomics.load(arrivals, 0)) Atomics.wait(arrivals, 0, seen);
+  const waited = performance.now();
   let sumSquares = 0;
   for (let k = mine.lo; k < mine.hi; k++) {
     let sum = slots[0]![k]!;
@@ -105,7 +106,7 @@ function reduceMySlice(generation: number): number {
     const stored = reduced[k]!;
     sumSquares += stored * stored;
   }
-  return sumSquares;
+  return { sumSquares, waited };
 }
 
 function applyReduced(lr: number, scale: number): void {
@@ -125,6 +126,7 @@ port.on('message', (msg: ToTrainWorker) => {
       case 'step': {
         let result: ReturnType<typeof computeShard> | null = null;
         let failure: string | null = null;
+        const t0 = performance.now();
         try {
           result = computeShard(msg);
         } catch (err) {
@@ -132,8 +134,10 @@ port.on('message', (msg: ToTrainWorker) => {
           slot.fill(0);
         }
         // Always arrive, so a failure here never leaves the other workers waiting at the barrier.
-        const sumSquares = reduceMySlice(msg.generation);
-        post(failure !== null || !result ? { type: 'error', message: failure ?? 'no result' } : { type: 'stepped', ...result, sumSquares });
+        const t1 = performance.now();
+        const { sumSquares, waited } = reduceMySlice(msg.generation);
+        const ms = { compute: t1 - t0, wait: waited - t1, reduce: performance.now() - waited };
+        post(failure !== null || !result ? { type: 'error', message: failure ?? 'no result' } : { type: 'stepped', ...result, sumSquares, ms });
         break;
       }
       case 'apply':
