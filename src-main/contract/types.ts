@@ -11,7 +11,7 @@ export type { ProgressEvent };
 export type AppMode = 'electron' | 'browser';
 
 /** tfjs backends the user may ask for ('auto' tries the fastest first). Mirrors engine/backend.ts. */
-export const BACKEND_CHOICES = ['auto', 'tensorflow-gpu', 'tensorflow', 'wasm', 'cpu'] as const;
+export const BACKEND_CHOICES = ['auto', 'tensorflow-gpu', 'webgpu', 'tensorflow', 'wasm', 'cpu'] as const;
 export type BackendChoice = (typeof BACKEND_CHOICES)[number];
 
 export const THEMES = ['system', 'light', 'dark'] as const;

@@ -1,8 +1,10 @@
 /**
  * Picks the TensorFlow.js backend the whole process runs on, once, and says why.
  *
- * Order tried with 'auto': tensorflow-gpu (@tensorflow/tfjs-node-gpu, CUDA) → tensorflow (@tensorflow/tfjs-node)
- * → wasm (@tensorflow/tfjs-backend-wasm, SIMD when the runtime has it) → cpu (plain JS, ~20× slower than wasm).
+ * Order tried with 'auto': tensorflow-gpu (@tensorflow/tfjs-node-gpu, CUDA) → webgpu (any GPU vendor through the
+ * optional `webgpu` package, hardware adapters only; webgpu-backend.ts) → tensorflow (@tensorflow/tfjs-node) → wasm
+ * (@tensorflow/tfjs-backend-wasm, SIMD when the runtime has it; training uses one worker per core) → cpu (plain JS,
+ * ~20× slower than wasm).
  * The choice comes from, first to last: the `prefer` option (the CLI's `--backend`), the environment variable
  * `CAPTION_STUDIO_BACKEND`, else 'auto'. A named backend that cannot start is an error, never a silent fallback.
  * The two tfjs-node packages are optional dependencies and are imported dynamically; both register the tfjs
@@ -12,9 +14,10 @@ import { createRequire } from 'node:module';
 import path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { setWasmPaths } from '@tensorflow/tfjs-backend-wasm';
+import { describeAdapter, startWebGpu, type WebGpuAdapterInfo } from './webgpu-backend.ts';
 
 /** The backends Caption Studio knows, fastest first. */
-export const BACKEND_NAMES = ['tensorflow-gpu', 'tensorflow', 'wasm', 'cpu'] as const;
+export const BACKEND_NAMES = ['tensorflow-gpu', 'webgpu', 'tensorflow', 'wasm', 'cpu'] as const;
 export type BackendName = (typeof BACKEND_NAMES)[number];
 export type BackendPreference = 'auto' | BackendName;
 
@@ -41,6 +44,8 @@ export interface BackendReport {
   readonly skipped: readonly { readonly backend: BackendName; readonly reason: string }[];
   /** Set for wasm: which binary runs (SIMD or not), whether threads are on, where the .wasm files came from. */
   readonly wasm?: { readonly simd: boolean; readonly threads: boolean; readonly threadsCount: number; readonly dir: string };
+  /** Set for webgpu: the adapter it runs on. */
+  readonly webgpu?: WebGpuAdapterInfo;
   /** tfjs-core version. */
   readonly tfjsVersion: string;
 }
@@ -74,6 +79,7 @@ export function currentBackend(): BackendReport | null {
 /** The one-line summary the CLI and the app print, e.g. "wasm (SIMD, 1 thread; tensorflow: package … not installed)". */
 export function describeBackend(report: BackendReport): string {
   const parts: string[] = [];
+  if (report.webgpu) parts.push(`adapter ${describeAdapter(report.webgpu)}`);
   if (report.wasm) parts.push(`${report.wasm.simd ? 'SIMD' : 'no SIMD'}, ${report.wasm.threadsCount} thread${report.wasm.threadsCount === 1 ? '' : 's'}`);
   for (const s of report.skipped) parts.push(`${s.backend}: ${s.reason}`);
   return parts.length ? `${report.backend} (${parts.join('; ')})` : report.backend;
@@ -112,7 +118,11 @@ async function start(requested: BackendPreference, requestedBy: BackendReport['r
   const candidates: readonly BackendName[] = requested === 'auto' ? BACKEND_NAMES : [requested];
   const skipped: { backend: BackendName; reason: string }[] = [];
   for (const backend of candidates) {
-    const failure = await tryStart(backend);
+    let adapter: WebGpuAdapterInfo | undefined;
+    const failure =
+      backend === 'webgpu'
+        ? await startWebGpu(requested === 'webgpu').then((r) => ('error' in r ? r.error : ((adapter = r.adapter), null)), firstLine)
+        : await tryStart(backend);
     if (failure === null) {
       return {
         backend,
@@ -121,6 +131,7 @@ async function start(requested: BackendPreference, requestedBy: BackendReport['r
         requestedBy,
         skipped,
         ...(backend === 'wasm' ? { wasm: await wasmInfo() } : {}),
+        ...(adapter ? { webgpu: adapter } : {}),
         tfjsVersion: tf.version_core,
       };
     }
@@ -130,8 +141,8 @@ async function start(requested: BackendPreference, requestedBy: BackendReport['r
   throw new Error(`no tfjs backend could start: ${skipped.map((s) => `${s.backend}: ${s.reason}`).join('; ')}`);
 }
 
-/** Starts one backend; returns null on success or the reason it could not start. */
-async function tryStart(backend: BackendName): Promise<string | null> {
+/** Starts one backend (webgpu: see webgpu-backend.ts); returns null on success or the reason it could not start. */
+async function tryStart(backend: Exclude<BackendName, 'webgpu'>): Promise<string | null> {
   try {
     switch (backend) {
       case 'tensorflow-gpu':
@@ -154,7 +165,7 @@ async function tryStart(backend: BackendName): Promise<string | null> {
 }
 
 /** Imports an optional package by a computed name (so bundlers leave it alone); null when it loaded. */
-async function importOptional(pkg: string): Promise<string | null> {
+export async function importOptional(pkg: string): Promise<string | null> {
   try {
     await import(/* @vite-ignore */ pkg);
     return null;
@@ -164,7 +175,7 @@ async function importOptional(pkg: string): Promise<string | null> {
     if ((code === 'ERR_MODULE_NOT_FOUND' || code === 'MODULE_NOT_FOUND') && message.includes(pkg)) {
       return `package ${pkg} not installed`;
     }
-    return `package ${pkg} failed to load: ${message}`;
+    return `package ${pkg} failed to load: ${pkg === '@tensorflow/tfjs-node-gpu' ? cudaHint(message) : message}`;
   }
 }
 
@@ -184,7 +195,17 @@ async function wasmInfo(): Promise<NonNullable<BackendReport['wasm']>> {
   return { simd, threads, threadsCount, dir: wasmDirSet ?? resolveWasmDir() };
 }
 
-function firstLine(err: unknown): string {
+/**
+ * What tfjs-node-gpu's load failure means: the shared library it wanted (e.g. libcudart.so.11.0) and the one CUDA
+ * setup its TensorFlow 2.9 binary runs on.
+ */
+export function cudaHint(message: string): string {
+  const lib = /(lib[\w+-]+(?:\.[\w+-]+)*\.so(?:\.\d+)*|[\w+-]+\.dll|lib[\w+-]+(?:\.[\w+-]+)*\.dylib)/.exec(message)?.[1];
+  const needs = 'tfjs-node-gpu 4.22 needs exactly CUDA 11.2 and cuDNN 8.1 (other CUDA versions, e.g. 12, do not load it)';
+  return lib ? `it wanted ${lib}, which could not be loaded; ${needs}` : `${message}; ${needs}`;
+}
+
+export function firstLine(err: unknown): string {
   const text = err instanceof Error ? err.message : typeof err === 'object' && err !== null && 'message' in err ? String((err as { message: unknown }).message) : String(err);
   return text.split('\n')[0]!.trim();
 }

@@ -344,7 +344,7 @@ function meanNegLog(ps: Float32Array): number {
  * for the elements: the mask is still a pure function of the rng state, at a fraction of the cost of one
  * xoshiro call per element.
  */
-function dropoutMask(size: number, p: number, rng: Rng): Float32Array {
+export function dropoutMask(size: number, p: number, rng: Rng): Float32Array {
   const mask = new Float32Array(size);
   const keep = 1 / (1 - p);
   const threshold = Math.floor(p * 4294967296);
@@ -402,13 +402,13 @@ function padRows(x: tf.Tensor, n: number): tf.Tensor {
   return m === n ? x : tf.pad(x, [[0, n - m], [0, 0]]);
 }
 
-function argmax(row: Float32Array): number {
+export function argmax(row: Float32Array): number {
   let best = 0;
   for (let v = 1; v < row.length; v++) if (row[v]! > row[best]!) best = v;
   return best;
 }
 
-function sampleFrom(row: Float32Array, rng: Rng): number {
+export function sampleFrom(row: Float32Array, rng: Rng): number {
   let total = 0;
   for (let v = 0; v < row.length; v++) total += row[v]!;
   let u = rng.next() * total;

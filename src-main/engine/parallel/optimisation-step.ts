@@ -8,7 +8,9 @@ import * as tf from '@tensorflow/tfjs';
 import { lossAndGradients } from '../decoder.ts';
 import { exampleRngs } from '../example-randomness.ts';
 import type { CaptionBatch, DecoderConfig, DecoderWeights } from '../model-types.ts';
-import { clipByGlobalNorm, type Adam } from '../optimizer.ts';
+import { deviceLossAndGradients } from '../decoder-train-device.ts';
+import { clipByGlobalNorm, clipByGlobalNormAsync, type Adam } from '../optimizer.ts';
+import { hasSyncReads } from '../webgpu-backend.ts';
 import { Rng } from '../../util/rng.ts';
 import type { PoolStep, TrainPool } from './train-pool.ts';
 
@@ -39,16 +41,19 @@ export async function optimisationStep(ctx: StepContext, batch: CaptionBatch, s:
     ctx.pool.apply(step, s.lr, s.clipNorm);
     return step;
   }
-  const pass = lossAndGradients(ctx.weights, ctx.decoderConfig, batch, {
+  const opts = {
     epsilon: s.epsilon,
     sampling: s.sampling,
     training: true,
     rng: new Rng(s.batchSeed), // unused: every row has its own generator
     rowRngs: exampleRngs(s.batchSeed, batch.batchSize),
-  });
+  };
+  // Backends without synchronous reads (webgpu) take the device pass, which reads back asynchronously.
+  const sync = hasSyncReads();
+  const pass = sync ? lossAndGradients(ctx.weights, ctx.decoderConfig, batch, opts) : await deviceLossAndGradients(ctx.weights, ctx.decoderConfig, batch, opts);
   let clipped: ReturnType<typeof clipByGlobalNorm<string>>;
   try {
-    clipped = clipByGlobalNorm(pass.grads, s.clipNorm);
+    clipped = sync ? clipByGlobalNorm(pass.grads, s.clipNorm) : await clipByGlobalNormAsync(pass.grads, s.clipNorm);
   } finally {
     tf.dispose(Object.values(pass.grads));
   }
