@@ -150,3 +150,18 @@ export async function deviceLossAndGradients(w: DecoderWeights, cfg: DecoderConf
     feats.dispose();
   }
 }
+
+/** Teacher-forced mean cross-entropy per target token without dropout, read back asynchronously (validation). */
+export async function deviceEvaluateLoss(w: DecoderWeights, cfg: DecoderConfig, batch: CaptionBatch): Promise<{ loss: number; tokens: number }> {
+  validateDecoderConfig(cfg);
+  const pk = packBatch(batch, cfg, 'decoder.evaluateLoss');
+  if (pk.tokens === 0) return { loss: 0, tokens: 0 };
+  const rnd: PassRandomness = { maskX: null, maskH: null, teacher: new Uint8Array(pk.tokens).fill(1), decisions: 0, teacherForced: 0 };
+  const sum = tf.tidy(() => {
+    const feats = tf.gather(batch.features, tf.tensor1d(pk.order.subarray(0, pk.rowsAt[0]!), 'int32')) as tf.Tensor2D;
+    return summedLoss(w, cfg, { pk, fed: pk.inputs, rnd, feats });
+  });
+  const value = (await sum.data())[0]!;
+  sum.dispose();
+  return { loss: value / pk.tokens, tokens: pk.tokens };
+}

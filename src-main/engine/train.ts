@@ -26,7 +26,9 @@ import { decoderWeightShapes, disposeDecoderWeights, evaluateLoss, initDecoderWe
 import { evaluatePairs } from './metrics/evaluate.ts';
 import { DECODER_WEIGHT_NAMES, type CaptionBatch, type DecoderConfig, type DecoderWeights } from './model-types.ts';
 import { Adam } from './optimizer.ts';
+import { deviceValidation } from './device-validation.ts';
 import { optimisationStep } from './parallel/optimisation-step.ts';
+import { hasSyncReads } from './webgpu-backend.ts';
 import { startTrainPool, type TrainPool } from './parallel/train-pool.ts';
 import { epsilonAt, epsilonCurve, learningRateAt, type CurvePoint } from './schedules.ts';
 import {
@@ -369,7 +371,9 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
       const p = state.position;
       const trainLoss = p.epochTokens > 0 ? p.epochLossSum / p.epochTokens : 0;
       await pool?.syncInto(weights, adam);
-      const val = validate(modelView, data, valExamples, vocab, config);
+      const val = hasSyncReads()
+        ? validate(modelView, data, valExamples, vocab, config)
+        : await deviceValidation(weights, decoderConfig, valExamples.length, config.batchSize, (s, e) => makeBatch(valExamples.slice(s, e), data.val, vocab, data.featureDim));
       const { metric, value } = selection(config, trainLoss, val);
       const improved = isImprovement(metric, value, val?.loss ?? trainLoss, state.best, state.history);
       const record: EpochRecord = {

@@ -149,9 +149,9 @@ describe.skipIf(!adapter.ok)('on the webgpu backend', () => {
     disposeDecoderWeights(w);
   });
 
-  it('trains a tiny model for two epochs like wasm does (every batch loss and the weights to 1e-4); the loss falls', async () => {
+  it('trains a tiny model for two epochs like wasm does (every batch loss, validation loss and the weights to 1e-4)', async () => {
     const root = await mkdtemp(path.join(tmpdir(), 'cs-webgpu-train-'));
-    const data = { ...syntheticData(1, 0), val: [] };
+    const data = syntheticData(1, 1);
     const config = { ...SMALL_CONFIG, epochs: 2, batchSize: 6, embedDim: 4, hiddenDim: 8, learningRate: { lr: 0.05, decayRate: 1, decayEvery: 1 } };
     const run = async (backend: 'wasm' | 'webgpu') => {
       await initBackend({ prefer: backend });
@@ -168,6 +168,10 @@ describe.skipIf(!adapter.ok)('on the webgpu backend', () => {
       expect(gpu.result.history[1]!.trainLoss).toBeLessThan(gpu.result.history[0]!.trainLoss);
       expect(gpu.result.batchLog).toHaveLength(cpu.result.batchLog.length);
       gpu.result.batchLog.forEach((b, k) => expect(Math.abs(b.loss - cpu.result.batchLog[k]!.loss) / b.loss).toBeLessThan(1e-4));
+      gpu.result.history.forEach((e, k) => expect(Math.abs(e.valLoss! - cpu.result.history[k]!.valLoss!) / e.valLoss!).toBeLessThan(1e-4));
+      // Without synchronous reads there are no greedy captions: no BLEU-4 / CIDEr-D, the best epoch is chosen by validation loss.
+      expect(gpu.result.history.map((e) => e.bleu4)).toEqual([null, null]);
+      expect(gpu.result.best!.metric).toBe('valLoss');
       for (const n of DECODER_WEIGHT_NAMES) expect(relative(cpu.weights[n]!, gpu.weights[n]!), n).toBeLessThan(1e-4);
       expect(existsSync(path.join(root, 'webgpu', 'latest', 'checkpoint.json'))).toBe(true);
     } finally {
