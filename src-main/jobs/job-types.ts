@@ -52,6 +52,8 @@ export interface TrainJobParams {
   readonly patience?: number;
   readonly seed?: number;
   readonly resume: boolean;
+  /** Data-parallel training threads on wasm (default: one per core). */
+  readonly workers?: number;
 }
 
 export type JobSpec =

@@ -249,6 +249,7 @@ export class AppServices {
               ...(req.seed !== undefined ? { seed: req.seed } : {}),
               schedule: req.schedule,
               resume: req.resume ?? false,
+              ...(settings.get().trainWorkers !== null ? { workers: settings.get().trainWorkers! } : {}),
             },
           },
           `${req.resume ? 'Resume' : 'Train'} ${req.name}`,

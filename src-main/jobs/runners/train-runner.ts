@@ -5,6 +5,7 @@
  * mini-batch; cancel makes the trainer write a checkpoint that `resume` continues from.
  */
 import { cp, mkdir, rename, rm } from 'node:fs/promises';
+import { availableParallelism } from 'node:os';
 import path from 'node:path';
 import type { EpochReport, JobResult } from '../../contract/types.ts';
 import { assignSplits, loadDataset, type DatasetFormat, type DatasetItem } from '../../data/dataset.ts';
@@ -67,6 +68,7 @@ export async function runTrainJob(params: TrainJobParams, ctx: JobContext, engin
     data,
     config,
     runDir: params.checkpointDir,
+    workers: params.workers ?? availableParallelism(),
     resume: params.resume,
     overwrite: !params.resume,
     signal: ctx.gate.signal,
