@@ -29,6 +29,11 @@ export interface BackendOptions {
   readonly prefer?: BackendPreference;
   /** Environment to read `CAPTION_STUDIO_BACKEND` from (default `process.env`). */
   readonly env?: Readonly<Record<string, string | undefined>>;
+  /**
+   * The process only trains (the CLI's `train`): 'auto' may then pick webgpu, which cannot caption yet (the
+   * decoding step reads synchronously). Otherwise 'auto' passes webgpu over, saying so.
+   */
+  readonly forTraining?: boolean;
 }
 
 /** What runs, and what was passed over on the way. */
@@ -61,7 +66,7 @@ export async function initBackend(opts: BackendOptions = {}): Promise<BackendRep
   const { requested, requestedBy } = resolvePreference(opts);
   if (current && current.requested === requested && tf.getBackend() === current.tfjsBackend) return current;
   if (pending && pending.key === requested) return pending.promise;
-  const promise = start(requested, requestedBy);
+  const promise = start(requested, requestedBy, opts.forTraining ?? false);
   pending = { key: requested, promise };
   try {
     current = await promise;
@@ -114,15 +119,17 @@ export function parsePreference(value: string, source = 'backend'): BackendPrefe
   throw new Error(`${source}: unknown backend "${value}" (expected auto, ${BACKEND_NAMES.join(', ')})`);
 }
 
-async function start(requested: BackendPreference, requestedBy: BackendReport['requestedBy']): Promise<BackendReport> {
+async function start(requested: BackendPreference, requestedBy: BackendReport['requestedBy'], forTraining: boolean): Promise<BackendReport> {
   const candidates: readonly BackendName[] = requested === 'auto' ? BACKEND_NAMES : [requested];
   const skipped: { backend: BackendName; reason: string }[] = [];
   for (const backend of candidates) {
     let adapter: WebGpuAdapterInfo | undefined;
     const failure =
-      backend === 'webgpu'
-        ? await startWebGpu(requested === 'webgpu').then((r) => ('error' in r ? r.error : ((adapter = r.adapter), null)), firstLine)
-        : await tryStart(backend);
+      backend !== 'webgpu'
+        ? await tryStart(backend)
+        : requested === 'auto' && !forTraining
+          ? 'not picked for captioning: its decoding step reads synchronously, which WebGPU in Node cannot (training can use it)'
+          : await startWebGpu(requested === 'webgpu').then((r) => ('error' in r ? r.error : ((adapter = r.adapter), null)), firstLine);
     if (failure === null) {
       return {
         backend,

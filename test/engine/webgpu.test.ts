@@ -12,7 +12,7 @@ import * as tf from '@tensorflow/tfjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { initBackend } from '../../src-main/engine/backend.ts';
 import { disposeCaptionModel } from '../../src-main/engine/caption-model.ts';
-import { disposeDecoderWeights, initDecoderWeights, lossAndGradients } from '../../src-main/engine/decoder.ts';
+import { createStepModel, disposeDecoderWeights, initDecoderWeights, lossAndGradients } from '../../src-main/engine/decoder.ts';
 import { deviceLossAndGradients } from '../../src-main/engine/decoder-train-device.ts';
 import { exampleRngs } from '../../src-main/engine/example-randomness.ts';
 import { DECODER_WEIGHT_NAMES, END, START, type CaptionBatch, type DecoderConfig, type DecoderWeights } from '../../src-main/engine/model-types.ts';
@@ -146,6 +146,10 @@ describe.skipIf(!adapter.ok)('on the webgpu backend', () => {
     const w = weightsFrom(initial, like);
     disposeDecoderWeights(like);
     for (let k = 0; k < OPTS.length; k++) expectSamePass(await pass('device', w, OPTS[k]!), reference[k]!, 1e-4);
+    // Captioning (the synchronous decoding step) refuses in one clear line rather than failing inside tfjs.
+    const features = tf.zeros([1, CFG.featureDim]) as tf.Tensor2D;
+    expect(() => createStepModel(w, CFG, features)).toThrow('captioning does not run on the webgpu backend yet');
+    features.dispose();
     disposeDecoderWeights(w);
   });
 

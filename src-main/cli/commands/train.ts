@@ -174,7 +174,7 @@ async function runTrain(datasetPath: string, opts: TrainCommandOptions, given: S
     valFraction: given.valFraction ? opts.valFraction : (ofRun.valFraction ?? opts.valFraction),
     testFraction: given.testFraction ? opts.testFraction : (ofRun.testFraction ?? opts.testFraction),
   };
-  await startBackend(opts);
+  await startBackend(opts, true);
   const dataset = await openDataset(datasetPath, { format: opts.format, ...(opts.images ? { imagesDir: opts.images } : {}), split });
   for (const line of problemLines(dataset.problems, 5, MORE_PROBLEMS)) note(opts, line);
 
