@@ -13,6 +13,7 @@ import { BUNDLE_MODEL_FILE, BUNDLE_WEIGHTS_FILE, readBundleInfo, saveBundle } fr
 import { disposeCaptionModel } from '../../engine/caption-model.ts';
 import { currentBackend } from '../../engine/backend.ts';
 import { defaultEncoderSpec, loadEncoder } from '../../engine/encoder.ts';
+import { EncoderPool } from '../../engine/parallel/encoder-pool.ts';
 import type { EpsilonSchedule } from '../../engine/schedules.ts';
 import { CHECKPOINT_FILE, readCheckpointMeta } from '../../engine/checkpoint.ts';
 import { recoverRun, runPaths, train } from '../../engine/train.ts';
@@ -195,8 +196,10 @@ async function runTrain(datasetPath: string, opts: TrainCommandOptions, given: S
   process.on('SIGINT', onSigint);
   const bar = new ProgressBar(process.stderr, opts.quiet);
   const encoder = await loadEncoder(defaultEncoderSpec());
+  // Features of uncached images are computed on every core too (the threads start only if something is uncached).
+  const pool = opts.workers > 1 && currentBackend()?.tfjsBackend === 'wasm' ? new EncoderPool(defaultEncoderSpec(), opts.workers, encoder.id, encoder.featureDim) : null;
   try {
-    const { data, failures } = await prepareTrainData(dataset, encoder, {
+    const { data, failures } = await prepareTrainData(dataset, pool ?? encoder, {
       ...(opts.cache ? { cacheDir: opts.cache } : {}),
       signal: controller.signal,
       onProgress: bar.listener,
@@ -206,6 +209,7 @@ async function runTrain(datasetPath: string, opts: TrainCommandOptions, given: S
       },
     });
     bar.stop();
+    await pool?.close();
     for (const f of failures.slice(0, 5)) note(opts, `skipped ${f.error}`);
     if (data.train.length === 0) throw new ExitError(`${dataset.source}: no readable captioned images to train on`);
     note(opts, `training on ${data.train.length} images, validating on ${data.val.length} (${dataset.format} dataset ${dataset.source})`);
@@ -265,6 +269,7 @@ async function runTrain(datasetPath: string, opts: TrainCommandOptions, given: S
     throw err;
   } finally {
     process.off('SIGINT', onSigint);
+    await pool?.close();
     encoder.dispose();
   }
 }
