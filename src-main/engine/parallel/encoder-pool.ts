@@ -18,10 +18,16 @@ function encoderWorkerUrl(): URL {
 /** One worker and the replies it owes, in order. */
 class EncoderThread {
   private readonly waiting: { resolve: (m: FromEncoderWorker) => void; reject: (e: Error) => void }[] = [];
+  /** Replies that came before anyone asked for them (e.g. 'ready' while another thread was awaited). */
+  private readonly unclaimed: FromEncoderWorker[] = [];
   private failure: Error | null = null;
 
   constructor(readonly worker: Worker) {
-    worker.on('message', (m: FromEncoderWorker) => this.waiting.shift()?.resolve(m));
+    worker.on('message', (m: FromEncoderWorker) => {
+      const waiter = this.waiting.shift();
+      if (waiter) waiter.resolve(m);
+      else this.unclaimed.push(m);
+    });
     const fail = (e: Error): void => {
       this.failure ??= e;
       for (const w of this.waiting.splice(0)) w.reject(this.failure);
@@ -31,8 +37,10 @@ class EncoderThread {
   }
 
   next(): Promise<FromEncoderWorker> {
-    if (this.failure) return Promise.reject(this.failure);
-    return new Promise((resolve, reject) => this.waiting.push({ resolve, reject })).then((m) => {
+    const early = this.unclaimed.shift();
+    if (!early && this.failure) return Promise.reject(this.failure);
+    const reply = early ? Promise.resolve(early) : new Promise<FromEncoderWorker>((resolve, reject) => this.waiting.push({ resolve, reject }));
+    return reply.then((m) => {
       const msg = m as FromEncoderWorker;
       if (msg.type === 'error') throw new Error(`feature worker: ${msg.message}`);
       return msg;
