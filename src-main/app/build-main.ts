@@ -1,6 +1,6 @@
 /**
  * Bundles the Electron side with esbuild into out/: the main process (ESM, out/main/index.js), the job worker it
- * starts (out/main/job-worker.js) and the sandboxed preload (CommonJS, out/preload/index.cjs). npm packages stay
+ * starts (out/main/job-worker.js), the data-parallel training and feature workers (out/main/train-worker.js, encoder-worker.js) and the sandboxed preload (CommonJS, out/preload/index.cjs). npm packages stay
  * external (they ship in node_modules); the renderer is built separately by Vite into out/renderer.
  *   tsx src-main/app/build-main.ts
  */
@@ -15,7 +15,7 @@ export async function buildMain(root = packageRoot()): Promise<void> {
   await Promise.all([
     build({
       ...common,
-      entryPoints: { index: src('app/main.ts'), 'job-worker': src('jobs/worker.ts') },
+      entryPoints: { index: src('app/main.ts'), 'job-worker': src('jobs/worker.ts'), 'train-worker': src('engine/parallel/train-worker.ts'), 'encoder-worker': src('engine/parallel/encoder-worker.ts') },
       outdir: path.join(root, 'out', 'main'),
       format: 'esm',
       packages: 'external',
@@ -36,5 +36,5 @@ export async function buildMain(root = packageRoot()): Promise<void> {
 
 if (import.meta.url === `file://${process.argv[1]}` || process.argv[1]?.endsWith('build-main.ts')) {
   await buildMain();
-  console.log('built out/main/index.js, out/main/job-worker.js, out/preload/index.cjs');
+  console.log('built out/main/index.js, out/main/job-worker.js, out/main/train-worker.js, out/preload/index.cjs');
 }

@@ -4,7 +4,8 @@
  *
  *   npm run bench [-- --only train,decode] [--quick] [--shared ../shared]
  *
- * Suites: train (decoder training step), encoder (MobileNet forward, image decode), decode (greedy/beam, end to
+ * Suites: train (decoder training step; the trainer's step with 1 worker and with one per core, and their
+ * ratio), encoder (also images/s with 1 worker and one per core) (MobileNet forward, image decode), decode (greedy/beam, end to
  * end), trainer (train() loop, Adam, checkpoints, bundles), language (tokenise, metrics, beam bookkeeping) and
  * data (dataset load, feature extraction, CSV export). `--quick` runs fewer repetitions (for a smoke test; the
  * figures are noisier). A suite that needs the shared datasets and cannot find them prints
@@ -20,6 +21,8 @@ import { runDataBench } from './data-bench.ts';
 import { runDecodeBench } from './decode-bench.ts';
 import { runEncoderBench } from './encoder-bench.ts';
 import { runLanguageBench } from './language-bench.ts';
+import { runParallelEncodeBench } from './parallel-encode-bench.ts';
+import { runParallelTrainBench } from './parallel-train-bench.ts';
 import { runTrainBench } from './train-bench.ts';
 import { runTrainerBench } from './trainer-bench.ts';
 
@@ -51,10 +54,19 @@ interface Suite {
 }
 
 const SUITES: Record<SuiteName, Suite> = {
-  train: { needs: null, run: (quick) => runTrainBench(quick ? { warmup: 1, repeats: 2 } : {}) },
+  train: {
+    needs: null,
+    run: async (quick) => [
+      ...(await runTrainBench(quick ? { warmup: 1, repeats: 2 } : {})),
+      ...(await runParallelTrainBench(quick ? { warmup: 1, repeats: 2 } : {})),
+    ],
+  },
   encoder: {
     needs: null, // decodes generated JPEGs when the COCO images are absent
-    run: (quick, shared) => runEncoderBench({ imagesDir: path.join(shared, 'data/coco/images'), ...(quick ? { repeats: 2, decodeImages: 16 } : {}) }),
+    run: async (quick, shared) => [
+      ...(await runEncoderBench({ imagesDir: path.join(shared, 'data/coco/images'), ...(quick ? { repeats: 2, decodeImages: 16 } : {}) })),
+      ...(await runParallelEncodeBench(quick ? { images: 8, repeats: 1 } : {})),
+    ],
   },
   decode: { needs: null, run: (quick) => runDecodeBench(quick ? { repeats: 2 } : {}) },
   trainer: { needs: null, run: (quick) => runTrainerBench(quick ? { batches: 2 } : {}) },

@@ -49,7 +49,7 @@ export interface TrainBenchResult {
   readonly steps_timed: number;
 }
 
-const DEFAULT_CONFIG: DecoderConfig = { vocabSize: 3000, embedDim: 256, hiddenDim: 512, featureDim: 768, injection: 'every', dropout: 0.3 };
+export const DEFAULT_CONFIG: DecoderConfig = { vocabSize: 3000, embedDim: 256, hiddenDim: 512, featureDim: 768, injection: 'every', dropout: 0.3 };
 
 /** Runs the benchmark on the current (or a freshly started) backend and returns one result per ε. */
 export async function runTrainBench(options: TrainBenchOptions = {}): Promise<TrainBenchResult[]> {
@@ -155,7 +155,7 @@ function clipByGlobalNorm(grads: DecoderGrads, maxNorm: number): DecoderGrads {
 }
 
 /** Full-length captions (every one of the T positions counts), random words, random features. */
-function syntheticBatch(cfg: DecoderConfig, B: number, T: number, rng: Rng): CaptionBatch {
+export function syntheticBatch(cfg: DecoderConfig, B: number, T: number, rng: Rng): CaptionBatch {
   const L = T + 1;
   const tokens = new Int32Array(B * L);
   for (let b = 0; b < B; b++) {
@@ -171,7 +171,8 @@ function disposeGrads(g: DecoderGrads): void {
   for (const n of DECODER_WEIGHT_NAMES) g[n].dispose();
 }
 
-function argValue(name: string): number | undefined {
+/** The number after `name` on the command line, if any. */
+export function argValue(name: string): number | undefined {
   const i = process.argv.indexOf(name);
   const v = i >= 0 ? Number(process.argv[i + 1]) : NaN;
   return Number.isFinite(v) ? v : undefined;

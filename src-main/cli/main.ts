@@ -8,6 +8,7 @@ import { registerConvert } from './commands/convert.ts';
 import { registerEval } from './commands/eval.ts';
 import { registerExport } from './commands/export.ts';
 import { registerInfo } from './commands/info.ts';
+import { registerMerge } from './commands/merge.ts';
 import { registerStats } from './commands/stats.ts';
 import { registerTrain } from './commands/train.ts';
 import { ExitError } from './options.ts';
@@ -28,6 +29,7 @@ registerExport(program);
 registerStats(program);
 registerConvert(program);
 registerInfo(program);
+registerMerge(program);
 
 try {
   await program.parseAsync(process.argv);

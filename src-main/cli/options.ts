@@ -42,9 +42,12 @@ export interface GlobalOptions {
   readonly quiet?: boolean;
 }
 
-/** Starts the tfjs backend the user asked for (or the best one present) and says which runs, on stderr. */
-export async function startBackend(opts: GlobalOptions): Promise<void> {
-  const report = await initBackend(opts.backend ? { prefer: parsePreference(opts.backend, '--backend') } : {});
+/**
+ * Starts the tfjs backend the user asked for (or the best one present) and says which runs, on stderr.
+ * `forTraining`: the command only trains, so 'auto' may pick webgpu (see engine/backend.ts).
+ */
+export async function startBackend(opts: GlobalOptions, forTraining = false): Promise<void> {
+  const report = await initBackend({ ...(opts.backend ? { prefer: parsePreference(opts.backend, '--backend') } : {}), forTraining });
   if (opts.verbose) process.stderr.write(`backend: ${describeBackend(report)}\n`);
 }
 

@@ -29,6 +29,8 @@ export interface Settings {
   readonly theme: Theme;
   /** The model used for captioning and export; null = the shipped default (or the first one found). */
   readonly modelId: string | null;
+  /** Data-parallel training threads on the wasm backend; null = one per core. */
+  readonly trainWorkers: number | null;
 }
 
 /** What the inference worker actually runs on (null until it has started once). */

@@ -1,8 +1,10 @@
 /**
  * Picks the TensorFlow.js backend the whole process runs on, once, and says why.
  *
- * Order tried with 'auto': tensorflow-gpu (@tensorflow/tfjs-node-gpu, CUDA) → tensorflow (@tensorflow/tfjs-node)
- * → wasm (@tensorflow/tfjs-backend-wasm, SIMD when the runtime has it) → cpu (plain JS, ~20× slower than wasm).
+ * Order tried with 'auto': tensorflow-gpu (@tensorflow/tfjs-node-gpu, CUDA) → webgpu (any GPU vendor through the
+ * optional `webgpu` package, hardware adapters only; webgpu-backend.ts) → tensorflow (@tensorflow/tfjs-node) → wasm
+ * (@tensorflow/tfjs-backend-wasm, SIMD when the runtime has it; training uses one worker per core) → cpu (plain JS,
+ * ~20× slower than wasm).
  * The choice comes from, first to last: the `prefer` option (the CLI's `--backend`), the environment variable
  * `CAPTION_STUDIO_BACKEND`, else 'auto'. A named backend that cannot start is an error, never a silent fallback.
  * The two tfjs-node packages are optional dependencies and are imported dynamically; both register the tfjs
@@ -12,6 +14,7 @@ import { createRequire } from 'node:module';
 import path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { setWasmPaths } from '@tensorflow/tfjs-backend-wasm';
+import { describeAdapter, startWebGpu, type WebGpuAdapterInfo } from './webgpu-backend.ts';
 
 import { BACKEND_NAMES, type BackendName, type BackendPreference } from './backend-names.ts';
 
@@ -25,6 +28,11 @@ export interface BackendOptions {
   readonly prefer?: BackendPreference;
   /** Environment to read `CAPTION_STUDIO_BACKEND` from (default `process.env`). */
   readonly env?: Readonly<Record<string, string | undefined>>;
+  /**
+   * The process only trains (the CLI's `train`): 'auto' may then pick webgpu, which cannot caption yet (the
+   * decoding step reads synchronously). Otherwise 'auto' passes webgpu over, saying so.
+   */
+  readonly forTraining?: boolean;
 }
 
 /** What runs, and what was passed over on the way. */
@@ -40,6 +48,8 @@ export interface BackendReport {
   readonly skipped: readonly { readonly backend: BackendName; readonly reason: string }[];
   /** Set for wasm: which binary runs (SIMD or not), whether threads are on, where the .wasm files came from. */
   readonly wasm?: { readonly simd: boolean; readonly threads: boolean; readonly threadsCount: number; readonly dir: string };
+  /** Set for webgpu: the adapter it runs on. */
+  readonly webgpu?: WebGpuAdapterInfo;
   /** tfjs-core version. */
   readonly tfjsVersion: string;
 }
@@ -55,7 +65,7 @@ export async function initBackend(opts: BackendOptions = {}): Promise<BackendRep
   const { requested, requestedBy } = resolvePreference(opts);
   if (current && current.requested === requested && tf.getBackend() === current.tfjsBackend) return current;
   if (pending && pending.key === requested) return pending.promise;
-  const promise = start(requested, requestedBy);
+  const promise = start(requested, requestedBy, opts.forTraining ?? false);
   pending = { key: requested, promise };
   try {
     current = await promise;
@@ -73,6 +83,7 @@ export function currentBackend(): BackendReport | null {
 /** The one-line summary the CLI and the app print, e.g. "wasm (SIMD, 1 thread; tensorflow: package … not installed)". */
 export function describeBackend(report: BackendReport): string {
   const parts: string[] = [];
+  if (report.webgpu) parts.push(`adapter ${describeAdapter(report.webgpu)}`);
   if (report.wasm) parts.push(`${report.wasm.simd ? 'SIMD' : 'no SIMD'}, ${report.wasm.threadsCount} thread${report.wasm.threadsCount === 1 ? '' : 's'}`);
   for (const s of report.skipped) parts.push(`${s.backend}: ${s.reason}`);
   return parts.length ? `${report.backend} (${parts.join('; ')})` : report.backend;
@@ -107,11 +118,17 @@ export function parsePreference(value: string, source = 'backend'): BackendPrefe
   throw new Error(`${source}: unknown backend "${value}" (expected auto, ${BACKEND_NAMES.join(', ')})`);
 }
 
-async function start(requested: BackendPreference, requestedBy: BackendReport['requestedBy']): Promise<BackendReport> {
+async function start(requested: BackendPreference, requestedBy: BackendReport['requestedBy'], forTraining: boolean): Promise<BackendReport> {
   const candidates: readonly BackendName[] = requested === 'auto' ? BACKEND_NAMES : [requested];
   const skipped: { backend: BackendName; reason: string }[] = [];
   for (const backend of candidates) {
-    const failure = await tryStart(backend);
+    let adapter: WebGpuAdapterInfo | undefined;
+    const failure =
+      backend !== 'webgpu'
+        ? await tryStart(backend)
+        : requested === 'auto' && !forTraining
+          ? 'not picked for captioning: its decoding step reads synchronously, which WebGPU in Node cannot (training can use it)'
+          : await startWebGpu(requested === 'webgpu').then((r) => ('error' in r ? r.error : ((adapter = r.adapter), null)), firstLine);
     if (failure === null) {
       return {
         backend,
@@ -120,6 +137,7 @@ async function start(requested: BackendPreference, requestedBy: BackendReport['r
         requestedBy,
         skipped,
         ...(backend === 'wasm' ? { wasm: await wasmInfo() } : {}),
+        ...(adapter ? { webgpu: adapter } : {}),
         tfjsVersion: tf.version_core,
       };
     }
@@ -129,8 +147,8 @@ async function start(requested: BackendPreference, requestedBy: BackendReport['r
   throw new Error(`no tfjs backend could start: ${skipped.map((s) => `${s.backend}: ${s.reason}`).join('; ')}`);
 }
 
-/** Starts one backend; returns null on success or the reason it could not start. */
-async function tryStart(backend: BackendName): Promise<string | null> {
+/** Starts one backend (webgpu: see webgpu-backend.ts); returns null on success or the reason it could not start. */
+async function tryStart(backend: Exclude<BackendName, 'webgpu'>): Promise<string | null> {
   try {
     switch (backend) {
       case 'tensorflow-gpu':
@@ -153,7 +171,7 @@ async function tryStart(backend: BackendName): Promise<string | null> {
 }
 
 /** Imports an optional package by a computed name (so bundlers leave it alone); null when it loaded. */
-async function importOptional(pkg: string): Promise<string | null> {
+export async function importOptional(pkg: string): Promise<string | null> {
   try {
     await import(/* @vite-ignore */ pkg);
     return null;
@@ -163,7 +181,7 @@ async function importOptional(pkg: string): Promise<string | null> {
     if ((code === 'ERR_MODULE_NOT_FOUND' || code === 'MODULE_NOT_FOUND') && message.includes(pkg)) {
       return `package ${pkg} not installed`;
     }
-    return `package ${pkg} failed to load: ${message}`;
+    return `package ${pkg} failed to load: ${pkg === '@tensorflow/tfjs-node-gpu' ? cudaHint(message) : message}`;
   }
 }
 
@@ -183,7 +201,17 @@ async function wasmInfo(): Promise<NonNullable<BackendReport['wasm']>> {
   return { simd, threads, threadsCount, dir: wasmDirSet ?? resolveWasmDir() };
 }
 
-function firstLine(err: unknown): string {
+/**
+ * What tfjs-node-gpu's load failure means: the shared library it wanted (e.g. libcudart.so.11.0) and the one CUDA
+ * setup its TensorFlow 2.9 binary runs on.
+ */
+export function cudaHint(message: string): string {
+  const lib = /(lib[\w+-]+(?:\.[\w+-]+)*\.so(?:\.\d+)*|[\w+-]+\.dll|lib[\w+-]+(?:\.[\w+-]+)*\.dylib)/.exec(message)?.[1];
+  const needs = 'tfjs-node-gpu 4.22 needs exactly CUDA 11.2 and cuDNN 8.1 (other CUDA versions, e.g. 12, do not load it)';
+  return lib ? `it wanted ${lib}, which could not be loaded; ${needs}` : `${message}; ${needs}`;
+}
+
+export function firstLine(err: unknown): string {
   const text = err instanceof Error ? err.message : typeof err === 'object' && err !== null && 'message' in err ? String((err as { message: unknown }).message) : String(err);
   return text.split('\n')[0]!.trim();
 }

@@ -19,6 +19,7 @@
 import * as tf from '@tensorflow/tfjs';
 import type { Rng } from '../util/rng.ts';
 import type { PackedBatch } from './decoder-batch.ts';
+import { drawPerRow } from './example-randomness.ts';
 import type { CaptionBatch, DecoderConfig, DecoderGrads, DecoderWeights } from './model-types.ts';
 import { embedRows, fastTanh, gateBlocks, injectedTerms, lstmGates, padRows, scatterAddRows, splitRows, takeRows } from './wasm-lstm.ts';
 
@@ -32,6 +33,10 @@ export interface TrainingPassOptions {
   readonly training: boolean;
   /** Source of every random choice (dropout masks, coins, samples), consumed in that order. */
   readonly rng: Rng;
+  /** One generator per batch row (original order): each row then draws its own masks, coins and samples and `rng` is unused (example-randomness.ts). */
+  readonly rowRngs?: readonly Rng[];
+  /** Divides the summed cross-entropy in the gradients (default: this batch's token count); a shard passes its whole mini-batch's. */
+  readonly gradientTokens?: number;
 }
 
 /** What one training pass gives: the loss, the token count and the gradients (owned by the caller). */
@@ -76,6 +81,7 @@ interface ForwardMode {
   readonly epsilon: number;
   readonly sampling: 'sample' | 'argmax';
   readonly rng: Rng | null;
+  readonly rowRngs?: readonly Rng[];
 }
 
 /** Call inside tf.tidy: every tensor it makes is left for the caller's tidy to collect or keep. */
@@ -89,16 +95,17 @@ function forward(w: DecoderWeights, cfg: DecoderConfig, batch: CaptionBatch, pk:
   // 1. Dropout masks (inverted dropout), position by position.
   let maskX: Float32Array | null = null;
   let maskH: Float32Array | null = null;
-  if (p > 0) {
+  // 2. Coins: 1 = feed the true previous word. Position t = 0 always gets <start>.
+  let teacher: Uint8Array = new Uint8Array(N).fill(1);
+  let decisions = 0;
+  let teacherForced = 0;
+  if (mode.rowRngs) ({ maskX, maskH, teacher, decisions, teacherForced } = drawPerRow(pk, mode.rowRngs, { E, H, dropout: p, epsilon: mode.epsilon }, dropoutMask));
+  else if (p > 0) {
     if (!rng) throw new Error('decoder: dropout needs an rng');
     maskX = dropoutMask(N * E, p, rng);
     maskH = dropoutMask(N * H, p, rng);
   }
-  // 2. Coins: 1 = feed the true previous word. Position t = 0 always gets <start>.
-  const teacher = new Uint8Array(N).fill(1);
-  let decisions = 0;
-  let teacherForced = 0;
-  for (let t = 1; t < pk.steps; t++) {
+  for (let t = 1; t < pk.steps && !mode.rowRngs; t++) {
     for (let r = 0; r < pk.rowsAt[t]!; r++) {
       const k = pk.offsetAt[t]! + r;
       let coin: boolean;
@@ -151,7 +158,7 @@ function forward(w: DecoderWeights, cfg: DecoderConfig, batch: CaptionBatch, pk:
         if (teacher[offNext + r]) continue;
         data ??= probs.dataSync() as Float32Array;
         const row = data.subarray(r * cfg.vocabSize, (r + 1) * cfg.vocabSize);
-        fed[offNext + r] = mode.sampling === 'argmax' ? argmax(row) : sampleFrom(row, rngOrThrow(rng));
+        fed[offNext + r] = mode.sampling === 'argmax' ? argmax(row) : sampleFrom(row, rngOrThrow(mode.rowRngs?.[pk.order[r]!] ?? rng));
       }
     }
   }
@@ -181,6 +188,7 @@ export function trainingPass(
       epsilon: opts.epsilon,
       sampling: opts.sampling,
       rng: opts.rng,
+      ...(opts.rowRngs ? { rowRngs: opts.rowRngs } : {}),
     });
     fraction = fw.decisions > 0 ? fw.teacherForced / fw.decisions : 1;
     loss = meanNegLog(targetProbabilities(fw.cache, pk, V));
@@ -200,7 +208,7 @@ export function trainingPass(
       const off = pk.offsetAt[t]!;
       const s = fw.cache[t]!;
       const targets = tf.tensor1d(pk.targets.subarray(off, off + n), 'int32');
-      const dl = tf.mul(tf.sub(s.probs, tf.oneHot(targets, V)), 1 / N);
+      const dl = tf.mul(tf.sub(s.probs, tf.oneHot(targets, V)), 1 / (opts.gradientTokens ?? N));
       dLogits[t] = dl;
       let dh: tf.Tensor = tf.matMul(dl, WoutT);
       if (fw.maskH) dh = tf.mul(dh, tf.tensor2d(fw.maskH.subarray(off * H, (off + n) * H), [n, H]));
@@ -285,7 +293,7 @@ function meanNegLog(ps: Float32Array): number {
  * for the elements: the mask is still a pure function of the rng state, at a fraction of the cost of one
  * xoshiro call per element.
  */
-function dropoutMask(size: number, p: number, rng: Rng): Float32Array {
+export function dropoutMask(size: number, p: number, rng: Rng): Float32Array {
   const mask = new Float32Array(size);
   const keep = 1 / (1 - p);
   const threshold = Math.floor(p * 4294967296);
@@ -299,13 +307,13 @@ function dropoutMask(size: number, p: number, rng: Rng): Float32Array {
   return mask;
 }
 
-function argmax(row: Float32Array): number {
+export function argmax(row: Float32Array): number {
   let best = 0;
   for (let v = 1; v < row.length; v++) if (row[v]! > row[best]!) best = v;
   return best;
 }
 
-function sampleFrom(row: Float32Array, rng: Rng): number {
+export function sampleFrom(row: Float32Array, rng: Rng): number {
   let total = 0;
   for (let v = 0; v < row.length; v++) total += row[v]!;
   let u = rng.next() * total;

@@ -9,6 +9,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { Rng } from '../util/rng.ts';
 import { packBatch } from './decoder-batch.ts';
+import { hasSyncReads } from './webgpu-backend.ts';
 import { teacherForcedLoss, trainingPass, zeroGrads, type LossAndGradients, type TrainingPassOptions } from './decoder-train.ts';
 import {
   DECODER_WEIGHT_NAMES,
@@ -133,6 +134,7 @@ export interface LstmState {
  */
 export function createStepModel(weights: DecoderWeights, cfg: DecoderConfig, features: tf.Tensor2D): StepModel<LstmState> {
   validateDecoderConfig(cfg);
+  if (!hasSyncReads()) throw new Error('captioning does not run on the webgpu backend yet (its decoding step reads synchronously); use another backend');
   const [rows, F] = features.shape;
   if (F !== cfg.featureDim) {
     throw new Error(`decoder.createStepModel: features have ${F} columns, the decoder expects featureDim ${cfg.featureDim}`);

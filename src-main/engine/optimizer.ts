@@ -94,12 +94,32 @@ export function clipByGlobalNorm<K extends string>(
   grads: Readonly<Record<K, tf.Tensor>>,
   clipNorm: number,
 ): { grads: Record<K, tf.Tensor>; norm: number } {
-  const entries = Object.entries(grads) as [K, tf.Tensor][];
-  const sq = tf.tidy(() => tf.addN(entries.map(([, g]) => tf.sum(tf.square(g)))));
+  const sq = globalNormSquared(grads);
   const norm = Math.sqrt(sq.dataSync()[0]!);
   sq.dispose();
+  return { grads: rescaleToNorm(grads, norm, clipNorm), norm };
+}
+
+/** `clipByGlobalNorm` for backends without synchronous reads (webgpu): the norm is read asynchronously. */
+export async function clipByGlobalNormAsync<K extends string>(
+  grads: Readonly<Record<K, tf.Tensor>>,
+  clipNorm: number,
+): Promise<{ grads: Record<K, tf.Tensor>; norm: number }> {
+  const sq = globalNormSquared(grads);
+  const norm = Math.sqrt((await sq.data())[0]!);
+  sq.dispose();
+  return { grads: rescaleToNorm(grads, norm, clipNorm), norm };
+}
+
+/** Σ‖g‖² over every gradient, as a scalar tensor the caller disposes. */
+function globalNormSquared(grads: Readonly<Record<string, tf.Tensor>>): tf.Tensor {
+  return tf.tidy(() => tf.addN(Object.values(grads).map((g) => tf.sum(tf.square(g)))));
+}
+
+/** New tensors: the gradients times min(1, clipNorm / norm) (clipNorm 0: unchanged copies). */
+function rescaleToNorm<K extends string>(grads: Readonly<Record<K, tf.Tensor>>, norm: number, clipNorm: number): Record<K, tf.Tensor> {
   const scale = clipNorm > 0 && norm > clipNorm ? clipNorm / norm : 1;
   const out = {} as Record<K, tf.Tensor>;
-  for (const [name, g] of entries) out[name] = scale === 1 ? tf.clone(g) : tf.tidy(() => tf.mul(g, scale));
-  return { grads: out, norm };
+  for (const [name, g] of Object.entries(grads) as [K, tf.Tensor][]) out[name] = scale === 1 ? tf.clone(g) : tf.tidy(() => tf.mul(g, scale));
+  return out;
 }

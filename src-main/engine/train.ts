@@ -21,9 +21,13 @@ import { pathExists } from '../util/path-exists.ts';
 import { loadBundle, saveBundle } from './bundle.ts';
 import type { CaptionModel, JsonValue, TrainingSummary } from './caption-model.ts';
 import { disposeCheckpointTensors, loadCheckpoint, saveCheckpoint, type CheckpointMeta, type TrainPosition } from './checkpoint.ts';
-import { decoderWeightShapes, disposeDecoderWeights, initDecoderWeights, lossAndGradients } from './decoder.ts';
+import { decoderWeightShapes, disposeDecoderWeights, initDecoderWeights } from './decoder.ts';
+import { deviceValidation } from './device-validation.ts';
 import { DECODER_WEIGHT_NAMES, type CaptionBatch, type DecoderConfig, type DecoderWeights } from './model-types.ts';
-import { Adam, clipByGlobalNorm } from './optimizer.ts';
+import { Adam } from './optimizer.ts';
+import { optimisationStep } from './parallel/optimisation-step.ts';
+import { startTrainPool, type TrainPool } from './parallel/train-pool.ts';
+import { hasSyncReads } from './webgpu-backend.ts';
 import { epsilonAt, epsilonCurve, learningRateAt, type CurvePoint } from './schedules.ts';
 import { examplesOf, makeBatch, type Example } from './train-batches.ts';
 import { configDifferences, resolveTrainConfig, type TrainConfig, type TrainConfigInput } from './train-config.ts';
@@ -81,6 +85,11 @@ export interface TrainOptions {
   readonly onProgress?: ProgressListener;
   readonly onBatch?: (record: BatchRecord) => void;
   readonly onEpoch?: (event: EpochEvent) => void;
+  /**
+   * Data-parallel worker threads on the wasm backend (default 1: this thread). Any count trains the same weights up
+   * to floating-point summation order (randomness is keyed per example), so a run may resume with another count.
+   */
+  readonly workers?: number;
   /** Model name and free-form provenance written into the best bundle. */
   readonly name?: string;
   readonly provenance?: { readonly [key: string]: JsonValue };
@@ -186,7 +195,9 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
   const writeCheckpoint = (shuffleState: RngState, finished = false): Promise<void> =>
     saveCheckpoint(paths.latest, checkpointMeta(run, data.encoderId, fingerprint, shuffleState, finished), { weights, adam: run.adam.state() });
 
+  let pool: TrainPool | null = null;
   try {
+    pool = await startTrainPool(options.workers ?? 1, { decoderConfig, adamConfig: config.adam, weights, adam: run.adam });
     while (run.state.position.epoch < config.epochs && !earlyStopped(run)) {
       const epoch = run.state.position.epoch;
       const epochShuffleState = run.shuffleRng.state();
@@ -198,6 +209,7 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
       for (let b = run.state.position.batchInEpoch; b < batchesPerEpoch; b++) {
         if (signal) await new Promise<void>((resolve) => setImmediate(resolve)); // let an abort (Ctrl-C, a job's cancel) arrive
         if (signal?.aborted) {
+          await pool?.syncInto(weights, run.adam);
           await writeCheckpoint(epochShuffleState);
           throw new CancelledError(`training cancelled at epoch ${epoch + 1}, batch ${b + 1}; resume continues there`);
         }
@@ -205,7 +217,7 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
         const i = run.state.position.globalBatch;
         epsilon = epsilonAt(config.schedule, i);
         const picked = order.slice(b * config.batchSize, (b + 1) * config.batchSize).map((k) => trainExamples[k]!);
-        const record = optimisationStep(run, makeBatch(picked, data.train, vocab, data.featureDim), { batch: i, epoch, epsilon, lr });
+        const record = await trainStep(run, pool, makeBatch(picked, data.train, vocab, data.featureDim), { batch: i, epoch, epsilon, lr });
         advance(run.state, record, b, (performance.now() - started) / 1000);
         options.onBatch?.(record);
         meter.tokensSeen += record.tokens;
@@ -222,12 +234,14 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
       }
 
       emit({ task: 'train', phase: 'validate', done: run.state.position.globalBatch, total: totalBatches });
-      const { record, val } = endOfEpoch(run, { modelView, data, valExamples, epoch, lr, epsilon, batchesPerEpoch });
+      await pool?.syncInto(weights, run.adam);
+      const { record, val } = await endOfEpoch(run, { modelView, data, valExamples, epoch, lr, epsilon, batchesPerEpoch });
       if (record.improved) await saveBest(paths.best, modelView, run, record.trainLoss, val);
       await writeCheckpoint(run.shuffleRng.state(), run.state.position.epoch >= config.epochs || earlyStopped(run));
       options.onEpoch?.({ ...record, epochs: config.epochs, best: run.state.best, samples: val?.samples ?? [] });
     }
   } finally {
+    await pool?.close();
     disposeDecoderWeights(weights);
     run.adam.dispose();
   }
@@ -348,25 +362,22 @@ async function initialiseRun(options: TrainOptions, latest: string): Promise<Run
 }
 
 /**
- * One optimisation step on a batch (which it disposes): the scheduled-sampling pass with its gradients, global-norm
- * clipping, a divergence check and Adam's update.
+ * One optimisation step on a batch (which it disposes): the scheduled-sampling pass with its gradients (over the
+ * worker pool when there is one), global-norm clipping, a divergence check and Adam's update
+ * (parallel/optimisation-step.ts). The step generator gives the batch its seed; every row's randomness derives
+ * from it, so any worker count trains the same weights.
  */
-function optimisationStep(run: Run, batch: CaptionBatch, at: { batch: number; epoch: number; epsilon: number; lr: number }): BatchRecord {
-  const { config, weights, decoderConfig } = run;
+async function trainStep(run: Run, pool: TrainPool | null, batch: CaptionBatch, at: { batch: number; epoch: number; epsilon: number; lr: number }): Promise<BatchRecord> {
+  const { config, weights, decoderConfig, adam } = run;
   try {
-    const pass = lossAndGradients(weights, decoderConfig, batch, { epsilon: at.epsilon, sampling: config.sampling, training: true, rng: run.stepRng });
-    let clipped: ReturnType<typeof clipByGlobalNorm<string>>;
-    try {
-      clipped = clipByGlobalNorm(pass.grads, config.clipNorm);
-    } finally {
-      tf.dispose(Object.values(pass.grads));
-    }
-    if (!Number.isFinite(pass.loss) || !Number.isFinite(clipped.norm)) {
-      tf.dispose(Object.values(clipped.grads));
-      throw new Error(`train: diverged at batch ${at.batch} (epoch ${at.epoch + 1}): loss ${pass.loss}, gradient norm ${clipped.norm}; lower the learning rate`);
-    }
-    run.adam.apply(clipped.grads, at.lr);
-    tf.dispose(Object.values(clipped.grads));
+    const pass = await optimisationStep({ weights, adam, decoderConfig, pool }, batch, {
+      batchSeed: run.stepRng.nextUint32(),
+      epsilon: at.epsilon,
+      sampling: config.sampling,
+      lr: at.lr,
+      clipNorm: config.clipNorm,
+      where: `batch ${at.batch} (epoch ${at.epoch + 1})`,
+    });
     return {
       batch: at.batch,
       epoch: at.epoch,
@@ -374,7 +385,7 @@ function optimisationStep(run: Run, batch: CaptionBatch, at: { batch: number; ep
       epsilon: at.epsilon,
       teacherForced: pass.teacherForcedFraction,
       lr: at.lr,
-      gradNorm: clipped.norm,
+      gradNorm: pass.gradNorm,
       tokens: pass.tokens,
     };
   } finally {
@@ -397,14 +408,19 @@ function advance(state: RunState, record: BatchRecord, b: number, seconds: numbe
 }
 
 /** End of an epoch: validation, the epoch's record, best-epoch bookkeeping, and the position of the next epoch. */
-function endOfEpoch(
+async function endOfEpoch(
   run: Run,
   at: { modelView: CaptionModel; data: TrainData; valExamples: readonly Example[]; epoch: number; lr: number; epsilon: number; batchesPerEpoch: number },
-): { record: EpochRecord; val: Validation | null } {
+): Promise<{ record: EpochRecord; val: Validation | null }> {
   const { state, config } = run;
   const p = state.position;
   const trainLoss = p.epochTokens > 0 ? p.epochLossSum / p.epochTokens : 0;
-  const val = validate(at.modelView, at.data, at.valExamples, run.vocab, config);
+  // Backends without synchronous reads (webgpu) validate by loss alone, read back asynchronously.
+  const val = hasSyncReads()
+    ? validate(at.modelView, at.data, at.valExamples, run.vocab, config)
+    : await deviceValidation(run.weights, run.decoderConfig, at.valExamples.length, config.batchSize, (s, e) =>
+        makeBatch(at.valExamples.slice(s, e), at.data.val, run.vocab, at.data.featureDim),
+      );
   const { metric, value, improved } = judgeEpoch(config, trainLoss, val, state.best, state.history);
   const record: EpochRecord = {
     epoch: at.epoch + 1,

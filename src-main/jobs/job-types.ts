@@ -46,6 +46,8 @@ export interface TrainJobParams {
   /** The seeded split (for a dataset without its own); fields left out get the defaults. */
   readonly split: Partial<SplitSpec>;
   readonly resume: boolean;
+  /** Data-parallel training threads on wasm (default: one per core). */
+  readonly workers?: number;
 }
 
 export type JobSpec =

@@ -12,6 +12,8 @@ import { expandImagePaths } from '../data/image-paths.ts';
 import { modelLabel, type CaptionModel } from '../engine/caption-model.ts';
 import type { ImageEncoder } from '../engine/encoder.ts';
 import type { ProgressListener } from '../util/progress.ts';
+import { inputsFingerprint, shareOf, type ShardSpec } from '../util/shard.ts';
+import { writeShardManifest } from '../data/shard-manifest.ts';
 import { captionImages } from './caption-images.ts';
 
 /** How exports decode unless told otherwise (the same for every front end). */
@@ -48,6 +50,11 @@ export interface ExportCaptionsOptions {
   readonly blockRepeatedNgram?: number;
   /** Longest caption in words (default: the model's training limit). */
   readonly maxLength?: number;
+  /**
+   * Caption only share i of n of the inputs (by a stable hash of their relative paths, util/shard.ts); a file
+   * output then gets a manifest beside it (`FILE.shard.json`) for `caption-studio merge`.
+   */
+  readonly shard?: ShardSpec;
   /** Loads the model and its encoder once the inputs and the output have been checked. */
   readonly load: () => Promise<{ readonly model: CaptionModel; readonly encoder: ImageEncoder }>;
   readonly signal?: AbortSignal;
@@ -100,9 +107,13 @@ export async function exportTargets(
 /** Captions the inputs with the model and writes them; see the module comment. */
 export async function exportModelCaptions(opts: ExportCaptionsOptions, events: ExportCaptionsEvents = {}): Promise<ExportCaptionsResult> {
   if (opts.format !== 'sidecar' && !opts.out) throw new Error(`an output file is needed for the ${opts.format} format`);
-  const { targets, datasetSource } = await exportTargets(opts, events);
+  const { targets: all, datasetSource } = await exportTargets(opts, events);
   if (opts.format !== 'sidecar') await checkExportOutput(opts.out!, datasetSource ? [...opts.inputs, datasetSource] : opts.inputs);
-  if (targets.length === 0) throw new Error(`no images found in ${opts.inputs.join(', ')}`);
+  if (all.length === 0) throw new Error(`no images found in ${opts.inputs.join(', ')}`);
+  const { share, keys } = shareOf(all, (t) => t.path, opts.inputs, opts.shard);
+  const targets = share.map((s) => s.item);
+  /** Each row's index in the whole (unsharded) list, for the shard manifest. */
+  const rowIndex: number[] = [];
   const { model, encoder } = await opts.load();
   const name = modelLabel(model);
   const withReferences = opts.includeReferences ?? true;
@@ -128,6 +139,7 @@ export async function exportModelCaptions(opts: ExportCaptionsOptions, events: E
   for await (const r of results) {
     const target = targets[i++]!;
     if (r.ok) {
+      rowIndex.push(share[i - 1]!.index);
       rows.push({
         path: r.path,
         caption: r.caption,
@@ -141,7 +153,7 @@ export async function exportModelCaptions(opts: ExportCaptionsOptions, events: E
       events.onImageFailed?.(r.path, r.error);
     }
   }
-  if (rows.length === 0) throw new Error(`none of the ${targets.length} images could be captioned`);
+  if (rows.length === 0 && targets.length > 0) throw new Error(`none of the ${targets.length} images could be captioned`);
   if (opts.format === 'coco-results' && toCocoResults(rows).results.length === 0) {
     throw new Error('nothing to export as coco-results: no image has a COCO image id (export a COCO dataset, or name files by their id)');
   }
@@ -151,5 +163,9 @@ export async function exportModelCaptions(opts: ExportCaptionsOptions, events: E
     ...(opts.bom ? { bom: true } : {}),
     ...(opts.overwrite ? { overwrite: true } : {}),
   });
+  if (opts.shard && opts.format !== 'sidecar') {
+    const manifest = { version: 1, shard: opts.shard, total: all.length, inputs: inputsFingerprint(keys), format: opts.format, bom: opts.bom ?? false } as const;
+    await writeShardManifest(opts.out!, { ...manifest, rows: rows.map((row, k) => ({ index: rowIndex[k]!, row })) });
+  }
   return { ...report, failed, images: targets.length };
 }

@@ -10,6 +10,7 @@ import { readBundleInfo } from '../engine/bundle.ts';
 import type { JsonValue } from '../engine/caption-model.ts';
 import { disposeCaptionModel } from '../engine/caption-model.ts';
 import { readCheckpointMeta } from '../engine/checkpoint.ts';
+import type { FeatureEncoder } from '../data/feature-cache.ts';
 import type { ImageEncoder } from '../engine/encoder.ts';
 import { recoverRun, runPaths, train, type EpochEvent } from '../engine/train.ts';
 import type { TrainConfigInput } from '../engine/train-config.ts';
@@ -45,10 +46,14 @@ export interface TrainModelOptions {
   readonly name: string;
   /** The image encoder (its id is recorded; features must all come from it). */
   readonly encoder: ImageEncoder;
+  /** Computes the features of uncached images instead of `encoder` (e.g. a pool of encoder threads with its id). */
+  readonly featureEncoder?: FeatureEncoder;
   readonly cacheDir?: string;
   /** Extra provenance (e.g. the command line), recorded beside the split, the data and the backend. */
   readonly provenance?: { readonly [key: string]: JsonValue };
   readonly signal?: AbortSignal;
+  /** Data-parallel worker threads (engine/train's `workers`; default 1). */
+  readonly workers?: number;
 }
 
 /** What a training run tells its front end, in order. */
@@ -114,7 +119,7 @@ export async function trainModel(opts: TrainModelOptions, events: TrainModelEven
     split,
   });
   if (dataset.problems.length) events.onDatasetProblems?.({ source: dataset.source, problems: dataset.problems });
-  const { data, failures } = await prepareTrainData(dataset, opts.encoder, {
+  const { data, failures } = await prepareTrainData(dataset, opts.featureEncoder ?? opts.encoder, {
     ...(opts.cacheDir ? { cacheDir: opts.cacheDir } : {}),
     ...(opts.signal ? { signal: opts.signal } : {}),
     ...(events.pausePoint ? { checkpoint: events.pausePoint } : {}),
@@ -134,6 +139,7 @@ export async function trainModel(opts: TrainModelOptions, events: TrainModelEven
     ...(opts.resume ? { resume: true } : {}),
     ...(opts.overwrite ? { overwrite: true } : {}),
     ...(opts.signal ? { signal: opts.signal } : {}),
+    ...(opts.workers ? { workers: opts.workers } : {}),
     name: opts.name,
     provenance: {
       ...opts.provenance,

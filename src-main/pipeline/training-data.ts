@@ -4,7 +4,7 @@
  * tokenised captions. Images that cannot be read are reported and left out.
  */
 import { assignSplits, loadDataset, type Dataset, type DatasetFormat, type DatasetItem, type SplitSpec } from '../data/dataset.ts';
-import { extractFeatures } from '../data/feature-cache.ts';
+import { extractFeatures, type FeatureEncoder } from '../data/feature-cache.ts';
 import type { ImageEncoder } from '../engine/encoder.ts';
 import { tokenize } from '../text/tokenize.ts';
 import type { TrainData, TrainImage } from '../engine/train.ts';
@@ -56,7 +56,7 @@ export interface FeaturedItem {
 /** Features of the items' images (cached on disk); unreadable images go to `failures`. */
 export async function featuresOf(
   items: readonly DatasetItem[],
-  encoder: ImageEncoder,
+  encoder: FeatureEncoder,
   opts: FeatureOptions = {},
 ): Promise<{ featured: FeaturedItem[]; failures: { path: string; error: string }[] }> {
   const results = await extractFeatures(
@@ -87,7 +87,7 @@ export function toTrainImages(featured: readonly FeaturedItem[]): TrainImage[] {
 /** Trainer input for a dataset: its train and val splits with features from `encoder`. */
 export async function prepareTrainData(
   dataset: Dataset,
-  encoder: ImageEncoder,
+  encoder: FeatureEncoder,
   opts: FeatureOptions = {},
 ): Promise<{ data: TrainData; failures: { path: string; error: string }[] }> {
   const train = itemsOf(dataset, 'train');

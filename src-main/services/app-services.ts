@@ -306,6 +306,7 @@ export class AppServices {
               cacheDir: this.options.cacheDir,
               ...trainSettingsOf(req),
               resume,
+              ...(settings.get().trainWorkers !== null ? { workers: settings.get().trainWorkers! } : {}),
             },
           },
           `${resume ? 'Resume' : 'Train'} ${req.name}`,

@@ -16,6 +16,7 @@ export const DEFAULT_SETTINGS: Settings = {
   maxLength: 20, // words; enough for any caption these models write
   theme: 'system', // follow the OS light/dark preference
   modelId: null, // the shipped default model
+  trainWorkers: null, // one training thread per core
 };
 
 const storedSchema = z.object({
@@ -24,6 +25,7 @@ const storedSchema = z.object({
   maxLength: z.int().min(2).max(60).catch(DEFAULT_SETTINGS.maxLength),
   theme: z.enum(THEMES).catch(DEFAULT_SETTINGS.theme),
   modelId: z.string().min(1).nullable().catch(DEFAULT_SETTINGS.modelId),
+  trainWorkers: z.int().min(1).max(256).nullable().catch(DEFAULT_SETTINGS.trainWorkers),
 });
 
 export type SettingsPatch = z.output<typeof settingsPatchSchema>;

@@ -3,7 +3,8 @@ import { createRequire } from 'node:module';
 import path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { describe, expect, it } from 'vitest';
-import { currentBackend, describeBackend, initBackend, parsePreference, resolveWasmDir } from '../../src-main/engine/backend.ts';
+import { cudaHint, currentBackend, describeBackend, initBackend, parsePreference, resolveWasmDir } from '../../src-main/engine/backend.ts';
+import { probeBackends } from '../../src-main/engine/backend-probe.ts';
 
 const require = createRequire(import.meta.url);
 function installed(pkg: string): boolean {
@@ -44,9 +45,13 @@ describe('initBackend', () => {
   it("with 'auto', lists the faster backends it skipped and why", async () => {
     const report = await initBackend({ prefer: 'auto', env: {} });
     expect(report.requested).toBe('auto');
-    const order = ['tensorflow-gpu', 'tensorflow', 'wasm', 'cpu'] as const;
+    const order = ['tensorflow-gpu', 'webgpu', 'tensorflow', 'wasm', 'cpu'] as const;
     // Everything before the chosen backend was skipped, in order, each with a reason.
     expect(report.skipped.map((s) => s.backend)).toEqual(order.slice(0, order.indexOf(report.backend)));
+    // Captioning cannot run on webgpu yet, so a process that may caption never picks it automatically.
+    if (order.indexOf(report.backend) > order.indexOf('webgpu')) {
+      expect(report.skipped.find((s) => s.backend === 'webgpu')?.reason).toMatch(/^not picked for captioning: its decoding step reads synchronously/);
+    }
     // Each native backend: not installed → skipped for exactly that reason; installed → chosen, or skipped for
     // another reason (it failed to load or start), never "not installed". Holds whatever is installed.
     for (const [backend, pkg] of [['tensorflow-gpu', '@tensorflow/tfjs-node-gpu'], ['tensorflow', '@tensorflow/tfjs-node']] as const) {
@@ -96,7 +101,7 @@ describe('initBackend', () => {
       expect(named.error).toMatch(/^backend tensorflow \(asked for by option\) cannot start: \S/);
     }
     await expect(initBackend({ env: { CAPTION_STUDIO_BACKEND: 'gpu' } })).rejects.toThrow(
-      'CAPTION_STUDIO_BACKEND: unknown backend "gpu" (expected auto, tensorflow-gpu, tensorflow, wasm, cpu)',
+      'CAPTION_STUDIO_BACKEND: unknown backend "gpu" (expected auto, tensorflow-gpu, webgpu, tensorflow, wasm, cpu)',
     );
     expect(parsePreference('WASM')).toBe('wasm');
   });
@@ -108,5 +113,28 @@ describe('resolveWasmDir', () => {
     expect(dir.endsWith(path.sep)).toBe(true);
     expect(existsSync(path.join(dir, 'tfjs-backend-wasm-simd.wasm'))).toBe(true);
     expect(resolveWasmDir({ CAPTION_STUDIO_WASM_DIR: '/opt/app/wasm' })).toBe(`/opt/app/wasm${path.sep}`);
+  });
+});
+
+describe('the backend list', () => {
+  it('names the CUDA library tfjs-node-gpu wanted and the one CUDA setup 4.22 loads with', () => {
+    expect(cudaHint("libcudart.so.11.0: cannot open shared object file: No such file or directory")).toBe(
+      'it wanted libcudart.so.11.0, which could not be loaded; tfjs-node-gpu 4.22 needs exactly CUDA 11.2 and cuDNN 8.1 (other CUDA versions, e.g. 12, do not load it)',
+    );
+    expect(cudaHint('Could not load dynamic library libcudnn.so.8')).toContain('it wanted libcudnn.so.8,');
+    expect(cudaHint('The specified module could not be found. cudart64_110.dll')).toContain('it wanted cudart64_110.dll,');
+    expect(cudaHint('segfault')).toBe('segfault; tfjs-node-gpu 4.22 needs exactly CUDA 11.2 and cuDNN 8.1 (other CUDA versions, e.g. 12, do not load it)');
+  });
+
+  it('lists every backend in the automatic order, each usable or not with a reason; wasm and cpu always usable', async () => {
+    const list = await probeBackends();
+    expect(list.map((b) => b.backend)).toEqual(['tensorflow-gpu', 'webgpu', 'tensorflow', 'wasm', 'cpu']);
+    for (const b of list) expect(b.reason.length).toBeGreaterThan(10);
+    expect(list.find((b) => b.backend === 'wasm')!.usable).toBe('yes');
+    expect(list.find((b) => b.backend === 'cpu')!.usable).toBe('yes');
+    if (!installed('@tensorflow/tfjs-node-gpu')) expect(list[0]).toEqual({ backend: 'tensorflow-gpu', usable: 'no', reason: 'package @tensorflow/tfjs-node-gpu not installed' });
+    // A software WebGPU adapter is never usable automatically.
+    const webgpu = list.find((b) => b.backend === 'webgpu')!;
+    if (/software/.test(webgpu.reason)) expect(webgpu.usable).toBe('by-name');
   });
 });

@@ -6,7 +6,9 @@ import { disposeCaptionModel } from '../../engine/caption-model.ts';
 import { loadEncoder } from '../../engine/encoder.ts';
 import { encoderSpecFor } from '../../engine/encoder-registry.ts';
 import { captionImages } from '../../pipeline/caption-images.ts';
+import type { ShardSpec } from '../../util/shard.ts';
 import { ProgressBar } from '../progress-bar.ts';
+import { SHARD_HELP, shardArg, shareOf } from '../shard-option.ts';
 import { ExitError, modelDirOf, nonNegativeInt, positiveInt, startBackend, type GlobalOptions } from '../options.ts';
 
 interface CaptionCommandOptions extends GlobalOptions {
@@ -17,6 +19,7 @@ interface CaptionCommandOptions extends GlobalOptions {
   readonly maxLength?: number;
   readonly blockNgram: number;
   readonly tags: number;
+  readonly shard?: ShardSpec;
 }
 
 export function registerCaption(program: Command): void {
@@ -30,6 +33,7 @@ export function registerCaption(program: Command): void {
     .option('--max-length <n>', 'most words per caption', positiveInt)
     .option('--block-ngram <n>', 'forbid repeating any n-gram of this size (0 = off)', nonNegativeInt, 2)
     .option('--tags <n>', 'ImageNet tags per image', nonNegativeInt, 5)
+    .option('--shard <i/n>', SHARD_HELP, shardArg)
     .option('--json', 'one JSON object per line: {path, caption, score, alternatives, tags} or {path, error}')
     .action(async (inputs: string[], _opts: unknown, cmd: Command) => {
       await runCaption(inputs, cmd.optsWithGlobals<CaptionCommandOptions>());
@@ -37,8 +41,10 @@ export function registerCaption(program: Command): void {
 }
 
 async function runCaption(inputs: string[], opts: CaptionCommandOptions): Promise<void> {
-  const paths = await expandImagePaths(inputs, { onUnreadable: (_dir, message) => process.stderr.write(`${message}\n`) });
-  if (paths.length === 0) throw new ExitError(`no image files found in ${inputs.join(', ')}`);
+  const found = await expandImagePaths(inputs, { onUnreadable: (_dir, message) => process.stderr.write(`${message}\n`) });
+  if (found.length === 0) throw new ExitError(`no image files found in ${inputs.join(', ')}`);
+  const paths = shareOf(found, (p) => p, inputs, opts.shard).share.map((s) => s.item);
+  if (paths.length === 0) return; // an empty share of a sharded run
   const modelDir = modelDirOf(opts.model);
   await startBackend(opts);
   const model = await loadBundle(modelDir);

@@ -12,6 +12,9 @@ import { loadEncoder, type ImageEncoder } from '../../engine/encoder.ts';
 import { encoderSpecFor } from '../../engine/encoder-registry.ts';
 import { EXPORT_DECODING, exportModelCaptions, type ExportCaptionsResult } from '../../pipeline/export-captions.ts';
 import { ProgressBar } from '../progress-bar.ts';
+import { SHARD_HELP, shardArg } from '../shard-option.ts';
+import { SHARD_MANIFEST_SUFFIX } from '../../data/shard-manifest.ts';
+import type { ShardSpec } from '../../util/shard.ts';
 import { ExitError, modelDirOf, nonNegativeInt, MORE_PROBLEMS, note, positiveInt, problemLines, startBackend, type GlobalOptions } from '../options.ts';
 
 interface ExportCommandOptions extends GlobalOptions {
@@ -23,6 +26,7 @@ interface ExportCommandOptions extends GlobalOptions {
   readonly blockNgram: number;
   readonly dataset?: boolean;
   readonly overwrite?: boolean;
+  readonly shard?: ShardSpec;
 }
 
 export function registerExport(program: Command): void {
@@ -38,6 +42,7 @@ export function registerExport(program: Command): void {
     .option('--block-ngram <n>', 'forbid repeating any n-gram of this size (0 = off)', nonNegativeInt, EXPORT_DECODING.blockRepeatedNgram)
     .option('--dataset', 'read the single input folder as a dataset (sidecar captions become references)')
     .option('--overwrite', 'sidecar: replace existing caption files')
+    .option('--shard <i/n>', `${SHARD_HELP}; writes FILE${SHARD_MANIFEST_SUFFIX} for \`caption-studio merge\``, shardArg)
     .action(async (inputs: string[], _opts: unknown, cmd: Command) => {
       await runExport(inputs, cmd.optsWithGlobals<ExportCommandOptions>());
     });
@@ -60,6 +65,7 @@ async function runExport(inputs: string[], opts: ExportCommandOptions): Promise<
         ...(opts.overwrite ? { overwrite: true } : {}),
         beamSize: opts.beam,
         blockRepeatedNgram: opts.blockNgram,
+        ...(opts.shard ? { shard: opts.shard } : {}),
         load: async () => {
           await startBackend(opts);
           const model = await loadBundle(modelDir);
@@ -88,7 +94,7 @@ async function runExport(inputs: string[], opts: ExportCommandOptions): Promise<
     if (loaded) disposeCaptionModel(loaded.model);
   }
   for (const s of report.skipped) process.stderr.write(`skipped ${s.path}: ${s.reason}\n`);
-  if (report.rows === 0) {
+  if (report.rows === 0 && report.images > 0) {
     throw new ExitError(
       opts.format === 'sidecar'
         ? `no caption files written: all ${report.skipped.length} were skipped${opts.overwrite ? '' : ' (--overwrite replaces existing ones)'}`

@@ -1,21 +1,32 @@
-/** `caption-studio info <model>`: what a model bundle holds, without loading its weights. */
+/**
+ * `caption-studio info <model>`: what a model bundle holds, without loading its weights.
+ * `caption-studio info --backends`: every tfjs backend, usable or not here, and why.
+ */
 import type { Command } from 'commander';
 import { readBundleInfo } from '../../engine/bundle.ts';
 import { describeModelSplit, missingTestSplit, modelSplit } from '../../pipeline/model-split.ts';
-import type { GlobalOptions } from '../options.ts';
+import { probeBackends } from '../../engine/backend-probe.ts';
+import { ExitError, type GlobalOptions } from '../options.ts';
 
 interface InfoCommandOptions extends GlobalOptions {
   readonly json?: boolean;
+  readonly backends?: boolean;
 }
 
 export function registerInfo(program: Command): void {
   program
     .command('info')
-    .description('show a model bundle: config, vocabulary, encoder, training and metrics')
-    .argument('<model>', 'model bundle folder')
-    .option('--json', 'print one JSON object')
-    .action(async (dir: string, _opts: unknown, cmd: Command) => {
+    .description('show a model bundle: config, vocabulary, encoder, training and metrics; or, with --backends, the backends')
+    .argument('[model]', 'model bundle folder')
+    .option('--json', 'print one JSON object (with --backends: one per backend)')
+    .option('--backends', 'list every backend: usable (yes / only by name / no) and why')
+    .action(async (dir: string | undefined, _opts: unknown, cmd: Command) => {
       const opts = cmd.optsWithGlobals<InfoCommandOptions>();
+      if (opts.backends) {
+        await printBackends(opts.json ?? false);
+        if (dir === undefined) return;
+      }
+      if (dir === undefined) throw new ExitError('info: name a model folder, or pass --backends');
       const info = await readBundleInfo(dir);
       const { training, ...meta } = info.metadata;
       const summary = {
@@ -55,4 +66,12 @@ export function registerInfo(program: Command): void {
 function heldOut(metadata: Parameters<typeof modelSplit>[0]): { split: ReturnType<typeof modelSplit>; testSplit: boolean; reason?: string } {
   const reason = missingTestSplit(metadata);
   return { split: modelSplit(metadata), testSplit: reason === null, ...(reason ? { reason } : {}) };
+}
+
+const USABLE = { yes: 'usable', 'by-name': 'by name only', no: 'not usable' } as const;
+
+async function printBackends(json: boolean): Promise<void> {
+  for (const b of await probeBackends()) {
+    process.stdout.write(json ? `${JSON.stringify(b)}\n` : `${b.backend.padEnd(15)} ${USABLE[b.usable].padEnd(13)} ${b.reason}\n`);
+  }
 }

@@ -4,6 +4,7 @@
  * a checkpoint and exits; `--resume` continues from it.
  */
 import { existsSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
 import path from 'node:path';
 import { Option, type Command } from 'commander';
 import { DATASET_FORMATS, type DatasetFormat, type SplitSpec } from '../../data/dataset-types.ts';
@@ -14,6 +15,7 @@ import { DEFAULT_TRAIN_CONFIG as D } from '../../engine/train-config.ts';
 import { DEFAULT_SPLIT } from '../../pipeline/training-data.ts';
 import { CHECKPOINT_FILE } from '../../engine/checkpoint.ts';
 import { recoverRun, runPaths } from '../../engine/train.ts';
+import { EncoderPool } from '../../engine/parallel/encoder-pool.ts';
 import type { TrainConfigInput } from '../../engine/train-config.ts';
 import { trainModel } from '../../pipeline/train-model.ts';
 import { CancelledError } from '../../util/progress.ts';
@@ -50,6 +52,7 @@ interface TrainCommandOptions extends GlobalOptions {
   readonly cache?: string;
   readonly weights: 'float32' | 'float16' | 'uint8';
   readonly name?: string;
+  readonly workers: number;
 }
 
 /** The schedule from the command line; parameters left out get the defaults written beside each type. */
@@ -132,6 +135,7 @@ export function registerTrain(program: Command): void {
     .option('--cache <dir>', 'feature cache folder (default: the user cache dir)')
     .addOption(new Option('--weights <type>', 'how the model stores its weights').choices(['float32', 'float16', 'uint8']).default('float32'))
     .option('--name <name>', 'model name shown in the app')
+    .option('--workers <n>', 'data-parallel training threads on the wasm backend (default: one per core)', positiveInt, availableParallelism())
     .action(async (dataset: string, _opts: unknown, cmd: Command) => {
       const given = (name: string): boolean => {
         const source = cmd.getOptionValueSource(name);
@@ -165,7 +169,7 @@ async function runTrain(datasetPath: string, opts: TrainCommandOptions, given: S
     ...(given.valFraction || !opts.resume ? { valFraction: opts.valFraction } : {}),
     ...(given.testFraction || !opts.resume ? { testFraction: opts.testFraction } : {}),
   };
-  await startBackend(opts);
+  await startBackend(opts, true);
 
   const controller = new AbortController();
   let phase = 'features' as 'features' | 'training';
@@ -184,6 +188,8 @@ async function runTrain(datasetPath: string, opts: TrainCommandOptions, given: S
   process.on('SIGINT', onSigint);
   const bar = new ProgressBar(process.stderr, opts.quiet);
   const encoder = await loadEncoder(defaultEncoderSpec());
+  // Features of uncached images are computed on every core too (the threads start only if something is uncached).
+  const pool = opts.workers > 1 && currentBackend()?.tfjsBackend === 'wasm' ? new EncoderPool(defaultEncoderSpec(), opts.workers, encoder.id, encoder.featureDim) : null;
   try {
     const result = await trainModel(
       {
@@ -197,6 +203,8 @@ async function runTrain(datasetPath: string, opts: TrainCommandOptions, given: S
         weights: opts.weights,
         name: opts.name ?? path.basename(out),
         encoder,
+        ...(pool ? { featureEncoder: pool } : {}),
+        workers: opts.workers,
         ...(opts.cache ? { cacheDir: opts.cache } : {}),
         provenance: { command: ['caption-studio', ...process.argv.slice(2)].join(' ') },
         signal: controller.signal,
@@ -244,6 +252,7 @@ async function runTrain(datasetPath: string, opts: TrainCommandOptions, given: S
     throw err;
   } finally {
     process.off('SIGINT', onSigint);
+    await pool?.close();
     encoder.dispose();
   }
 }

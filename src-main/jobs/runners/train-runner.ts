@@ -3,6 +3,7 @@
  * and per-epoch figures with sample captions streamed to the UI. Pause blocks at the next image or mini-batch;
  * cancel makes the trainer write a checkpoint that `resume` continues from.
  */
+import { availableParallelism } from 'node:os';
 import type { EpochReport, JobResult } from '../../contract/types.ts';
 import { currentBackend } from '../../engine/backend.ts';
 import { defaultEncoderSpec, encoderId } from '../../engine/encoder.ts';
@@ -20,6 +21,7 @@ export async function runTrainJob(params: TrainJobParams, ctx: JobContext, engin
       config: params.config,
       split: params.split,
       runDir: params.checkpointDir,
+      workers: params.workers ?? availableParallelism(),
       resume: params.resume,
       overwrite: !params.resume,
       modelDir: params.modelDir,

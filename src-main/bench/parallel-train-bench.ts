@@ -1,0 +1,152 @@
+/**
+ * Data-parallel training speed: the trainer's optimisation step (engine/parallel/optimisation-step.ts: loss and
+ * gradients with per-example randomness, global-norm clip, Adam) at the train bench's sizes, first in this thread
+ * (1 worker), then over a pool of N worker threads, one line each and a line with their ratio — all in one run, so
+ * the ratio compares figures measured under the same load.
+ *
+ * Standalone: `npx tsx src-main/bench/parallel-train-bench.ts [--workers N] [--steps 6]`.
+ */
+import { availableParallelism } from 'node:os';
+import { pathToFileURL } from 'node:url';
+import { initBackend } from '../engine/backend.ts';
+import { disposeDecoderWeights, initDecoderWeights } from '../engine/decoder.ts';
+import type { CaptionBatch, DecoderConfig } from '../engine/model-types.ts';
+import { Adam } from '../engine/optimizer.ts';
+import { optimisationStep } from '../engine/parallel/optimisation-step.ts';
+import { TrainPool } from '../engine/parallel/train-pool.ts';
+import { Rng } from '../util/rng.ts';
+import { median, round } from './stats.ts';
+import { argValue, DEFAULT_CONFIG, syntheticBatch } from './train-bench.ts';
+
+export interface ParallelTrainBenchOptions {
+  /** Workers of the parallel line (default: one per core, os.availableParallelism()). */
+  readonly workers?: number;
+  readonly batchSize?: number;
+  readonly steps?: number;
+  readonly config?: Partial<DecoderConfig>;
+  readonly epsilon?: number;
+  readonly warmup?: number;
+  readonly repeats?: number;
+}
+
+export interface WorkersLine {
+      readonly bench: 'train_workers';
+      readonly backend: string;
+      readonly workers: number;
+      readonly B: number;
+      readonly T: number;
+      readonly epsilon: number;
+      readonly ms_per_step: number;
+      /** CPU time of the whole process (every thread) per step, median: unlike wall time, barely affected by other load. */
+      readonly cpu_ms_per_step: number;
+      readonly tokens_per_s: number;
+      readonly steps_timed: number;
+}
+
+export type ParallelTrainBenchLine =
+  | WorkersLine
+  | {
+      readonly bench: 'train_workers_ratio';
+      readonly backend: string;
+      readonly workers: number;
+      readonly cores: number;
+      /** N-worker tokens/s over 1-worker tokens/s, as measured (wall clock). */
+      readonly ratio: number;
+      /**
+       * The ratio N workers would reach with N idle cores: N × (1-worker CPU time per step) / (N-worker CPU time per
+       * step). Parallel overhead lowers it; other programs' load does not. An estimate, not a measurement of speed.
+       */
+      readonly ratio_if_cores_idle: number;
+    };
+
+const ADAM = { beta1: 0.9, beta2: 0.999, epsilon: 1e-8 };
+
+/** Times the step with 1 worker, then with N; returns both lines and their ratio (N-worker tokens/s over 1-worker). */
+export async function runParallelTrainBench(options: ParallelTrainBenchOptions = {}): Promise<ParallelTrainBenchLine[]> {
+  const report = await initBackend();
+  const cfg: DecoderConfig = { ...DEFAULT_CONFIG, ...options.config };
+  const B = options.batchSize ?? 64;
+  const T = options.steps ?? 16;
+  const epsilon = options.epsilon ?? 0.75;
+  const warmup = options.warmup ?? 1;
+  const repeats = options.repeats ?? 5;
+  const workers = options.workers ?? availableParallelism();
+  const batch = syntheticBatch(cfg, B, T, new Rng(2024));
+  const weights = initDecoderWeights(cfg, 1);
+  const adam = new Adam(weights, ADAM);
+  const seeds = new Rng(5);
+  const lines: ParallelTrainBenchLine[] = [];
+  const line = (n: number, ms: number[], cpu: number[], tokens: number): WorkersLine => ({
+    bench: 'train_workers',
+    backend: report.backend,
+    workers: n,
+    B,
+    T,
+    epsilon,
+    ms_per_step: round(median(ms)),
+    cpu_ms_per_step: round(median(cpu)),
+    tokens_per_s: Math.round((tokens / median(ms)) * 1000),
+    steps_timed: ms.length,
+  });
+  const time = async (pool: TrainPool | null): Promise<{ ms: number[]; cpu: number[]; tokens: number }> => {
+    const ms: number[] = [];
+    const cpu: number[] = [];
+    let tokens = 0;
+    for (let i = 0; i < warmup + repeats; i++) {
+      const t0 = performance.now();
+      const c0 = process.cpuUsage();
+      // With a pool, a step's time includes the previous step's Adam update, which the workers run before it.
+      const step = await optimisationStep({ weights, adam, decoderConfig: cfg, pool }, batch as CaptionBatch, {
+        batchSeed: seeds.nextUint32(),
+        epsilon,
+        sampling: 'argmax',
+        lr: 1e-3,
+        clipNorm: 5,
+        where: `bench step ${i}`,
+      });
+      if (i >= warmup) {
+        ms.push(performance.now() - t0);
+        const c = process.cpuUsage(c0);
+        cpu.push((c.user + c.system) / 1000);
+      }
+      tokens = step.tokens;
+    }
+    return { ms, cpu, tokens };
+  };
+  try {
+    const timed = await time(null);
+    const one = line(1, timed.ms, timed.cpu, timed.tokens);
+    lines.push(one);
+    if (workers >= 2 && report.tfjsBackend === 'wasm') {
+      const pool = await TrainPool.start({ workers, decoderConfig: cfg, adamConfig: ADAM, weights, adam });
+      try {
+        const many = await time(pool);
+        const parallel = line(workers, many.ms, many.cpu, many.tokens);
+        lines.push(parallel);
+        const ratio = parallel.tokens_per_s / one.tokens_per_s;
+        lines.push({
+          bench: 'train_workers_ratio',
+          backend: report.backend,
+          workers,
+          cores: availableParallelism(),
+          ratio: round(ratio, 2),
+          ratio_if_cores_idle: round((workers * one.cpu_ms_per_step) / parallel.cpu_ms_per_step, 2),
+        });
+      } finally {
+        await pool.close();
+      }
+    }
+  } finally {
+    adam.dispose();
+    disposeDecoderWeights(weights);
+    batch.features.dispose();
+  }
+  return lines;
+}
+
+if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
+  const workers = argValue('--workers');
+  const repeats = argValue('--steps');
+  const lines = await runParallelTrainBench({ ...(workers ? { workers } : {}), ...(repeats ? { repeats } : {}) });
+  for (const l of lines) console.log(JSON.stringify(l));
+}

@@ -1,0 +1,247 @@
+/**
+ * Data-parallel training on every core: a pool of worker threads (train-worker.ts), each with its own wasm
+ * backend and a replica of the decoder and of Adam. Per mini-batch the pool splits the rows into one contiguous
+ * shard per worker, the workers compute their shards' gradients and reduce them through shared memory in a fixed
+ * order (train-protocol.ts), the pool takes the global norm of the reduced gradient once, and — unless the step
+ * diverged — every replica applies the same clipped gradient with the same Adam step, so the replicas stay
+ * identical. The caller's own weights and optimiser (the trainer's) are brought up to date with `syncInto` only
+ * when it needs them (validation, checkpoints), from worker 0's replica.
+ */
+import { Worker } from 'node:worker_threads';
+import * as tf from '@tensorflow/tfjs';
+import { packBatch } from '../decoder-batch.ts';
+import { type CaptionBatch, type DecoderConfig, type DecoderWeights } from '../model-types.ts';
+import type { Adam } from '../optimizer.ts';
+import type { AdamConfig } from '../train-config.ts';
+import {
+  allocateShared,
+  evenRange,
+  flatParams,
+  paramLayout,
+  type FlatAdamState,
+  type FromTrainWorker,
+  type ParamLayout,
+  type ShardMessage,
+  type StepTimes,
+  type ToTrainWorker,
+  type TrainWorkerInit,
+} from './train-protocol.ts';
+
+/** What one data-parallel step measured (the gradient is not applied yet: see `apply`). */
+export interface PoolStep {
+  /** Mean cross-entropy per target token over the whole mini-batch. */
+  readonly loss: number;
+  readonly tokens: number;
+  readonly teacherForcedFraction: number;
+  /** Global L2 norm of the reduced gradient, before clipping. */
+  readonly gradNorm: number;
+  /** Per worker: milliseconds of its pass, of waiting at the barrier and of its share of the reduction (pool only). */
+  readonly workerMs?: readonly StepTimes[];
+}
+
+export interface TrainPoolOptions {
+  readonly workers: number;
+  readonly decoderConfig: DecoderConfig;
+  readonly adamConfig: AdamConfig;
+  /** The starting weights and optimiser state every replica copies. */
+  readonly weights: DecoderWeights;
+  readonly adam: Adam;
+}
+
+/** Where a training worker's code is and how to start it (source with the TypeScript loader, or the bundle). */
+function trainWorkerUrl(): URL {
+  if (import.meta.url.endsWith('.ts')) return new URL('./train-worker-boot.mjs', import.meta.url);
+  // Bundled: this code lives in out/main/index.js (or job-worker.js), the worker in out/main/train-worker.js.
+  return new URL('./train-worker.js', import.meta.url);
+}
+
+type Waiter = { resolve: (message: FromTrainWorker) => void; reject: (err: Error) => void };
+
+/** One worker thread and the replies it owes, in order. */
+class Replica {
+  private readonly waiting: Waiter[] = [];
+  failure: Error | null = null;
+
+  constructor(
+    readonly worker: Worker,
+    onFailure: (err: Error) => void,
+  ) {
+    worker.on('message', (message: FromTrainWorker) => {
+      if (message.type === 'error') {
+        onFailure(new Error(`training worker: ${message.message}`));
+        return;
+      }
+      this.waiting.shift()?.resolve(message);
+    });
+    worker.on('error', (err) => onFailure(new Error(`training worker crashed: ${err.message.split('\n')[0]}`)));
+    worker.on('exit', (code) => onFailure(new Error(`training worker stopped (exit code ${code})`)));
+  }
+
+  /** The next reply (of the given type). */
+  reply<T extends FromTrainWorker['type']>(type: T): Promise<Extract<FromTrainWorker, { type: T }>> {
+    if (this.failure) return Promise.reject(this.failure);
+    return new Promise((resolve, reject) => {
+      this.waiting.push({
+        resolve: (m) => (m.type === type ? resolve(m as Extract<FromTrainWorker, { type: T }>) : reject(new Error(`training worker: expected ${type}, got ${m.type}`))),
+        reject,
+      });
+    });
+  }
+
+  send(message: ToTrainWorker): void {
+    this.worker.postMessage(message);
+  }
+
+  fail(err: Error): void {
+    this.failure ??= err;
+    for (const w of this.waiting.splice(0)) w.reject(this.failure);
+  }
+}
+
+export class TrainPool {
+  private generation = 0;
+  private failure: Error | null = null;
+  private closed = false;
+
+  private constructor(
+    private readonly replicas: Replica[],
+    private readonly cfg: DecoderConfig,
+    private readonly layout: ParamLayout,
+  ) {}
+
+  /** Starts `workers` threads with copies of the given weights and optimiser state; resolves when all are ready. */
+  static async start(opts: TrainPoolOptions): Promise<TrainPool> {
+    if (!(Number.isInteger(opts.workers) && opts.workers >= 2)) throw new Error(`train pool: needs at least 2 workers, got ${opts.workers}`);
+    const layout = paramLayout(opts.decoderConfig);
+    const shared = allocateShared(opts.workers, layout.total);
+    const state = opts.adam.state();
+    const weights = flatParams(opts.weights);
+    const adam: FlatAdamState = { step: state.step, m: flatParams(state.m), v: flatParams(state.v) };
+    const replicas: Replica[] = [];
+    let pool: TrainPool | null = null;
+    const onFailure = (err: Error): void => pool?.fail(err) ?? replicas.forEach((r) => r.fail(err));
+    for (let index = 0; index < opts.workers; index++) {
+      const init: TrainWorkerInit = { index, workers: opts.workers, decoderConfig: opts.decoderConfig, adamConfig: opts.adamConfig, weights, adam, shared };
+      const worker = new Worker(trainWorkerUrl(), { workerData: init });
+      replicas.push(new Replica(worker, onFailure));
+    }
+    pool = new TrainPool(replicas, opts.decoderConfig, layout);
+    try {
+      await Promise.all(replicas.map((r) => r.reply('ready')));
+    } catch (err) {
+      await pool.close();
+      throw err;
+    }
+    return pool;
+  }
+
+  get workers(): number {
+    return this.replicas.length;
+  }
+
+  /**
+   * Loss and reduced gradient of one mini-batch over all workers. `batchSeed` keys every row's randomness
+   * (rows are numbered across the whole mini-batch). The gradient waits in shared memory for `apply`.
+   */
+  async step(batch: CaptionBatch, opts: { readonly batchSeed: number; readonly epsilon: number; readonly sampling: 'sample' | 'argmax' }): Promise<PoolStep> {
+    this.throwIfFailed();
+    const gradientTokens = packBatch(batch, this.cfg, 'train pool').tokens;
+    const F = this.cfg.featureDim;
+    const L = batch.length;
+    const features = batch.features.dataSync() as Float32Array;
+    this.generation += 1;
+    const replies = this.replicas.map((replica, w) => {
+      const { lo, hi } = evenRange(batch.batchSize, w, this.replicas.length);
+      const message: ShardMessage = {
+        type: 'step',
+        generation: this.generation,
+        features: features.slice(lo * F, hi * F),
+        tokens: batch.tokens.slice(lo * L, hi * L),
+        batchSize: hi - lo,
+        length: L,
+        firstRow: lo,
+        batchSeed: opts.batchSeed,
+        epsilon: opts.epsilon,
+        sampling: opts.sampling,
+        gradientTokens,
+      };
+      const reply = replica.reply('stepped');
+      replica.send(message);
+      return reply;
+    });
+    const results = await Promise.all(replies);
+    let lossSum = 0;
+    let tokens = 0;
+    let decisions = 0;
+    let forced = 0;
+    let sumSquares = 0;
+    for (const r of results) {
+      lossSum += r.loss * r.tokens;
+      tokens += r.tokens;
+      decisions += r.decisions;
+      forced += r.teacherForced;
+      sumSquares += r.sumSquares;
+    }
+    return {
+      loss: tokens > 0 ? lossSum / tokens : 0,
+      tokens,
+      teacherForcedFraction: decisions > 0 ? forced / decisions : 1,
+      gradNorm: Math.sqrt(sumSquares),
+      workerMs: results.map((r) => r.ms),
+    };
+  }
+
+  /** Every replica applies the last step's reduced gradient, clipped to global norm `clipNorm` (0: none), with Adam at lr. */
+  apply(step: PoolStep, lr: number, clipNorm: number): void {
+    this.throwIfFailed();
+    const scale = clipNorm > 0 && step.gradNorm > clipNorm ? clipNorm / step.gradNorm : 1;
+    for (const r of this.replicas) r.send({ type: 'apply', lr, scale });
+  }
+
+  /** Copies worker 0's weights and optimiser state into the caller's (after every step sent so far). */
+  async syncInto(weights: DecoderWeights, adam: Adam): Promise<void> {
+    this.throwIfFailed();
+    const replica = this.replicas[0]!;
+    const reply = replica.reply('state');
+    replica.send({ type: 'state' });
+    const state = await reply;
+    tf.tidy(() => {
+      const m: Record<string, tf.Tensor> = {};
+      const v: Record<string, tf.Tensor> = {};
+      for (const { name, shape } of this.layout.entries) {
+        weights[name].assign(tf.tensor(state.weights[name], shape));
+        m[name] = tf.tensor(state.adam.m[name], shape);
+        v[name] = tf.tensor(state.adam.v[name], shape);
+      }
+      adam.load({ step: state.adam.step, m, v });
+    });
+  }
+
+  /** Stops every worker. */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    this.fail(new Error('train pool: closed'));
+    await Promise.all(this.replicas.map((r) => r.worker.terminate()));
+  }
+
+  private fail(err: Error): void {
+    if (!this.closed) this.failure ??= err;
+    for (const r of this.replicas) r.fail(this.failure ?? err);
+  }
+
+  private throwIfFailed(): void {
+    if (this.failure) throw this.failure;
+    if (this.closed) throw new Error('train pool: closed');
+  }
+}
+
+/**
+ * A pool of `workers` training workers, or null to train in this thread: with one worker, or when this process
+ * does not run on wasm (the native and GPU backends use every core themselves; the workers always run wasm).
+ */
+export async function startTrainPool(workers: number, opts: Omit<TrainPoolOptions, 'workers'>): Promise<TrainPool | null> {
+  if (!(Number.isInteger(workers) && workers >= 1)) throw new Error(`train: workers must be a positive integer, got ${workers}`);
+  if (workers === 1 || tf.getBackend() !== 'wasm') return null;
+  return TrainPool.start({ ...opts, workers });
+}

@@ -1,0 +1,43 @@
+/** Feature extraction over worker threads: the same features, in the same order, as the encoder in this thread. */
+import { describe, expect, it } from 'vitest';
+import { initBackend } from '../../src-main/engine/backend.ts';
+import { defaultEncoderSpec, loadEncoder } from '../../src-main/engine/encoder.ts';
+import { EncoderPool } from '../../src-main/engine/parallel/encoder-pool.ts';
+import { Rng } from '../../src-main/util/rng.ts';
+
+describe('EncoderPool', () => {
+  it('gives each image the features the in-process encoder gives it, in order, for batches of any size', async () => {
+    await initBackend({ prefer: 'wasm' });
+    const spec = defaultEncoderSpec();
+    const encoder = await loadEncoder(spec);
+    const rng = new Rng(9);
+    // Smooth random pictures (a gradient plus noise), different enough to tell apart.
+    const images = Array.from({ length: 5 }, (_, k) =>
+      Uint8Array.from({ length: 224 * 224 * 3 }, (_, i) => Math.min(255, ((i * (k + 1)) % 251) + rng.int(5))),
+    );
+    const pool = new EncoderPool(spec, 2, encoder.id, encoder.featureDim);
+    try {
+      const mine = (await encoder.encode(images, { topK: 0 })).features;
+      for (const batch of [images, images.slice(0, 1), images.slice(2)]) {
+        const theirs = (await pool.encode(batch)).features;
+        expect(theirs).toHaveLength(batch.length);
+        theirs.forEach((f, k) => {
+          const ref = mine[images.indexOf(batch[k]!)]!;
+          expect(f.length).toBe(encoder.featureDim);
+          let diff = 0;
+          let scale = 0;
+          for (let j = 0; j < f.length; j++) {
+            diff = Math.max(diff, Math.abs(f[j]! - ref[j]!));
+            scale = Math.max(scale, Math.abs(ref[j]!));
+          }
+          expect(diff / scale).toBeLessThan(1e-5);
+        });
+      }
+      // The images really differ (so order mistakes would show).
+      expect(Math.abs(mine[0]![0]! - mine[1]![0]!) + Math.abs(mine[0]![1]! - mine[1]![1]!)).toBeGreaterThan(1e-4);
+    } finally {
+      await pool.close();
+      encoder.dispose();
+    }
+  });
+});
