@@ -2,6 +2,7 @@
  * The shapes the backend hands to the UI (responses and job events). Types, and the few name lists they are made
  * of (re-exported from import-free leaf modules), so any front end can import it for free.
  */
+import { DATASET_FORMATS, type DatasetFormat } from '../data/dataset-types.ts';
 import { EXPORT_FORMATS, type ExportFormat } from '../data/export-formats.ts';
 import { BACKEND_PREFERENCES, type BackendPreference } from '../engine/backend-names.ts';
 import type { ProgressEvent } from '../util/progress.ts';
@@ -198,6 +199,10 @@ export type JobResult =
       /** One line per image left out or skipped, naming it and the reason (the first 50). */
       readonly problems: readonly string[];
     };
+
+/** Dataset formats the backend reads (data/dataset-types.ts's list); 'auto' detects. */
+export const DATASET_FORMAT_NAMES = DATASET_FORMATS;
+export type DatasetFormatName = DatasetFormat;
 
 /** Output formats of an export: data/export-formats.ts's list. */
 export const EXPORT_FORMAT_NAMES = EXPORT_FORMATS;
