@@ -2,6 +2,7 @@
  * The shapes the backend hands to the UI (responses and job events). Types, and the few name lists they are made
  * of (re-exported from import-free leaf modules), so any front end can import it for free.
  */
+import { DATASET_FORMATS, type DatasetFormat } from '../data/dataset-types.ts';
 import { EXPORT_FORMATS, type ExportFormat } from '../data/export-formats.ts';
 import { BACKEND_PREFERENCES, type BackendPreference } from '../engine/backend-names.ts';
 import type { ProgressEvent } from '../util/progress.ts';
@@ -231,6 +232,9 @@ export interface CaptionsConverted {
   readonly skipped: readonly { readonly path: string; readonly reason: string }[];
 }
 
+/** Dataset formats the backend reads (data/dataset-types.ts's list); 'auto' detects. */
+export const DATASET_FORMAT_NAMES = DATASET_FORMATS;
+export type DatasetFormatName = DatasetFormat;
 
 /** Output formats of an export: data/export-formats.ts's list. */
 export const EXPORT_FORMAT_NAMES = EXPORT_FORMATS;

@@ -7,16 +7,12 @@ import path from 'node:path';
 import { Option, type Command } from 'commander';
 import { DATASET_FORMATS, type DatasetFormat } from '../../data/dataset-types.ts';
 import { checkExportOutput, exportCaptions } from '../../data/export.ts';
-import { loadBundle, readBundleInfo } from '../../engine/bundle.ts';
-import { disposeCaptionModel, modelLabel } from '../../engine/caption-model.ts';
-import { loadEncoder } from '../../engine/encoder.ts';
-import { encoderSpecFor } from '../../engine/encoder-registry.ts';
+import { modelLabel } from '../../engine/caption-model.ts';
 import type { CaptionScores } from '../../engine/metrics/evaluate.ts';
-import { evaluateModel, evaluateNearestNeighbour, type Evaluation } from '../../pipeline/evaluate.ts';
-import { featuresOf, itemsOf, openDataset } from '../../pipeline/training-data.ts';
-import { missingTestSplit, recordedSplit } from '../../pipeline/model-split.ts';
+import { evaluateOnDataset } from '../../pipeline/evaluate-dataset.ts';
+import { featureNotes, LoadedModel } from '../loaded-model.ts';
 import { ProgressBar } from '../progress-bar.ts';
-import { ExitError, nonNegativeInt, note, positiveInt, startBackend, type GlobalOptions } from '../options.ts';
+import { ExitError, nonNegativeInt, positiveInt, type GlobalOptions } from '../options.ts';
 
 interface EvalCommandOptions extends GlobalOptions {
   readonly split: 'train' | 'val' | 'test' | 'all';
@@ -61,47 +57,29 @@ async function runEval(modelDir: string, datasetPath: string, opts: EvalCommandO
   }
   const predictionsFormat = opts.predictions ? PREDICTION_FORMATS[path.extname(opts.predictions).toLowerCase()] : undefined;
   if (opts.predictions && !predictionsFormat) throw new ExitError(`--predictions ${opts.predictions}: name a .csv or .jsonl file (the extension picks the format)`);
-  // Which images are held out comes from the model's record, read before any weights or images are loaded.
-  const info = await readBundleInfo(modelDir);
-  const seeded = recordedSplit(info.metadata);
-  const dataset = await openDataset(datasetPath, {
-    format: opts.format,
-    ...(opts.images ? { imagesDir: opts.images } : {}),
-    ...(seeded ? { split: seeded } : {}),
-    ...(opts.keepDuplicates ? { keepDuplicateCaptions: true } : {}),
-  });
-  // Held-out images exist only where the model recorded its split (or the dataset brings its own): anything else
-  // would score images the model may have trained on.
-  const missing = dataset.splits.kind === 'dataset' ? null : missingTestSplit(info.metadata);
-  if (missing && (opts.split === 'test' || (opts.split === 'val' && !seeded))) {
-    throw new ExitError(`${path.resolve(modelDir)}: ${missing}; --split all scores every image anyway (not a held-out figure)`);
-  }
-  await startBackend(opts);
-  const model = await loadBundle(modelDir);
-  const encoder = await loadEncoder(encoderSpecFor(model.encoderId));
   const bar = new ProgressBar(process.stderr, opts.quiet);
+  const loaded = new LoadedModel(opts, modelDir);
   try {
-    if (opts.predictions) await checkExportOutput(opts.predictions, [datasetPath, dataset.source]);
-    const items = itemsOf(dataset, opts.split);
-    if (items.length === 0) {
-      const counts = ['train', 'val', 'test'].map((s) => `${s} ${dataset.items.filter((i) => i.split === s).length}`).join(', ');
-      throw new ExitError(`${dataset.source}: no captioned images in split '${opts.split}' (${counts}); choose another with --split`);
-    }
-    const cache = { ...(opts.cache ? { cacheDir: opts.cache } : {}), onWarning: (message: string) => {
-        bar.stop();
-        note(opts, message);
+    const { dataset, model, evaluation, baseline, skipped } = await evaluateOnDataset(
+      {
+        modelDir,
+        dataset: { path: datasetPath, format: opts.format, ...(opts.images ? { imagesDir: opts.images } : {}), ...(opts.keepDuplicates ? { keepDuplicateCaptions: true } : {}) },
+        split: opts.split,
+        beamSize: opts.beam,
+        blockRepeatedNgram: opts.blockNgram,
+        ...(opts.baseline ? { baseline: true } : {}),
+        ...(opts.cache ? { cacheDir: opts.cache } : {}),
+        load: loaded.load,
       },
-    };
-    const { featured, failures } = await featuresOf(items, encoder, { ...cache, onProgress: bar.listener });
+      {
+        onDataset: async (d) => {
+          if (opts.predictions) await checkExportOutput(opts.predictions, [datasetPath, d.source]);
+        },
+        onProgress: bar.listener,
+        ...featureNotes(opts, bar, Infinity, true),
+      },
+    );
     bar.stop();
-    for (const f of failures) process.stderr.write(`skipped ${f.error}\n`);
-    const evaluation = evaluateModel(model, encoder.id, featured, { beamSize: opts.beam, blockRepeatedNgram: opts.blockNgram });
-    let baseline: Evaluation | undefined;
-    if (opts.baseline) {
-      const trainItems = itemsOf(dataset, 'train').filter((i) => !items.includes(i));
-      const train = await featuresOf(trainItems, encoder, cache);
-      baseline = evaluateNearestNeighbour(train.featured, featured);
-    }
     if (opts.predictions) {
       await exportCaptions(
         evaluation.predictions.map((p) => ({ path: p.path, caption: p.caption, score: p.score === undefined ? null : round4(p.score), model: modelLabel(model), references: p.references })),
@@ -113,7 +91,7 @@ async function runEval(modelDir: string, datasetPath: string, opts: EvalCommandO
       dataset: dataset.source,
       split: opts.split,
       images: evaluation.images,
-      skipped: failures.length,
+      skipped,
       metrics: rounded(evaluation.metrics),
       ...(baseline ? { nearestNeighbour: rounded(baseline.metrics) } : {}),
     };
@@ -125,8 +103,7 @@ async function runEval(modelDir: string, datasetPath: string, opts: EvalCommandO
     }
   } finally {
     bar.stop();
-    encoder.dispose();
-    disposeCaptionModel(model);
+    loaded.dispose();
   }
 }
 

@@ -6,16 +6,13 @@
 import path from 'node:path';
 import { Option, type Command } from 'commander';
 import { EXPORT_FORMATS, type ExportFormat } from '../../data/export-formats.ts';
-import { loadBundle } from '../../engine/bundle.ts';
-import { disposeCaptionModel, type CaptionModel } from '../../engine/caption-model.ts';
-import { loadEncoder, type ImageEncoder } from '../../engine/encoder.ts';
-import { encoderSpecFor } from '../../engine/encoder-registry.ts';
 import { EXPORT_DECODING, exportModelCaptions, type ExportCaptionsResult } from '../../pipeline/export-captions.ts';
+import { LoadedModel } from '../loaded-model.ts';
 import { ProgressBar } from '../progress-bar.ts';
 import { SHARD_HELP, shardArg } from '../shard-option.ts';
 import { SHARD_MANIFEST_SUFFIX } from '../../data/shard-manifest.ts';
 import type { ShardSpec } from '../../util/shard.ts';
-import { ExitError, modelDirOf, nonNegativeInt, MORE_PROBLEMS, note, positiveInt, problemLines, startBackend, type GlobalOptions } from '../options.ts';
+import { ExitError, modelDirOf, nonNegativeInt, MORE_PROBLEMS, note, positiveInt, problemLines, type GlobalOptions } from '../options.ts';
 
 interface ExportCommandOptions extends GlobalOptions {
   readonly out?: string;
@@ -52,7 +49,7 @@ async function runExport(inputs: string[], opts: ExportCommandOptions): Promise<
   if (opts.format !== 'sidecar' && !opts.out) throw new ExitError(`--out is needed for --format ${opts.format}`);
   const modelDir = modelDirOf(opts.model);
   const bar = new ProgressBar(process.stderr, opts.quiet);
-  let loaded: { model: CaptionModel; encoder: ImageEncoder } | undefined;
+  const loaded = new LoadedModel(opts, modelDir);
   let report: ExportCaptionsResult;
   try {
     report = await exportModelCaptions(
@@ -66,15 +63,7 @@ async function runExport(inputs: string[], opts: ExportCommandOptions): Promise<
         beamSize: opts.beam,
         blockRepeatedNgram: opts.blockNgram,
         ...(opts.shard ? { shard: opts.shard } : {}),
-        load: async () => {
-          await startBackend(opts);
-          const model = await loadBundle(modelDir);
-          loaded = { model, encoder: await loadEncoder(encoderSpecFor(model.encoderId)).catch((err: unknown) => {
-            disposeCaptionModel(model);
-            throw err;
-          }) };
-          return loaded;
-        },
+        load: loaded.load,
       },
       {
         onDatasetProblems: (problems) => {
@@ -90,8 +79,7 @@ async function runExport(inputs: string[], opts: ExportCommandOptions): Promise<
     );
   } finally {
     bar.stop();
-    loaded?.encoder.dispose();
-    if (loaded) disposeCaptionModel(loaded.model);
+    loaded.dispose();
   }
   for (const s of report.skipped) process.stderr.write(`skipped ${s.path}: ${s.reason}\n`);
   if (report.rows === 0 && report.images > 0) {

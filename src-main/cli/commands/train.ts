@@ -19,6 +19,7 @@ import { EncoderPool } from '../../engine/parallel/encoder-pool.ts';
 import type { TrainConfigInput } from '../../engine/train-config.ts';
 import { trainModel } from '../../pipeline/train-model.ts';
 import { CancelledError } from '../../util/progress.ts';
+import { featureNotes } from '../loaded-model.ts';
 import { ProgressBar } from '../progress-bar.ts';
 import { ExitError, finiteNumber, fraction, nonNegativeInt, MORE_PROBLEMS, note, positiveInt, problemLines, startBackend, type GlobalOptions } from '../options.ts';
 
@@ -214,14 +215,7 @@ async function runTrain(datasetPath: string, opts: TrainCommandOptions, given: S
           for (const line of problemLines(d.problems, 5, MORE_PROBLEMS)) note(opts, line);
         },
         onProgress: bar.listener,
-        onWarning: (message) => {
-          bar.stop();
-          note(opts, message);
-        },
-        onUnreadable: (failures) => {
-          bar.stop();
-          for (const f of failures.slice(0, 5)) note(opts, `skipped ${f.error}`);
-        },
+        ...featureNotes(opts, bar, 5),
         onStart: (s) => {
           bar.stop();
           phase = 'training';
