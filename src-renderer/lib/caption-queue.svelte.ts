@@ -30,6 +30,8 @@ class CaptionQueue {
   uploading = $state<{ done: number; total: number } | null>(null);
   private readonly early = new Map<string, CaptionItem[]>();
   private serial = 0;
+  /** The page's own copies of dropped files, by backend path: the uploaded copy is removed when its job ends. */
+  private readonly previews = new Map<string, string>();
 
   constructor() {
     api.onEvent((event) => {
@@ -71,7 +73,18 @@ class CaptionQueue {
     } finally {
       this.uploading = null;
     }
-    if (paths?.length) await this.captionPaths(paths);
+    if (paths?.length) {
+      paths.forEach((p, i) => {
+        const file = files[i];
+        if (file && !this.previews.has(p)) this.previews.set(p, URL.createObjectURL(file));
+      });
+      await this.captionPaths(paths);
+    }
+  }
+
+  /** The page's own copy of a dropped file, to show instead of the backend's (gone once its job ended). */
+  previewOf(path: string): string | undefined {
+    return this.previews.get(path);
   }
 
   /** Captions files or folders given by path. */
@@ -86,6 +99,8 @@ class CaptionQueue {
 
   clear(): void {
     this.cards = [];
+    for (const url of this.previews.values()) URL.revokeObjectURL(url);
+    this.previews.clear();
   }
 }
 
