@@ -66,6 +66,8 @@ export class AppServices {
   private readonly listeners = new Set<(event: JobEvent) => void>();
   private readonly handlers: Handlers;
   private version = '0.0.0';
+  /** The uploaded files each running caption job works on (removed when it ends). */
+  private readonly uploadsOfJob = new Map<string, string[]>();
   /** Files the user chose in the native save dialog this session (an export may replace them). */
   private readonly chosenOutputs = new Set<string>();
 
@@ -188,6 +190,11 @@ export class AppServices {
   }
 
   private async jobFinished(job: JobSummary): Promise<void> {
+    const uploaded = this.uploadsOfJob.get(job.id);
+    if (uploaded) {
+      this.uploadsOfJob.delete(job.id);
+      await this.uploads.remove(uploaded).catch(() => {});
+    }
     if (job.result?.kind === 'export' && job.result.format !== 'sidecar') await this.outputWritten([job.result.outPath]);
     if (job.result?.kind === 'train') this.emit({ type: 'models', models: await this.models.list() });
   }
@@ -253,10 +260,14 @@ export class AppServices {
         // The UI shows these images: the folders and files named, and what links inside them lead to.
         await Promise.all([...paths, ...linked].map((p) => this.media.allow(p)));
         const title = files.length === 1 ? `Caption ${path.basename(files[0]!)}` : `Caption ${files.length} images`;
-        return this.jobs.start(
+        const job = this.jobs.start(
           { kind: 'caption', params: { paths: files, modelId: model.id, modelDir: model.dir, beamSize: beamSize ?? s.beamSize, maxLength: s.maxLength } },
           title,
         );
+        // Uploaded copies are removed once this job has read them.
+        const uploaded = files.filter((f) => this.uploads.holds(f));
+        if (uploaded.length) this.uploadsOfJob.set(job.id, uploaded);
+        return job;
       },
       'dataset.open': async (source) => this.datasets.openDataset(source),
       'dataset.save': async ({ datasetId, changes }) => this.datasets.save(datasetId, changes),

@@ -2,8 +2,9 @@
  * Files dropped into the browser-mode page arrive as bytes, not paths: each is streamed to disk (never held in
  * memory whole) into this session's upload folder (its own numbered subfolder, so equal names never clash) and
  * captioned from there. Uploads are bounded: each at most MAX_UPLOAD_BYTES, at most MAX_CONCURRENT_UPLOADS at once,
- * at most MAX_SESSION_UPLOAD_BYTES in all; a refused, failed or aborted upload leaves nothing behind. The folder is
- * removed when the server stops, and folders of earlier sessions whose process is gone are removed at start.
+ * at most MAX_SESSION_UPLOAD_BYTES in all; a refused, failed or aborted upload leaves nothing behind. Uploads are
+ * removed when the caption job that used them ends (the page shows its own copy of the dropped files), all of them
+ * when the server stops, and folders of earlier sessions whose process is gone at the next start.
  */
 import { randomBytes } from 'node:crypto';
 import { createWriteStream } from 'node:fs';
@@ -103,6 +104,17 @@ export class UploadStore {
     } finally {
       this.active--;
     }
+  }
+
+  /** True for a file stored by this store (its own numbered subfolder of the upload folder). */
+  holds(file: string): boolean {
+    const rel = path.relative(this.dir, path.resolve(file));
+    return rel !== '' && !rel.startsWith('..') && !path.isAbsolute(rel) && rel.split(path.sep).length === 2;
+  }
+
+  /** Deletes uploaded files (with their subfolders), e.g. once the job that used them has ended. */
+  async remove(files: readonly string[]): Promise<void> {
+    for (const file of files) if (this.holds(file)) await rm(path.dirname(path.resolve(file)), { recursive: true, force: true });
   }
 
   /** Uploads being received now. */

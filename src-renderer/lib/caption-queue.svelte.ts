@@ -42,6 +42,8 @@ class CaptionQueue {
   private serial = 0;
   /** Cards restored from the last session are in place (edits before that would be overwritten). */
   restored = $state(false);
+  /** The page's own copies of dropped files, by backend path: the uploaded copy is removed when its job ends. */
+  private readonly previews = new Map<string, string>();
 
   constructor() {
     void this.restore();
@@ -115,7 +117,18 @@ class CaptionQueue {
     } finally {
       this.uploading = null;
     }
-    if (paths?.length) await this.captionPaths(paths);
+    if (paths?.length) {
+      paths.forEach((p, i) => {
+        const file = files[i];
+        if (file && !this.previews.has(p)) this.previews.set(p, URL.createObjectURL(file));
+      });
+      await this.captionPaths(paths);
+    }
+  }
+
+  /** The page's own copy of a dropped file, to show instead of the backend's (gone once its job ended). */
+  previewOf(path: string): string | undefined {
+    return this.previews.get(path);
   }
 
   /** Captions files or folders given by path. */
@@ -130,6 +143,8 @@ class CaptionQueue {
 
   clear(): void {
     this.cards = [];
+    for (const url of this.previews.values()) URL.revokeObjectURL(url);
+    this.previews.clear();
   }
 }
 

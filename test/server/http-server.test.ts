@@ -4,6 +4,7 @@
  * validation (400 with the schema's message), and job events over the WebSocket.
  */
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
 import { request as httpRequest } from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
@@ -161,7 +162,9 @@ describe('calls', () => {
     await expect.poll(() => events.find((e) => e.type === 'caption' && e.jobId === job.id), { timeout: 10_000 }).toMatchObject({ item: { ok: true, caption: 'a red square' } });
     await expect.poll(() => events.some((e) => e.type === 'job' && e.job.id === job.id && e.job.state === 'done')).toBe(true);
     ws.close();
-    // The uploaded file may now be shown as an image.
-    expect((await fetch(`${base}/api/image?path=${encodeURIComponent(stored)}`, { headers: auth })).status).toBe(200);
+    // The uploaded copy is removed once its job has ended (the page shows its own copy of the dropped file).
+    await expect.poll(() => existsSync(stored)).toBe(false);
+    expect(existsSync(path.dirname(stored))).toBe(false);
+    expect((await fetch(`${base}/api/image?path=${encodeURIComponent(stored)}`, { headers: auth })).status).not.toBe(200);
   });
 });
