@@ -61,6 +61,7 @@ export const trainRequestSchema = z.strictObject({
 
 export const requestSchemas = {
   'app.info': empty,
+  'backends.list': empty,
   'settings.get': empty,
   'settings.update': settingsPatchSchema,
   'fs.list': z.strictObject({ path: path.optional() }),

@@ -25,6 +25,7 @@ import { expandImagePaths } from '../data/image-paths.ts';
 import { SettingsStore } from './settings-store.ts';
 import { ThumbnailCache } from './thumbnails.ts';
 import { UploadStore } from './upload-store.ts';
+import { probeBackends } from '../engine/backend-probe.ts';
 
 export interface AppServicesOptions {
   readonly mode: AppMode;
@@ -178,6 +179,7 @@ export class AppServices {
     const settings = this.settings;
     return {
       'app.info': async () => this.info(),
+      'backends.list': async () => probeBackends(),
       'settings.get': async () => settings.get(),
       'settings.update': async (patch) => {
         if (patch.modelId) await this.models.get(patch.modelId);
