@@ -7,6 +7,7 @@ import type { RequestOf } from './schemas.ts';
 import type {
   ApiErrorCode,
   AppInfo,
+  BackendListing,
   CaptionsConverted,
   CaptionsWritten,
   DatasetSaved,
@@ -24,6 +25,8 @@ export interface ResponseMap {
   'app.info': AppInfo;
   'settings.get': Settings;
   'settings.update': Settings;
+  /** Every tfjs backend, usable here or not, with the reason. */
+  'backends.list': readonly BackendListing[];
   'fs.list': FsListing;
   'files.upload': { readonly path: string };
   /** The chosen paths; empty when the user cancelled. */

@@ -9,6 +9,7 @@ export const METHODS = [
   'app.info',
   'settings.get',
   'settings.update',
+  'backends.list',
   'fs.list',
   'files.upload',
   'dialog.open',

@@ -74,6 +74,7 @@ export const trainPlanRequestSchema = z.strictObject({
 
 export const requestSchemas = {
   'app.info': empty,
+  'backends.list': empty,
   'settings.get': empty,
   'settings.update': settingsPatchSchema,
   'fs.list': z.strictObject({ path: path.optional() }),

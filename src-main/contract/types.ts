@@ -20,6 +20,13 @@ export type BackendChoice = BackendPreference;
 export const THEMES = ['system', 'light', 'dark'] as const;
 export type Theme = (typeof THEMES)[number];
 
+/** One backend as Settings lists it: usable ('yes'), only when chosen by name ('by-name'), or not ('no'), and why. */
+export interface BackendListing {
+  readonly backend: string;
+  readonly usable: 'yes' | 'by-name' | 'no';
+  readonly reason: string;
+}
+
 /** What the user chose in Settings; stored as JSON in the user data folder. */
 export interface Settings {
   readonly backend: BackendChoice;

@@ -33,6 +33,7 @@ import { PlannedDatasets, trainSettingsOf } from './train-request.ts';
 import { planRun } from '../pipeline/train-plan.ts';
 import { ThumbnailCache } from './thumbnails.ts';
 import { removeOrphanUploadDirs, UPLOAD_DIR_PREFIX, UploadStore } from './upload-store.ts';
+import { probeBackends } from '../engine/backend-probe.ts';
 
 export interface AppServicesOptions {
   readonly mode: AppMode;
@@ -229,6 +230,7 @@ export class AppServices {
     const settings = this.settings;
     return {
       'app.info': async () => this.info(),
+      'backends.list': async () => probeBackends(),
       'settings.get': async () => settings.get(),
       'settings.update': async (patch) => {
         if (patch.modelId) await this.models.get(patch.modelId);
