@@ -11,7 +11,7 @@ import { DATASET_FORMATS, type DatasetFormat, type SplitSpec } from '../../data/
 import { BUNDLE_MODEL_FILE, BUNDLE_WEIGHTS_FILE, readBundleInfo, saveBundle } from '../../engine/bundle.ts';
 import { disposeCaptionModel } from '../../engine/caption-model.ts';
 import { currentBackend } from '../../engine/backend.ts';
-import { defaultEncoderSpec, loadEncoder } from '../../engine/encoder.ts';
+import { BUNDLED_ENCODERS, bundledEncoderSpec, DEFAULT_ENCODER, loadEncoder, type BundledEncoderName } from '../../engine/encoder.ts';
 import type { EpsilonSchedule } from '../../engine/schedules.ts';
 import { CHECKPOINT_FILE, readCheckpointMeta } from '../../engine/checkpoint.ts';
 import { recoverRun, runPaths, train } from '../../engine/train.ts';
@@ -53,6 +53,7 @@ interface TrainCommandOptions extends GlobalOptions {
   readonly cache?: string;
   readonly weights: 'float32' | 'float16' | 'uint8';
   readonly name?: string;
+  readonly encoder: BundledEncoderName;
 }
 
 /** The schedule from the command line; parameters left out get the defaults written beside each type. */
@@ -124,6 +125,7 @@ export function registerTrain(program: Command): void {
     .option('--cache <dir>', 'feature cache folder (default: the user cache dir)')
     .addOption(new Option('--weights <type>', 'how the model stores its weights').choices(['float32', 'float16', 'uint8']).default('float32'))
     .option('--name <name>', 'model name shown in the app')
+    .addOption(new Option('--encoder <name>', 'image encoder the features come from').choices(Object.keys(BUNDLED_ENCODERS)).default(DEFAULT_ENCODER))
     .action(async (dataset: string, _opts: unknown, cmd: Command) => {
       const given = (name: string): boolean => {
         const source = cmd.getOptionValueSource(name);
@@ -191,7 +193,7 @@ async function runTrain(datasetPath: string, opts: TrainCommandOptions, given: S
   };
   process.on('SIGINT', onSigint);
   const bar = new ProgressBar(process.stderr, opts.quiet);
-  const encoder = await loadEncoder(defaultEncoderSpec());
+  const encoder = await loadEncoder(bundledEncoderSpec(opts.encoder));
   try {
     const { data, failures } = await prepareTrainData(dataset, encoder, {
       ...(opts.cache ? { cacheDir: opts.cache } : {}),
