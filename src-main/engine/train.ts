@@ -24,7 +24,7 @@ import { captionFeatures } from './captioner.ts';
 import { disposeCheckpointTensors, loadCheckpoint, saveCheckpoint, type CheckpointMeta, type TrainPosition } from './checkpoint.ts';
 import { decoderWeightShapes, disposeDecoderWeights, evaluateLoss, initDecoderWeights, lossAndGradients } from './decoder.ts';
 import { evaluatePairs } from './metrics/evaluate.ts';
-import { DECODER_WEIGHT_NAMES, type CaptionBatch, type DecoderConfig, type DecoderWeights } from './model-types.ts';
+import { DECODER_WEIGHT_NAMES, PAD, type CaptionBatch, type DecoderConfig, type DecoderWeights } from './model-types.ts';
 import { Adam, clipByGlobalNorm } from './optimizer.ts';
 import { epsilonAt, epsilonCurve, learningRateAt, type CurvePoint } from './schedules.ts';
 import {
@@ -146,6 +146,8 @@ export function planTraining(train: readonly TrainImage[], config: TrainConfigIn
 interface Example {
   readonly image: number;
   readonly tokens: readonly string[];
+  /** False when the caption was cut at maxLength: its words are learned, but no <end> after them. */
+  readonly ends: boolean;
 }
 
 /** The mutable state of a run, everything a checkpoint holds besides tensors. */
@@ -524,10 +526,16 @@ function selection(config: TrainConfig, trainLoss: number, val: Validation | nul
   return value === null ? { metric: 'valLoss', value: val.loss } : { metric, value };
 }
 
+/**
+ * Every (image, caption) pair. A caption longer than maxLength keeps its first maxLength words but not an <end>
+ * after them: an <end> there would teach the model to stop mid-sentence ("… in front of a").
+ */
 function examplesOf(images: readonly TrainImage[], maxLength: number): Example[] {
   const out: Example[] = [];
   images.forEach((img, image) => {
-    for (const caption of img.captions) if (caption.length > 0) out.push({ image, tokens: caption.slice(0, maxLength) });
+    for (const caption of img.captions) {
+      if (caption.length > 0) out.push({ image, tokens: caption.slice(0, maxLength), ends: caption.length <= maxLength });
+    }
   });
   return out;
 }
@@ -537,12 +545,17 @@ function makeBatch(examples: readonly Example[], images: readonly TrainImage[], 
   const length = Math.max(...examples.map((e) => e.tokens.length)) + 2;
   const features = new Float32Array(examples.length * F);
   examples.forEach((e, r) => features.set(images[e.image]!.features, r * F));
+  const tokens = vocab.encodeCaptions(
+    examples.map((e) => e.tokens),
+    length,
+  );
+  // A cut caption's row ends without <end>: padding there stops its loss after the last kept word.
+  examples.forEach((e, r) => {
+    if (!e.ends) tokens[r * length + e.tokens.length + 1] = PAD;
+  });
   return {
     features: tf.tensor2d(features, [examples.length, F]),
-    tokens: vocab.encodeCaptions(
-      examples.map((e) => e.tokens),
-      length,
-    ),
+    tokens,
     batchSize: examples.length,
     length,
   };
