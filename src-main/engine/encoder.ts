@@ -60,6 +60,17 @@ export interface EncodedBatch {
   readonly tags: ImageTag[][];
 }
 
+/** Which tags `encode` returns. */
+export interface EncodeOptions {
+  /** Most tags per image (default 5; 0 for none). */
+  readonly topK?: number;
+  /** Tags less probable than this are left out (default `MIN_TAG_SCORE`, 1 %: a 0.0 % tag says nothing). */
+  readonly minScore?: number;
+}
+
+/** The least probability a tag must have to be shown. */
+export const MIN_TAG_SCORE = 0.01;
+
 export interface ImageEncoder {
   /** Stable identity of weights + feature + image pipeline, e.g. 'mobilenet_v1_0.75_224/gap_conv_pw_13/fill224'. */
   readonly id: string;
@@ -74,7 +85,7 @@ export interface ImageEncoder {
    * Encodes images given as `inputSize`² × 3 RGB byte arrays (from `loadImage`) or as one [N, size, size, 3]
    * tensor of pixel values 0–255 (not disposed). Leaves no tensors behind.
    */
-  encode(batch: readonly Uint8Array[] | tf.Tensor4D, opts?: { readonly topK?: number }): Promise<EncodedBatch>;
+  encode(batch: readonly Uint8Array[] | tf.Tensor4D, opts?: EncodeOptions): Promise<EncodedBatch>;
   /**
    * The forward pass on a [N, size, size, 3] tensor of pixel values 0–255: features [N, F] and class
    * probabilities [N, labels.length]. The caller owns (disposes) both; intermediates are tidied.
@@ -173,6 +184,7 @@ export async function loadEncoder(spec: EncoderSpec = defaultEncoderSpec()): Pro
     infer,
     async encode(batch, opts = {}) {
       const topK = Math.max(0, Math.min(labels.length, Math.floor(opts.topK ?? 5)));
+      const minScore = opts.minScore ?? MIN_TAG_SCORE;
       const n = batch instanceof tf.Tensor ? batch.shape[0] : batch.length;
       if (batch instanceof tf.Tensor) checkShape(batch.shape, size);
       const features: Float32Array[] = [];
@@ -189,7 +201,7 @@ export async function loadEncoder(spec: EncoderSpec = defaultEncoderSpec()): Pro
           const F = forward.featureDim;
           for (let i = 0; i < count; i++) {
             features.push(Float32Array.from(f.subarray(i * F, (i + 1) * F)));
-            tags.push(p ? topTags(p.subarray(i * labels.length, (i + 1) * labels.length), labels, topK) : []);
+            tags.push(p ? topTags(p.subarray(i * labels.length, (i + 1) * labels.length), labels, topK).filter((t) => t.score >= minScore) : []);
           }
         } finally {
           tf.dispose([pixels, ...(out ? [out.features, out.probs] : [])]);

@@ -10,6 +10,7 @@ import {
   defaultEncoderSpec,
   encoderId,
   loadEncoder,
+  MIN_TAG_SCORE,
   type EncoderSpec,
   type ImageEncoder,
 } from '../../src-main/engine/encoder.ts';
@@ -102,9 +103,9 @@ describe('the default encoder, MobileNet v2 1.0 (graph model)', () => {
   it('gives the same features and tags for a batch as for single images, without leaking tensors', async () => {
     await v2.encode(images.slice(0, 1));
     const before = tf.memory().numTensors;
-    const batch = await v2.encode(images, { topK: 3 });
+    const batch = await v2.encode(images, { topK: 3, minScore: 0 });
     for (let i = 0; i < images.length; i++) {
-      const single = await v2.encode([images[i]!], { topK: 3 });
+      const single = await v2.encode([images[i]!], { topK: 3, minScore: 0 });
       expect(maxAbsDiff(single.features[0]!, batch.features[i]!)).toBeLessThan(1e-4);
       expect(single.tags[0]!.map((t) => t.classIndex)).toEqual(batch.tags[i]!.map((t) => t.classIndex));
     }
@@ -183,7 +184,7 @@ describe('the bundled MobileNet v1 0.75 encoder (layers model; the first shipped
   });
 
   it('gives top-k tags: best first, scores are the softmax probabilities, labels match the class', async () => {
-    const { tags } = await encoder.encode(images, { topK: 5 });
+    const { tags } = await encoder.encode(images, { topK: 5, minScore: 0 });
     const input = tf.tensor4d(Int32Array.from(images[0]!), [1, SIZE, SIZE, 3], 'int32');
     const { features, probs } = encoder.infer(input);
     const p = Array.from(await probs.data());
@@ -203,14 +204,19 @@ describe('the bundled MobileNet v1 0.75 encoder (layers model; the first shipped
       }
     }
     expect((await encoder.encode(images.slice(0, 1), { topK: 0 })).tags).toEqual([[]]);
+    // By default tags under 1 % are left out: the same best tags, cut where the probability drops below 0.01.
+    const all = (await encoder.encode(images, { topK: 50, minScore: 0 })).tags;
+    const shown = (await encoder.encode(images, { topK: 50 })).tags;
+    shown.forEach((list, i) => expect(list).toEqual(all[i]!.filter((t) => t.score >= MIN_TAG_SCORE)));
+    expect(all.flat().some((t) => t.score < MIN_TAG_SCORE)).toBe(true); // so the filter had something to drop
   });
 
   it('matches the unfused layers model (batch norm folded into the convolutions) to 1e-4 relative', async () => {
     const plain = await loadEncoder({ ...V1_075, fused: false });
     try {
       expect(plain.id).toBe(encoder.id);
-      const a = await plain.encode(images, { topK: 3 });
-      const b = await encoder.encode(images, { topK: 3 });
+      const a = await plain.encode(images, { topK: 3, minScore: 0 });
+      const b = await encoder.encode(images, { topK: 3, minScore: 0 });
       // Folding reorders float32 sums over 27 layers: compare relative to the feature scale (values up to 6).
       a.features.forEach((f, i) => expect(maxAbsDiff(f, b.features[i]!) / Math.max(...f)).toBeLessThan(1e-4));
       a.tags.forEach((t, i) => {
@@ -244,7 +250,7 @@ describe('the bundled MobileNet v1 0.25 graph encoder', () => {
       expect(graph.id).toBe('mobilenet_v1_0.25_224_graph/global_pool/fill224');
       expect([graph.kind, graph.featureDim, graph.labels.length]).toEqual(['graph', 256, 1000]);
       const before = tf.memory().numTensors;
-      const a = await graph.encode(images, { topK: 3 });
+      const a = await graph.encode(images, { topK: 3, minScore: 0 });
       expect(a.features.map((f) => f.length)).toEqual([256, 256, 256, 256]);
       const single = await graph.encode([images[1]!]);
       expect(maxAbsDiff(single.features[0]!, a.features[1]!)).toBeLessThan(1e-4);

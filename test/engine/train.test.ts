@@ -42,7 +42,7 @@ function endProbabilityAfter(model: CaptionModel, features: Float32Array, words:
   const feats = tf.tensor2d(features, [1, features.length]);
   const step = createStepModel(model.weights, model.config, feats);
   let state = step.initialState();
-  let logProbs = new Float32Array(0);
+  let logProbs: Float32Array = new Float32Array(0);
   try {
     for (const token of [START, ...words.map((w) => model.vocab.id(w))]) {
       const out = step.step(Int32Array.of(token), state);
