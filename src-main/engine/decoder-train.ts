@@ -19,7 +19,7 @@
 import * as tf from '@tensorflow/tfjs';
 import type { Rng } from '../util/rng.ts';
 import type { PackedBatch } from './decoder-batch.ts';
-import type { CaptionBatch, DecoderConfig, DecoderGrads, DecoderWeights } from './model-types.ts';
+import { END, type CaptionBatch, type DecoderConfig, type DecoderGrads, type DecoderWeights } from './model-types.ts';
 
 /** How a training pass feeds its inputs and whether dropout is on. */
 export interface TrainingPassOptions {
@@ -136,13 +136,16 @@ function forward(w: DecoderWeights, cfg: DecoderConfig, batch: CaptionBatch, pk:
     maskX = dropoutMask(N * E, p, rng);
     maskH = dropoutMask(N * H, p, rng);
   }
-  // 2. Coins: 1 = feed the true previous word. Position t = 0 always gets <start>.
+  // 2. Coins: 1 = feed the true previous word. Position t = 0 always gets <start>. A position whose target is
+  //    <end> always gets the true last word: <end> is right only after the sentence's own last word, and after a
+  //    sampled one ("… on top of a") it would teach the model to stop mid-sentence.
   const teacher = new Uint8Array(N).fill(1);
   let decisions = 0;
   let teacherForced = 0;
   for (let t = 1; t < pk.steps; t++) {
     for (let r = 0; r < pk.rowsAt[t]!; r++) {
       const k = pk.offsetAt[t]! + r;
+      if (pk.targets[k] === END) continue;
       let coin: boolean;
       if (mode.epsilon >= 1) coin = true;
       else if (mode.epsilon <= 0) coin = false;
