@@ -1,8 +1,9 @@
 /**
  * Speed of the pixel side:
  * - `encoder`: ms per image of `ImageEncoder.encode` (forward pass + feature/tag read-back) at batch 1 and 16, for
- *   the default encoder (MobileNet v1 0.75, batch norm folded, fused conv+bias+ReLU6), the same model run as the
- *   plain layers model (to show what fusing buys), and the 0.25 graph model;
+ *   the default encoder (MobileNet v2 1.0 graph model), MobileNet v1 0.75 (batch norm folded, fused
+ *   conv+bias+ReLU6), the same v1 model run as the plain layers model (to show what fusing buys), and the v1 0.25
+ *   graph model;
  * - `image_decode`: ms per image of `loadImage` (read + sharp decode + orient + resize to 224×224) on the COCO
  *   images in ../shared when present, else on generated 384×288 JPEGs.
  *
@@ -28,7 +29,7 @@ export type EncoderBenchResult =
       readonly bench: 'encoder';
       readonly backend: string;
       readonly encoder: string;
-      /** 'fused' (the default path), 'layers' (unfused layers model) or 'graph'. */
+      /** 'default' (MobileNet v2 1.0 graph), 'fused' (v1 0.75, batch norm folded), 'layers' (v1 0.75 unfused) or 'graph' (v1 0.25). */
       readonly variant: string;
       readonly batch: number;
       /** Median over the timed repeats, divided by the batch size. */
@@ -37,12 +38,15 @@ export type EncoderBenchResult =
     }
   | { readonly bench: 'image_decode'; readonly source: 'coco' | 'generated'; readonly images: number; readonly ms_per_image: number };
 
+const ENCODER_VARIANTS = ['default', 'fused', 'layers', 'graph'] as const;
+type EncoderVariant = (typeof ENCODER_VARIANTS)[number];
+
 export interface EncoderBenchOptions {
   readonly batchSizes?: readonly number[];
   /** Timed runs per (encoder, batch); one untimed run goes first. */
   readonly repeats?: number;
-  /** Which variants to time (default all three). */
-  readonly variants?: readonly ('fused' | 'layers' | 'graph')[];
+  /** Which variants to time (default all four). */
+  readonly variants?: readonly EncoderVariant[];
   /** Folder of JPEGs for the decode bench (default ../shared/data/coco/images). */
   readonly imagesDir?: string;
   /** Images decoded in the decode bench. */
@@ -63,12 +67,13 @@ export async function runEncoderBench(options: EncoderBenchOptions = {}): Promis
     for (let i = 0; i < p.length; i++) p[i] = rng.nextUint32() & 255;
     return p;
   });
-  const specs: Record<'fused' | 'layers' | 'graph', EncoderSpec> = {
-    fused: defaultEncoderSpec(),
-    layers: { ...defaultEncoderSpec(), fused: false },
+  const specs: Record<EncoderVariant, EncoderSpec> = {
+    default: defaultEncoderSpec(),
+    fused: bundledEncoderSpec('mobilenet_v1_0.75_224'),
+    layers: { ...bundledEncoderSpec('mobilenet_v1_0.75_224'), fused: false },
     graph: bundledEncoderSpec('mobilenet_v1_0.25_224_graph'),
   };
-  for (const variant of options.variants ?? (['fused', 'layers', 'graph'] as const)) {
+  for (const variant of options.variants ?? ENCODER_VARIANTS) {
     const encoder = await loadEncoder({ ...specs[variant], maxBatch: Math.max(...batchSizes) });
     try {
       for (const batch of batchSizes) {

@@ -7,6 +7,8 @@ import * as tf from '@tensorflow/tfjs';
 import { Rng } from '../util/rng.ts';
 import { assertEncoderMatches, modelLabel, type CaptionModel } from './caption-model.ts';
 import { beamSearch, greedyDecode, sampleDecode, type DecodedCaption } from './decode.ts';
+import { FUNCTION_WORDS } from './decode-constraints.ts';
+import { UNK } from './model-types.ts';
 import { createStepModel } from './decoder.ts';
 
 export type { CaptionModel } from './caption-model.ts';
@@ -30,6 +32,11 @@ export interface CaptionOptions {
   readonly blockRepeatedNgram?: number;
   /** score = logProb / (words + 1)^lengthPenalty (default 1). */
   readonly lengthPenalty?: number;
+  /**
+   * No caption ends on an article, preposition or conjunction (`FUNCTION_WORDS`) unless maxLength forces it
+   * (default true; false leaves <end> to the model alone).
+   */
+  readonly finishSentences?: boolean;
   /** Sampling temperature (method 'sample', default 1). */
   readonly temperature?: number;
   /** Seed for method 'sample' (default: a random one). */
@@ -77,6 +84,7 @@ export function captionFeatures(
     maxLength: options.maxLength ?? model.metadata.training?.config.maxLength ?? 20,
     blockRepeatedNgram: options.blockRepeatedNgram ?? 2,
     lengthPenalty: options.lengthPenalty ?? 1,
+    noEndAfter: options.finishSentences === false ? [] : functionWordIds(model),
   };
   const rng = method === 'sample' ? new Rng(options.seed ?? Math.floor(Math.random() * 0x100000000)) : null;
 
@@ -130,6 +138,11 @@ function toResult(model: CaptionModel, decoded: readonly DecodedCaption[]): Capt
     logProb: best.logProb,
     alternatives: decoded.slice(1).map((d) => ({ caption: model.vocab.decode(d.tokens), score: d.score })),
   };
+}
+
+/** The ids of the model's vocabulary words a caption may not end on. */
+function functionWordIds(model: CaptionModel): number[] {
+  return FUNCTION_WORDS.map((w) => model.vocab.id(w)).filter((id) => id !== UNK);
 }
 
 function concatRows(rows: readonly Float32Array[], F: number): Float32Array {

@@ -14,7 +14,24 @@ export interface DecodeOptions {
   readonly forbidden?: readonly number[];
   /** score = logProb / (words + 1) ** lengthPenalty (default 1: mean log-prob per emitted token, <end> included). */
   readonly lengthPenalty?: number;
+  /**
+   * Token ids a caption may not end on: after one of them <end> is not allowed (until maxLength forces it), so a
+   * caption cannot stop at "… in front of a" (default none; `captionFeatures` passes the vocabulary's
+   * `FUNCTION_WORDS`).
+   */
+  readonly noEndAfter?: readonly number[];
 }
+
+/**
+ * English words a sentence does not end on: articles and other determiners, prepositions, conjunctions. A caption
+ * ending on one of them stopped mid-phrase.
+ */
+export const FUNCTION_WORDS: readonly string[] = [
+  'a', 'an', 'the', 'this', 'that', 'these', 'those', 'some', 'its', 'his', 'her', 'their', 'each', 'every',
+  'of', 'in', 'on', 'at', 'with', 'to', 'from', 'by', 'for', 'into', 'onto', 'over', 'under', 'near', 'behind',
+  'above', 'below', 'between', 'through', 'across', 'along', 'around', 'beside', 'beneath', 'towards', 'toward',
+  'and', 'or', 'but',
+];
 
 /** `DecodeOptions` with defaults filled in and checked against a vocabulary size. */
 export interface ResolvedDecodeOptions {
@@ -23,6 +40,8 @@ export interface ResolvedDecodeOptions {
   readonly lengthPenalty: number;
   /** 1 at the ids that are forbidden, length V. */
   readonly forbiddenMask: Uint8Array;
+  /** 1 at the ids after which <end> is not allowed, length V. */
+  readonly noEndAfterMask: Uint8Array;
 }
 
 /** Fills in defaults and throws a one-line Error for an option out of range. */
@@ -51,7 +70,14 @@ export function resolveDecodeOptions(options: DecodeOptions, vocabSize: number):
     if (id === END) throw new Error('decode: <end> cannot be forbidden');
     forbiddenMask[id] = 1;
   }
-  return { maxLength, blockRepeatedNgram, lengthPenalty, forbiddenMask };
+  const noEndAfterMask = new Uint8Array(vocabSize);
+  for (const id of options.noEndAfter ?? []) {
+    if (!Number.isInteger(id) || id < 0 || id >= vocabSize) {
+      throw new Error(`decode: noEndAfter id ${id} is outside 0..${vocabSize - 1}`);
+    }
+    noEndAfterMask[id] = 1;
+  }
+  return { maxLength, blockRepeatedNgram, lengthPenalty, forbiddenMask, noEndAfterMask };
 }
 
 /** The length-normalised score of a caption of `words` words whose log-probability (with <end>) is `logProb`. */
@@ -79,7 +105,8 @@ export function repeatedNgramBans(words: readonly number[], n: number): number[]
 
 /**
  * Adds to `mask` (1 = banned; it already holds the forbidden ids) the ids the hypothesis `words` may not emit
- * next because of repeated-n-gram blocking. Returns the ids it added so that `clearBans` can restore the mask.
+ * next: words that would repeat an n-gram, and <end> right after a `noEndAfter` word. Returns the ids it added
+ * so that `clearBans` can restore the mask.
  */
 export function applyBans(mask: Uint8Array, options: ResolvedDecodeOptions, words: readonly number[]): number[] {
   const added: number[] = [];
@@ -88,6 +115,11 @@ export function applyBans(mask: Uint8Array, options: ResolvedDecodeOptions, word
       mask[id] = 1;
       added.push(id);
     }
+  }
+  const last = words.at(-1);
+  if (last !== undefined && options.noEndAfterMask[last] === 1 && mask[END] === 0) {
+    mask[END] = 1;
+    added.push(END);
   }
   return added;
 }
@@ -99,7 +131,8 @@ export function clearBans(mask: Uint8Array, added: readonly number[]): void {
 
 /**
  * The ids of the `k` largest allowed entries of `row` (mask 0), largest first, ties to the lower id.
- * Entries of −∞ count as allowed (the model may give them); <end> is never masked, so the result is non-empty.
+ * Entries of −∞ count as allowed (the model may give them). When everything is masked (only possible when <end>
+ * is, after a `noEndAfter` word, in a tiny vocabulary) it is [<end>]: a caption always can end.
  */
 export function topAllowed(row: Float32Array, mask: Uint8Array, k: number): number[] {
   const best: number[] = [];
@@ -112,5 +145,5 @@ export function topAllowed(row: Float32Array, mask: Uint8Array, k: number): numb
     best.splice(at, 0, v);
     if (best.length > k) best.pop();
   }
-  return best;
+  return best.length > 0 ? best : [END];
 }

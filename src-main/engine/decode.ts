@@ -182,7 +182,7 @@ export function sampleDecode<S>(model: StepModel<S>, options: SampleOptions): De
   const draw = (row: Float32Array, mask: Uint8Array): number => {
     let max = -Infinity;
     for (let v = 0; v < row.length; v++) if (mask[v] === 0 && row[v]! > max) max = row[v]!;
-    if (max === -Infinity) return END; // nothing allowed has any probability: end the caption
+    if (max === -Infinity) return END; // nothing allowed has any probability (or nothing is allowed): end the caption
     let total = 0;
     let last = END;
     for (let v = 0; v < row.length; v++) {

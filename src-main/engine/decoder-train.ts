@@ -20,7 +20,7 @@ import * as tf from '@tensorflow/tfjs';
 import type { Rng } from '../util/rng.ts';
 import type { PackedBatch } from './decoder-batch.ts';
 import { drawPerRow } from './example-randomness.ts';
-import type { CaptionBatch, DecoderConfig, DecoderGrads, DecoderWeights } from './model-types.ts';
+import { END, type CaptionBatch, type DecoderConfig, type DecoderGrads, type DecoderWeights } from './model-types.ts';
 import { embedRows, fastTanh, gateBlocks, injectedTerms, lstmGates, padRows, scatterAddRows, splitRows, takeRows } from './wasm-lstm.ts';
 
 /** How a training pass feeds its inputs and whether dropout is on. */
@@ -105,9 +105,12 @@ function forward(w: DecoderWeights, cfg: DecoderConfig, batch: CaptionBatch, pk:
     maskX = dropoutMask(N * E, p, rng);
     maskH = dropoutMask(N * H, p, rng);
   }
+  // 2. Coins (without per-row generators; see drawPerRow for the rule). A position whose target is <end> always
+  //    gets the true last word.
   for (let t = 1; t < pk.steps && !mode.rowRngs; t++) {
     for (let r = 0; r < pk.rowsAt[t]!; r++) {
       const k = pk.offsetAt[t]! + r;
+      if (pk.targets[k] === END) continue;
       let coin: boolean;
       if (mode.epsilon >= 1) coin = true;
       else if (mode.epsilon <= 0) coin = false;

@@ -3,20 +3,20 @@
  * injects) plus the top ImageNet tags, in one forward pass.
  *
  * Two kinds of model folder (see models/encoders/SOURCE.md):
- *  - 'layers': a Keras MobileNet as a TF.js layers model. The feature is the global average of `featureNode`
- *    (default `conv_pw_13_relu`, 768-d for width 0.75); the classifier on top gives the tags. By default the model
- *    is rewritten into fused ops with batch norm folded (`fused-convnet.ts`; same numbers to ~1e-5, ~2.5× faster
- *    on wasm); `fused: false` runs the layers model as loaded.
- *  - 'graph': a TF-Hub MobileNet v1 as a TF.js graph model (the one @tensorflow-models/mobilenet loads). The
- *    feature is its `global_pool` embedding (256-d for width 0.25), the tags come from its 1001 logits
- *    (output 0 is the background class and is dropped). It is loaded through @tensorflow-models/mobilenet.
+ *  - 'graph': a TF-Hub MobileNet as a TF.js graph model (the format @tensorflow-models/mobilenet loads), read
+ *    with `tf.loadGraphModel`. One `execute` per batch gives both the feature node (MobileNet v2 1.0: the 1280-d
+ *    `Logits/AvgPool`, the default encoder; v1 0.25: the 256-d `global_pool`) and the 1001 logits, whose output 0
+ *    (background) is dropped by `labelOffset`. The graph takes pixels in [0, 1] and rescales to [-1, 1] itself.
+ *  - 'layers': a Keras MobileNet as a TF.js layers model (v1 0.75, which the first shipped models were trained
+ *    on). The feature is the global average of `featureNode` (default `conv_pw_13_relu`, 768-d); the classifier
+ *    on top gives the tags. By default the model is rewritten into fused ops with batch norm folded
+ *    (`fused-convnet.ts`; same numbers to ~1e-5, ~2.5× faster on wasm); `fused: false` runs it as loaded.
  * Each encoder has a stable `id` naming the weights, the feature and the image pipeline; features, caches and
  * bundles record it and `assertSameEncoder` refuses to mix them.
  */
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
-import * as mobilenet from '@tensorflow-models/mobilenet';
 import { IMAGE_SIZE, RESIZE_POLICY } from '../data/images.ts';
 import { modelsDir } from '../util/paths.ts';
 import { currentBackend, initBackend } from './backend.ts';
@@ -30,8 +30,10 @@ export interface EncoderSpec {
   readonly kind: EncoderKind;
   /** Folder holding model.json, its weight shards and metadata.json (`{labels: string[], labelOffset?: number}`). */
   readonly dir: string;
-  /** layers: the layer whose global average is the feature; graph: the embedding node. Defaults fit MobileNet v1. */
+  /** layers: the layer whose global average is the feature (default `conv_pw_13_relu`); graph: the feature node. */
   readonly featureNode?: string;
+  /** graph kind: the node holding the class logits (default: the model's output). */
+  readonly logitsNode?: string;
   /** The range pixel values 0–255 are mapped to. Default: layers [-1, 1]; graph [0, 1] (the TF-Hub graph rescales). */
   readonly inputRange?: readonly [number, number];
   /** layers kind: fold batch norm and fuse activations (default true). */
@@ -58,6 +60,17 @@ export interface EncodedBatch {
   readonly tags: ImageTag[][];
 }
 
+/** Which tags `encode` returns. */
+export interface EncodeOptions {
+  /** Most tags per image (default 5; 0 for none). */
+  readonly topK?: number;
+  /** Tags less probable than this are left out (default `MIN_TAG_SCORE`, 1 %: a 0.0 % tag says nothing). */
+  readonly minScore?: number;
+}
+
+/** The least probability a tag must have to be shown. */
+export const MIN_TAG_SCORE = 0.01;
+
 export interface ImageEncoder {
   /** Stable identity of weights + feature + image pipeline, e.g. 'mobilenet_v1_0.75_224/gap_conv_pw_13/fill224'. */
   readonly id: string;
@@ -72,7 +85,7 @@ export interface ImageEncoder {
    * Encodes images given as `inputSize`² × 3 RGB byte arrays (from `loadImage`) or as one [N, size, size, 3]
    * tensor of pixel values 0–255 (not disposed). Leaves no tensors behind.
    */
-  encode(batch: readonly Uint8Array[] | tf.Tensor4D, opts?: { readonly topK?: number }): Promise<EncodedBatch>;
+  encode(batch: readonly Uint8Array[] | tf.Tensor4D, opts?: EncodeOptions): Promise<EncodedBatch>;
   /**
    * The forward pass on a [N, size, size, 3] tensor of pixel values 0–255: features [N, F] and class
    * probabilities [N, labels.length]. The caller owns (disposes) both; intermediates are tidied.
@@ -82,26 +95,43 @@ export interface ImageEncoder {
   dispose(): void;
 }
 
-/** Folder names of the encoders shipped in models/encoders. */
+/** The encoders shipped in models/encoders, by folder name: their kind and (graph kind) feature and logits nodes. */
 export const BUNDLED_ENCODERS = {
-  'mobilenet_v1_0.75_224': 'layers',
-  'mobilenet_v1_0.25_224_graph': 'graph',
-} as const satisfies Record<string, EncoderKind>;
+  'mobilenet_v2_1.0_224': {
+    kind: 'graph',
+    featureNode: 'module_apply_default/MobilenetV2/Logits/AvgPool',
+    logitsNode: 'module_apply_default/MobilenetV2/Logits/output',
+  },
+  'mobilenet_v1_0.75_224': { kind: 'layers' },
+  'mobilenet_v1_0.25_224_graph': {
+    kind: 'graph',
+    featureNode: 'module_apply_default/MobilenetV1/Logits/global_pool',
+    logitsNode: 'module_apply_default/MobilenetV1/Logits/SpatialSqueeze',
+  },
+} as const satisfies Record<string, Omit<EncoderSpec, 'dir'>>;
 export type BundledEncoderName = keyof typeof BUNDLED_ENCODERS;
 
-/** The default encoder: the bundled MobileNet v1 0.75 layers model (768-d features). */
+/** The encoder new models are trained with: MobileNet v2 1.0 (1280-d features). */
+export const DEFAULT_ENCODER: BundledEncoderName = 'mobilenet_v2_1.0_224';
+
+/** The default encoder's spec (see `DEFAULT_ENCODER`). */
 export function defaultEncoderSpec(): EncoderSpec {
-  return bundledEncoderSpec('mobilenet_v1_0.75_224');
+  return bundledEncoderSpec(DEFAULT_ENCODER);
 }
 
 /** A bundled encoder by folder name, resolved under `modelsDir()/encoders` (env `CAPTION_STUDIO_MODELS_DIR`). */
 export function bundledEncoderSpec(name: BundledEncoderName): EncoderSpec {
-  return { kind: BUNDLED_ENCODERS[name], dir: path.join(modelsDir(), 'encoders', name) };
+  return { ...BUNDLED_ENCODERS[name], dir: path.join(modelsDir(), 'encoders', name) };
+}
+
+/** Whether `name` is the folder name of a bundled encoder (for command-line and settings choices). */
+export function isBundledEncoderName(name: string): name is BundledEncoderName {
+  return Object.hasOwn(BUNDLED_ENCODERS, name);
 }
 
 /** The id `loadEncoder(spec)` will give, without loading anything. */
 export function encoderId(spec: EncoderSpec): string {
-  const node = spec.featureNode ?? DEFAULT_FEATURE_NODE[spec.kind];
+  const node = featureNodeOf(spec);
   const feature = spec.kind === 'layers' ? `gap_${node.replace(/_relu6?$/, '')}` : node.split('/').pop()!;
   return `${path.basename(path.resolve(spec.dir))}/${feature}/${RESIZE_POLICY}${IMAGE_SIZE}`;
 }
@@ -113,10 +143,10 @@ export function assertSameEncoder(expected: string, actual: string, context: str
   }
 }
 
-const DEFAULT_FEATURE_NODE: Record<EncoderKind, string> = {
-  layers: 'conv_pw_13_relu',
-  graph: 'module_apply_default/MobilenetV1/Logits/global_pool',
-};
+/** The feature node of a spec: its own, else the MobileNet v1 default of its kind. */
+function featureNodeOf(spec: EncoderSpec): string {
+  return spec.featureNode ?? (spec.kind === 'layers' ? 'conv_pw_13_relu' : 'module_apply_default/MobilenetV1/Logits/global_pool');
+}
 
 /** Loads an encoder (starting the default tfjs backend first if none has been chosen) and warms it up. */
 export async function loadEncoder(spec: EncoderSpec = defaultEncoderSpec()): Promise<ImageEncoder> {
@@ -125,17 +155,16 @@ export async function loadEncoder(spec: EncoderSpec = defaultEncoderSpec()): Pro
   const { labels, labelOffset } = await readLabels(path.join(spec.dir, 'metadata.json'));
   const inputRange = spec.inputRange ?? (spec.kind === 'layers' ? [-1, 1] : [0, 1]);
   const maxBatch = Math.max(1, Math.floor(spec.maxBatch ?? 16));
-  const node = spec.featureNode ?? DEFAULT_FEATURE_NODE[spec.kind];
+  const node = featureNodeOf(spec);
   const forward =
-    spec.kind === 'layers' ? await layersForward(modelJson, node, spec.fused ?? true) : await graphForward(modelJson, node, inputRange);
+    spec.kind === 'layers' ? await layersForward(modelJson, node, spec.fused ?? true) : await graphForward(modelJson, node, spec.logitsNode);
   if (forward.classes !== labels.length + labelOffset) {
     forward.dispose();
     throw new Error(`${spec.dir}: the model has ${forward.classes} outputs but metadata.json lists ${labels.length} labels with offset ${labelOffset}`);
   }
   const size = IMAGE_SIZE;
-  // The graph kind goes through @tensorflow-models/mobilenet, which scales 0–255 pixels to inputRange itself.
-  const scale = spec.kind === 'graph' ? 1 : (inputRange[1] - inputRange[0]) / 255;
-  const shift = spec.kind === 'graph' ? 0 : inputRange[0];
+  const scale = (inputRange[1] - inputRange[0]) / 255;
+  const shift = inputRange[0];
 
   const infer = (pixels: tf.Tensor4D): { features: tf.Tensor2D; probs: tf.Tensor2D } =>
     tf.tidy(() => {
@@ -155,6 +184,7 @@ export async function loadEncoder(spec: EncoderSpec = defaultEncoderSpec()): Pro
     infer,
     async encode(batch, opts = {}) {
       const topK = Math.max(0, Math.min(labels.length, Math.floor(opts.topK ?? 5)));
+      const minScore = opts.minScore ?? MIN_TAG_SCORE;
       const n = batch instanceof tf.Tensor ? batch.shape[0] : batch.length;
       if (batch instanceof tf.Tensor) checkShape(batch.shape, size);
       const features: Float32Array[] = [];
@@ -171,7 +201,7 @@ export async function loadEncoder(spec: EncoderSpec = defaultEncoderSpec()): Pro
           const F = forward.featureDim;
           for (let i = 0; i < count; i++) {
             features.push(Float32Array.from(f.subarray(i * F, (i + 1) * F)));
-            tags.push(p ? topTags(p.subarray(i * labels.length, (i + 1) * labels.length), labels, topK) : []);
+            tags.push(p ? topTags(p.subarray(i * labels.length, (i + 1) * labels.length), labels, topK).filter((t) => t.score >= minScore) : []);
           }
         } finally {
           tf.dispose([pixels, ...(out ? [out.features, out.probs] : [])]);
@@ -234,27 +264,29 @@ async function layersForward(modelJson: string, featureNode: string, fused: bool
 }
 
 /**
- * A MobileNet graph model loaded through @tensorflow-models/mobilenet (`load({version, modelUrl, inputRange})`
- * from local files). Its `infer` takes 0–255 pixels and gives the global-pool embedding, or the 1000 ImageNet
- * logits with the background class already removed. The package knows only its own embedding node.
+ * A TF-Hub MobileNet graph model (`tf.loadGraphModel` from local files). One `execute` per batch computes the
+ * trunk once and returns both the feature node (pooled, [N, 1, 1, F] or [N, F]) and the logits node (default:
+ * the model's output).
  */
-async function graphForward(modelJson: string, featureNode: string, inputRange: readonly [number, number]): Promise<Forward> {
-  await readModelJson(modelJson);
-  if (featureNode !== DEFAULT_FEATURE_NODE.graph) {
-    throw new Error(`${modelJson}: a graph encoder gives the ${DEFAULT_FEATURE_NODE.graph} embedding only, not ${featureNode}`);
+async function graphForward(modelJson: string, featureNode: string, logitsNode: string | undefined): Promise<Forward> {
+  const json = await readModelJson(modelJson);
+  const nodes = new Set(((json.modelTopology as { node?: { name: string }[] }).node ?? []).map((n) => n.name));
+  for (const node of [featureNode, ...(logitsNode ? [logitsNode] : [])]) {
+    if (!nodes.has(node)) throw new Error(`${modelJson}: the graph has no node ${node}`);
   }
-  const net = await mobilenet.load({ version: 1, modelUrl: fileModelHandler(modelJson), inputRange: [inputRange[0], inputRange[1]] });
+  const model = await tf.loadGraphModel(fileModelHandler(modelJson));
+  const logitsName = logitsNode ?? model.outputNodes[0]!;
   const run = (x: tf.Tensor4D): { features: tf.Tensor2D; logits: tf.Tensor2D } =>
-    tf.tidy(() => ({
-      features: tf.reshape(net.infer(x, true), [x.shape[0], -1]) as tf.Tensor2D,
-      logits: net.infer(x, false) as tf.Tensor2D,
-    }));
+    tf.tidy(() => {
+      const [pooled, logits] = model.execute(x, [featureNode, logitsName]) as tf.Tensor[];
+      const n = x.shape[0];
+      return { features: tf.reshape(pooled!, [n, -1]) as tf.Tensor2D, logits: tf.reshape(logits!, [n, -1]) as tf.Tensor2D };
+    });
   const probe = tf.tidy(() => {
     const { features, logits } = run(tf.zeros([1, IMAGE_SIZE, IMAGE_SIZE, 3]));
     return [features.shape[1], logits.shape[1]];
   });
-  const model = (net as unknown as { model?: { dispose(): void } }).model;
-  return { featureDim: probe[0]!, classes: probe[1]!, run, dispose: () => model?.dispose() };
+  return { featureDim: probe[0]!, classes: probe[1]!, run, dispose: () => model.dispose() };
 }
 
 async function readLabels(file: string): Promise<{ labels: string[]; labelOffset: number }> {

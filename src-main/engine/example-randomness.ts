@@ -7,6 +7,7 @@
  */
 import { Rng } from '../util/rng.ts';
 import type { PackedBatch } from './decoder-batch.ts';
+import { END } from './model-types.ts';
 
 /** Generators for rows firstRow … firstRow + count − 1 of the mini-batch whose seed is `batchSeed`. */
 export function exampleRngs(batchSeed: number, count: number, firstRow = 0): Rng[] {
@@ -69,6 +70,9 @@ export function drawPerRow(
       }
     }
     for (let t = 1; t < len; t++) {
+      // A position whose target is <end> always gets the caption's own last word: <end> is right only after it, and
+      // after a sampled word ("… on top of a") it would teach the model to stop mid-sentence.
+      if (pk.targets[pk.offsetAt[t]! + r] === END) continue;
       const coin = epsilon >= 1 ? true : epsilon <= 0 ? false : rng.next() < epsilon;
       teacher[pk.offsetAt[t]! + r] = coin ? 1 : 0;
       decisions++;

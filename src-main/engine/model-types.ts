@@ -20,7 +20,7 @@ export interface DecoderConfig {
   readonly embedDim: number;
   /** LSTM hidden size H. */
   readonly hiddenDim: number;
-  /** Image feature size F (768 for MobileNet v1 0.75, 256 for v1 0.25). */
+  /** Image feature size F (1280 for MobileNet v2 1.0, 768 for v1 0.75, 256 for v1 0.25). */
   readonly featureDim: number;
   /** Where W_ih·v is added to the gate pre-activations. */
   readonly injection: Injection;

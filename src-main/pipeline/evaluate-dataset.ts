@@ -21,6 +21,8 @@ export interface EvaluateDatasetOptions {
   readonly split: EvaluationSplit;
   readonly beamSize?: number;
   readonly blockRepeatedNgram?: number;
+  /** Captions never end on an article, preposition or conjunction (decoding's default; false lets them). */
+  readonly finishSentences?: boolean;
   /** Also score the nearest-neighbour baseline (needs the test or val split). */
   readonly baseline?: boolean;
   readonly cacheDir?: string;
@@ -83,6 +85,7 @@ export async function evaluateOnDataset(opts: EvaluateDatasetOptions, events: Ev
   const evaluation = evaluateModel(model, encoder.id, featured, {
     ...(opts.beamSize !== undefined ? { beamSize: opts.beamSize } : {}),
     ...(opts.blockRepeatedNgram !== undefined ? { blockRepeatedNgram: opts.blockRepeatedNgram } : {}),
+    ...(opts.finishSentences !== undefined ? { finishSentences: opts.finishSentences } : {}),
   });
   let baseline: Evaluation | undefined;
   if (opts.baseline) {

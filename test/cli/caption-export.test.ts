@@ -104,11 +104,12 @@ describe('caption', () => {
       const scores = [line.score, ...line.alternatives.map((a) => a.score)];
       expect(scores).toEqual([...scores].sort((a, b) => b - a));
       expect(new Set([line.caption, ...line.alternatives.map((a) => a.caption)]).size).toBe(3);
-      // Five ImageNet tags, most likely first, probabilities that sum to at most 1.
-      expect(line.tags).toHaveLength(5);
+      // Up to five ImageNet tags, most likely first, none under 1 %, probabilities that sum to at most 1.
+      expect(line.tags.length).toBeGreaterThanOrEqual(1);
+      expect(line.tags.length).toBeLessThanOrEqual(5);
       const tagScores = line.tags.map((t) => t.score);
       expect(tagScores).toEqual([...tagScores].sort((a, b) => b - a));
-      expect(tagScores.every((s) => s >= 0 && s <= 1)).toBe(true);
+      expect(tagScores.every((s) => s >= 0.01 && s <= 1)).toBe(true);
       expect(tagScores.reduce((a, b) => a + b, 0)).toBeLessThanOrEqual(1 + 1e-3);
       expect(line.tags.every((t) => typeof t.label === 'string' && t.label.length > 0)).toBe(true);
       captionsByPath.set(file, line);

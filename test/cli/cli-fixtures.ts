@@ -182,10 +182,14 @@ export const TINY_MODEL = ['--hidden', '32', '--embed', '16', '--min-count', '1'
 /**
  * Training that teaches a toy model the shapes dataset (two variants, 48 pictures) in a few seconds: teacher
  * forcing, no dropout, a high learning rate, all 30 epochs, and a 60/20/20 seeded split. With it the model names
- * the shape of held-out pictures (measured: 10 of 10 for seeds 1, 3, 4 and 5; seed 2 stalls).
+ * the shape of held-out pictures (measured: 10 of 10 for seeds 1, 3, 4 and 5; seed 2 stalls). These settings were
+ * measured on MobileNet v1 0.75 features, so the toy keeps that encoder (with the 1280-d v2 features this tiny
+ * model at lr 0.02 does not learn the shapes in 30 epochs); it also keeps v1 models' train → caption → eval path
+ * tested now that v2 is the default.
  */
 export const SHAPES_TRAINING = [
   ...TINY_MODEL,
+  ...['--encoder', 'mobilenet_v1_0.75_224'],
   ...['--epochs', '30', '--batch', '8', '--lr', '0.02', '--dropout', '0', '--schedule', 'none', '--patience', '0'],
   ...['--val-fraction', '0.2', '--test-fraction', '0.2'],
 ] as const;

@@ -42,7 +42,10 @@ describe('caption with the default model', () => {
       expect(line.caption).not.toContain('<unk>');
       expect(line.score).toBeLessThanOrEqual(0);
       expect(line.alternatives).toHaveLength(2);
-      expect(line.tags).toHaveLength(5);
+      // Up to 5 tags, none under 1 % (a real photograph's best tag is well above it).
+      expect(line.tags!.length).toBeGreaterThanOrEqual(1);
+      expect(line.tags!.length).toBeLessThanOrEqual(5);
+      for (const tag of line.tags!) expect(tag.score).toBeGreaterThanOrEqual(0.01);
     }
   });
 

@@ -121,7 +121,7 @@ describe('train interrupted with SIGINT, then --resume', () => {
     const reference = await historyOf(straightDir);
     expect(history.map((h) => h.trainLoss)).toEqual(reference.map((h) => h.trainLoss));
     expect(history.map((h) => h.valLoss)).toEqual(reference.map((h) => h.valLoss));
-  });
+  }, 300_000); // five CLI runs, each loading tfjs and the encoder: slow on a busy 2-core machine
 
   it('SIGINT during feature extraction: exit 130, and the features already computed are reused by the next run', async () => {
     const bigger = path.join(root, 'shapes-48');

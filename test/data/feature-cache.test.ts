@@ -77,6 +77,28 @@ describe('extractFeatures', () => {
     expect(featuresOf(second[1])).toEqual(featuresOf(first[1]));
   });
 
+  it("keeps each encoder's features apart: another encoder id computes its own, and neither overwrites the other", async () => {
+    const paths = [path.join(dir, 'a.jpg')];
+    const v1 = fakeEncoder('mobilenet_v1_0.75_224/gap_conv_pw_13/fill224');
+    await extractFeatures(paths, v1, { cacheDir, decode: bytesAsPixels });
+    // Same file, another encoder whose features differ (doubled): it must not be handed the first encoder's.
+    const other = fakeEncoder('mobilenet_v2_1.0_224/AvgPool/fill224');
+    const otherEncode = other.encode.bind(other);
+    other.encode = async (pixels) => ({ features: (await otherEncode(pixels)).features.map((f) => f.map((x) => 2 * x)) });
+    const first = await extractFeatures(paths, other, { cacheDir, decode: bytesAsPixels });
+    expect(first.map(sourceOf)).toEqual(['computed']);
+    expect(other.images).toBe(1);
+    expect(featuresOf(first[0])).toEqual([Math.fround(212.8), 208, 222, Math.fround(0.01)]);
+    const cache = new FeatureCache(cacheDir);
+    expect(cache.fileFor(v1.id, sha256Hex('hello'))).not.toBe(cache.fileFor(other.id, sha256Hex('hello')));
+    // Both stay cached, each with its own values.
+    const again = await extractFeatures(paths, fakeEncoder(v1.id), { cacheDir, decode: bytesAsPixels });
+    expect(again.map(sourceOf)).toEqual(['cache']);
+    expect(featuresOf(again[0])).toEqual([Math.fround(106.4), 104, 111, Math.fround(0.005)]);
+    const againOther = await extractFeatures(paths, fakeEncoder(other.id), { cacheDir, decode: bytesAsPixels });
+    expect(featuresOf(againOther[0])).toEqual(featuresOf(first[0]));
+  });
+
   it('recomputes features whose cache file is damaged (flipped byte, truncated, wrong key) instead of returning garbage', async () => {
     const a = path.join(dir, 'a.jpg');
     const b = path.join(dir, 'b c.jpg');

@@ -191,6 +191,63 @@ describe('greedyDecode', () => {
   });
 });
 
+describe('captions that finish their sentence (noEndAfter)', () => {
+  // ids: 4 "a", 5 "dog", 6 "cat", 7 "of". After "a" the model's single best token is <end> (0.5), as a model
+  // taught to stop mid-sentence has it; the grammatical captions are "a dog" and "a cat".
+  const V = 8;
+  const A = 4;
+  const OF = 7;
+  const trailing: Distribution = (_row, prefix) => {
+    const last = prefix.at(-1);
+    if (last === undefined) return fromProbabilities(V, { [A]: 0.9, [END]: 0.1 });
+    if (last === A) return fromProbabilities(V, { [END]: 0.5, 5: 0.3, 6: 0.2 });
+    if (last === OF) return fromProbabilities(V, { [END]: 0.6, [A]: 0.4 });
+    return fromProbabilities(V, { [END]: 0.8, [OF]: 0.2 });
+  };
+  const endsOn = (c: DecodedCaption, ids: number[]): boolean => ids.includes(c.tokens.at(-1)!);
+
+  it('greedy: without it the caption stops after "a"; with it the next best word follows', () => {
+    expect(greedyDecode(new ToyModel(V, 1, trailing), { maxLength: 6 })[0]!.tokens).toEqual([A]);
+    const fixed = greedyDecode(new ToyModel(V, 1, trailing), { maxLength: 6, noEndAfter: [A, OF] })[0]!;
+    expect(fixed.tokens).toEqual([A, 5]);
+    // The reported log-probability is still the model's own.
+    expect(fixed.logProb).toBeCloseTo(Math.log(0.9) + Math.log(0.3) + Math.log(0.8), 5);
+  });
+
+  it('beam search returns the best-scoring caption among those that do not end on a listed word before maxLength', () => {
+    const words = [A, 5, 6, OF];
+    // Allowed: the empty caption, captions not ending on "a"/"of", and those cut by maxLength (forced to end).
+    const allowed = enumerate(trailing, 0, words, 4).filter((c) => c.tokens.length === 0 || c.tokens.length === 4 || !endsOn(c, [A, OF]));
+    const [[best, ...rest]] = beamSearch(new ToyModel(V, 1, trailing), { beamSize: 50, topN: 5, maxLength: 4, noEndAfter: [A, OF] }) as [DecodedCaption[]];
+    expect(best!.tokens).toEqual(allowed[0]!.tokens);
+    expect(best!.score).toBeCloseTo(allowed[0]!.score, 5);
+    for (const c of [best!, ...rest]) expect(c.tokens.length === 4 || !endsOn(c, [A, OF])).toBe(true);
+    // Without the option the best caption by score is the one that trails off.
+    const [[plain]] = beamSearch(new ToyModel(V, 1, trailing), { beamSize: 50, maxLength: 4 }) as [DecodedCaption[]];
+    expect(plain!.tokens).toEqual([A]);
+  });
+
+  it('sampling never ends on a listed word before maxLength', () => {
+    const rows = sampleDecode(new ToyModel(V, 1, trailing), { rng: new Rng(3), samples: 200, maxLength: 6, noEndAfter: [A, OF] });
+    expect(rows[0]!.length).toBe(200);
+    expect(rows[0]!.filter((c) => c.tokens.length > 0 && c.tokens.length < 6 && endsOn(c, [A, OF]))).toEqual([]);
+    expect(rows[0]!.some((c) => c.tokens.includes(OF))).toBe(true); // "of" is still used inside captions
+  });
+
+  it('maxLength still forces <end>, and a caption whose every other word is banned can still end', () => {
+    const always = (): Float32Array => fromProbabilities(V, { [A]: 0.99, [END]: 0.01 });
+    expect(greedyDecode(new ToyModel(V, 1, always), { maxLength: 3, noEndAfter: [A] })[0]!.tokens).toEqual([A, A, A]);
+    // With unigram blocking "a" cannot repeat and <end> may not follow it: nothing is allowed, so <end>.
+    const onlyA = (): Float32Array => fromProbabilities(5, { [A]: 0.99, [END]: 0.01 });
+    expect(greedyDecode(new ToyModel(5, 1, onlyA), { maxLength: 6, blockRepeatedNgram: 1, noEndAfter: [A] })[0]!.tokens).toEqual([A]);
+    expect(beamSearch(new ToyModel(5, 1, onlyA), { beamSize: 2, maxLength: 6, blockRepeatedNgram: 1, noEndAfter: [A] })[0]![0]!.tokens).toEqual([A]);
+  });
+
+  it('rejects an id outside the vocabulary', () => {
+    expect(() => greedyDecode(new ToyModel(V, 1, trailing), { noEndAfter: [V] })).toThrow(`decode: noEndAfter id ${V} is outside 0..${V - 1}`);
+  });
+});
+
 describe('beamSearch', () => {
   it('finds a better caption than greedy when the greedy first word is a trap', () => {
     // First word: A (4) 0.55, B (5) 0.45. After A: <end> 0.4, A 0.3, B 0.3. After B: <end> 0.9, A/B 0.05.

@@ -5,7 +5,9 @@ import * as tf from '@tensorflow/tfjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { initBackend } from '../../src-main/engine/backend.ts';
 import { readBundleInfo } from '../../src-main/engine/bundle.ts';
-import { captionFeatures, disposeCaptionModel } from '../../src-main/engine/captioner.ts';
+import { captionFeatures, disposeCaptionModel, type CaptionModel } from '../../src-main/engine/captioner.ts';
+import { createStepModel } from '../../src-main/engine/decoder.ts';
+import { END, START } from '../../src-main/engine/model-types.ts';
 import { loadCheckpoint, disposeCheckpointTensors } from '../../src-main/engine/checkpoint.ts';
 import { epsilonAt, type EpsilonSchedule } from '../../src-main/engine/schedules.ts';
 import { planTraining, train, type EpochEvent } from '../../src-main/engine/train.ts';
@@ -33,6 +35,26 @@ async function checkpointWeights(runDir: string): Promise<Record<string, number[
   for (const [name, t] of Object.entries(ckpt.tensors.adam.m)) out[`m/${name}`] = Array.from(t.dataSync());
   disposeCheckpointTensors(ckpt.tensors);
   return out;
+}
+
+/** The model's probability of <end> right after `words`, for the image with `features`. */
+function endProbabilityAfter(model: CaptionModel, features: Float32Array, words: readonly string[]): number {
+  const feats = tf.tensor2d(features, [1, features.length]);
+  const step = createStepModel(model.weights, model.config, feats);
+  let state = step.initialState();
+  let logProbs: Float32Array = new Float32Array(0);
+  try {
+    for (const token of [START, ...words.map((w) => model.vocab.id(w))]) {
+      const out = step.step(Int32Array.of(token), state);
+      if (out.state !== state) step.dispose(state);
+      state = out.state;
+      logProbs = out.logProbs;
+    }
+  } finally {
+    step.dispose(state);
+    feats.dispose();
+  }
+  return Math.exp(logProbs[END]!);
 }
 
 describe('train', () => {
@@ -103,6 +125,20 @@ describe('train', () => {
     expect(result.best!.value).toBe(Math.max(...h.map((e) => e.ciderD!)));
     expect(info.metadata.metrics!.ciderD).toBe(result.best!.value);
     disposeCaptionModel(result.model);
+  });
+
+  it('learns no <end> where a caption longer than maxLength was cut (captions that stop mid-sentence)', async () => {
+    // maxLength 8: "a red circle on a white background" (7 words) ends; "one red circle in front of a white wall"
+    // (9 words) is cut after "white". An <end> there would teach the model to stop after "… of a white".
+    const result = await train({ data, runDir: path.join(root, 'cut'), config: { ...SMALL_CONFIG, epochs: 12, maxLength: 8 } });
+    try {
+      const image = data.train[0]!;
+      const [ends, cut] = classCaptions(0);
+      expect(endProbabilityAfter(result.model, image.features, ends!)).toBeGreaterThan(0.8);
+      expect(endProbabilityAfter(result.model, image.features, cut!.slice(0, 8))).toBeLessThan(0.2);
+    } finally {
+      disposeCaptionModel(result.model);
+    }
   });
 
   it('resumes exactly: interrupted after epoch 1, and cancelled mid-epoch, end with the same weights', async () => {

@@ -69,7 +69,10 @@ describe('AppServices', () => {
         if (item.ok) {
           expect(item.caption).toBe('a red square');
           expect(item.modelId).toBe('default');
-          expect(item.tags).toHaveLength(5);
+          // Up to five tags, none under 1 %.
+          expect(item.tags.length).toBeGreaterThanOrEqual(1);
+          expect(item.tags.length).toBeLessThanOrEqual(5);
+          expect(item.tags.every((t) => t.probability >= 0.01)).toBe(true);
           expect(item.score).toBeLessThan(0);
           expect(item.score).toBeGreaterThan(-0.1);
         }

@@ -64,13 +64,13 @@ export async function writeSidecarDataset(dir: string, samples = SIDECAR_SAMPLES
  * opens the input, candidate and output gates of the hidden unit of the word that follows j (the forget gate is
  * shut by its bias), so after reading j the state is one-hot on next(j) and W_out = 10·I makes next(j) about
  * 99.7% likely. The image term W_v is zero, so the answer does not depend on the image. Encoder: the default
- * MobileNet (768-d features), so the app's real caption path runs.
+ * MobileNet v2 1.0 (1280-d features), so the app's real caption path runs.
  */
 export function fixedCaptionModel(words: readonly string[], name = 'Fixed caption'): CaptionModel {
   const vocab = Vocabulary.build([words]);
   const V = vocab.size;
   const H = V;
-  const F = 768;
+  const F = 1280;
   const next = new Map<number, number>();
   const ids = [START, ...words.map((w) => vocab.id(w)), END];
   for (let k = 0; k + 1 < ids.length; k++) next.set(ids[k]!, ids[k + 1]!);

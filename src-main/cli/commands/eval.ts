@@ -22,6 +22,7 @@ interface EvalCommandOptions extends GlobalOptions {
   readonly predictions?: string;
   readonly beam: number;
   readonly blockNgram: number;
+  readonly finishSentences: boolean;
   readonly baseline?: boolean;
   readonly cache?: string;
   readonly keepDuplicates?: boolean;
@@ -38,6 +39,7 @@ export function registerEval(program: Command): void {
     .option('--images <dir>', 'where the images are, when not beside the annotation file')
     .option('-b, --beam <n>', 'beam width', positiveInt, 3)
     .option('--block-ngram <n>', 'forbid repeating any n-gram of this size (0 = off)', nonNegativeInt, 2)
+    .option('--no-finish-sentences', 'let captions end on an article, preposition or conjunction (as decoding did before)')
     .option('--baseline', 'also score the nearest-neighbour baseline (caption of the closest training image)')
     .option('--keep-duplicates', 'keep repeated reference captions (as published UCM-Captions figures do)')
     .option('--predictions <file>', 'write each image caption beside its references (.csv or .jsonl)')
@@ -67,6 +69,7 @@ async function runEval(modelDir: string, datasetPath: string, opts: EvalCommandO
         split: opts.split,
         beamSize: opts.beam,
         blockRepeatedNgram: opts.blockNgram,
+        finishSentences: opts.finishSentences,
         ...(opts.baseline ? { baseline: true } : {}),
         ...(opts.cache ? { cacheDir: opts.cache } : {}),
         load: loaded.load,

@@ -9,7 +9,7 @@ import path from 'node:path';
 import { Option, type Command } from 'commander';
 import { DATASET_FORMATS, type DatasetFormat, type SplitSpec } from '../../data/dataset-types.ts';
 import { currentBackend } from '../../engine/backend.ts';
-import { defaultEncoderSpec, loadEncoder } from '../../engine/encoder.ts';
+import { BUNDLED_ENCODERS, bundledEncoderSpec, DEFAULT_ENCODER, loadEncoder, type BundledEncoderName } from '../../engine/encoder.ts';
 import { EPSILON_SCHEDULE_TYPES, SCHEDULE_PRESETS, type EpsilonSchedule } from '../../engine/schedules.ts';
 import { DEFAULT_TRAIN_CONFIG as D } from '../../engine/train-config.ts';
 import { DEFAULT_SPLIT } from '../../pipeline/training-data.ts';
@@ -54,6 +54,7 @@ interface TrainCommandOptions extends GlobalOptions {
   readonly weights: 'float32' | 'float16' | 'uint8';
   readonly name?: string;
   readonly workers: number;
+  readonly encoder: BundledEncoderName;
 }
 
 /** The schedule from the command line; parameters left out get the defaults written beside each type. */
@@ -137,6 +138,7 @@ export function registerTrain(program: Command): void {
     .addOption(new Option('--weights <type>', 'how the model stores its weights').choices(['float32', 'float16', 'uint8']).default('float32'))
     .option('--name <name>', 'model name shown in the app')
     .option('--workers <n>', 'data-parallel training threads on the wasm backend (default: one per core)', positiveInt, availableParallelism())
+    .addOption(new Option('--encoder <name>', 'image encoder the features come from').choices(Object.keys(BUNDLED_ENCODERS)).default(DEFAULT_ENCODER))
     .action(async (dataset: string, _opts: unknown, cmd: Command) => {
       const given = (name: string): boolean => {
         const source = cmd.getOptionValueSource(name);
@@ -188,9 +190,9 @@ async function runTrain(datasetPath: string, opts: TrainCommandOptions, given: S
   };
   process.on('SIGINT', onSigint);
   const bar = new ProgressBar(process.stderr, opts.quiet);
-  const encoder = await loadEncoder(defaultEncoderSpec());
+  const encoder = await loadEncoder(bundledEncoderSpec(opts.encoder));
   // Features of uncached images are computed on every core too (the threads start only if something is uncached).
-  const pool = opts.workers > 1 && currentBackend()?.tfjsBackend === 'wasm' ? new EncoderPool(defaultEncoderSpec(), opts.workers, encoder.id, encoder.featureDim) : null;
+  const pool = opts.workers > 1 && currentBackend()?.tfjsBackend === 'wasm' ? new EncoderPool(bundledEncoderSpec(opts.encoder), opts.workers, encoder.id, encoder.featureDim) : null;
   try {
     const result = await trainModel(
       {
