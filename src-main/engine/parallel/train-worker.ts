@@ -12,7 +12,7 @@ import { initBackend } from '../backend.ts';
 import { packBatch } from '../decoder-batch.ts';
 import { lossAndGradients } from '../decoder.ts';
 import { exampleRngs } from '../example-randomness.ts';
-import type { DecoderWeights } from '../model-types.ts';
+import { END, type DecoderWeights } from '../model-types.ts';
 import { Adam } from '../optimizer.ts';
 import { Rng } from '../../util/rng.ts';
 import {
@@ -83,8 +83,10 @@ function computeShard(msg: ShardMessage): Omit<Extract<FromTrainWorker, { type: 
     } finally {
       tf.dispose(Object.values(pass.grads));
     }
+    // The positions that drew a coin (example-randomness.ts): every step after the first whose target is not <end>.
     const pk = packBatch(batch, cfg, 'train worker');
-    const decisions = pk.tokens - (pk.rowsAt[0] ?? 0);
+    let decisions = 0;
+    for (let t = 1; t < pk.steps; t++) for (let r = 0; r < pk.rowsAt[t]!; r++) if (pk.targets[pk.offsetAt[t]! + r] !== END) decisions++;
     return { loss: pass.loss, tokens: pass.tokens, decisions, teacherForced: Math.round(pass.teacherForcedFraction * decisions) };
   } finally {
     features.dispose();
