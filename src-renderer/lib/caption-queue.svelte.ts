@@ -51,10 +51,13 @@ class CaptionQueue {
       $effect(() => {
         if (!this.restored) return;
         const snapshot = $state.snapshot(this.cards).slice(0, MAX_KEPT);
-        const timer = setTimeout(() => void (snapshot.length ? set(STORE_KEY, snapshot) : del(STORE_KEY)).catch(() => {}), SAVE_DELAY_MS);
+        this.unsaved = snapshot;
+        const timer = setTimeout(() => this.persist(), SAVE_DELAY_MS);
         return () => clearTimeout(timer);
       });
     });
+    // Leaving or reloading the page right after an edit: the pending write starts now, not after the delay.
+    addEventListener('pagehide', () => this.persist());
     api.onEvent((event) => {
       if (event.type !== 'caption') return;
       if (this.jobIds.includes(event.jobId)) this.add(event.item, event.jobId);
@@ -66,6 +69,16 @@ class CaptionQueue {
         if (this.early.size > 20) this.early.delete(this.early.keys().next().value!);
       }
     });
+  }
+
+  /** The cards not yet written to IndexedDB (null when the store is up to date). */
+  private unsaved: CaptionCard[] | null = null;
+
+  private persist(): void {
+    const snapshot = this.unsaved;
+    if (!snapshot) return;
+    this.unsaved = null;
+    void (snapshot.length ? set(STORE_KEY, snapshot) : del(STORE_KEY)).catch(() => {});
   }
 
   private async restore(): Promise<void> {

@@ -125,7 +125,21 @@ describe('Caption Studio in the browser', () => {
     expect(Object.keys(rows[0]!)).toEqual(['path', 'caption', 'score', 'model']);
     expect(rows).toHaveLength(before - 1 + 2); // every captioned card (the corrupt file has none)
 
-    // A reload shows the same cards, with the edit.
+    // A reload shows the same cards, with the edit (once the view has written them to IndexedDB).
+    const stored = () =>
+      page.evaluate(
+        () =>
+          new Promise<string>((resolve) => {
+            const open = indexedDB.open('keyval-store');
+            open.onerror = () => resolve('');
+            open.onsuccess = () => {
+              const get = open.result.transaction('keyval', 'readonly').objectStore('keyval').get('caption-studio.caption-cards');
+              get.onerror = () => resolve('');
+              get.onsuccess = () => resolve(JSON.stringify(get.result ?? []));
+            };
+          }),
+      );
+    await poll(stored).toContain('a green square edited by hand');
     await page.reload();
     await page.waitForSelector('[data-testid=nav-caption]');
     await poll(() => page.locator('[data-testid=caption-card]').count()).toBe(before + 2);
