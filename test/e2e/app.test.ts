@@ -487,6 +487,24 @@ describe('Caption Studio in the browser', () => {
     await view('settings');
     await poll(() => h.services.jobs.backend().active !== null, 60_000).toBe(true);
     await poll(() => page.locator('[data-testid=backend-status]').textContent()).toContain(h.services.jobs.backend().description!);
+    // Only usable backends can be chosen; the others say why (whatever this machine has installed).
+    const listing = await h.services.call('backends.list', {});
+    if (!listing.ok) throw new Error(listing.error);
+    const settings = await h.services.call('settings.get', {});
+    if (!settings.ok) throw new Error(settings.error);
+    const current: string = settings.value.backend;
+    await poll(() => page.locator('[data-testid=backend-list] tr').count()).toBe(listing.value.length);
+    for (const b of listing.value) {
+      if (b.backend === current) continue;
+      const radio = page.locator(`[data-testid=backend-${b.backend}]`);
+      if (b.usable === 'no') {
+        expect(await radio.isDisabled(), b.backend).toBe(true);
+        expect(await page.locator(`[data-testid=backend-why-${b.backend}]`).textContent()).toBe(`Not usable here: ${b.reason}`);
+      } else {
+        expect(await radio.isDisabled(), b.backend).toBe(false);
+      }
+    }
+    expect(listing.value.some((b) => b.usable === 'yes')).toBe(true);
     await h.screenshot('07-settings');
     await page.click('[data-testid=theme-dark]');
     await poll(() => page.evaluate(() => document.documentElement.dataset.theme)).toBe('dark');
