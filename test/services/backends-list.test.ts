@@ -1,28 +1,16 @@
 /** `backends.list`, which Settings shows: every backend in the automatic order, usable or not, each with its reason. */
-import { mkdtemp, rm } from 'node:fs/promises';
-import os from 'node:os';
-import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { AppServices } from '../../src-main/services/app-services.ts';
+import type { AppServices } from '../../src-main/services/app-services.ts';
+import { servicesInTempDir } from './fixtures.ts';
 
-let root: string;
 let services: AppServices;
+let close: () => Promise<void> = async () => {};
 
 beforeAll(async () => {
-  root = await mkdtemp(path.join(os.tmpdir(), 'cs-services-backends-'));
-  services = await AppServices.create({
-    mode: 'browser',
-    dataDir: path.join(root, 'data'),
-    cacheDir: path.join(root, 'cache'),
-    builtinModelsDir: path.join(root, 'builtin'),
-    uploadDir: path.join(root, 'uploads'),
-  });
+  ({ services, close } = await servicesInTempDir('cs-services-backends-'));
 });
 
-afterAll(async () => {
-  await services?.close();
-  await rm(root, { recursive: true, force: true });
-});
+afterAll(() => close());
 
 describe('backends.list', () => {
   it('lists tensorflow-gpu, webgpu, tensorflow, wasm and cpu, each with a reason; wasm and cpu are usable', async () => {

@@ -3,31 +3,23 @@
  * export unless the request says overwrite, never into the home folder's hidden entries; caption files never
  * beside uploaded copies.
  */
-import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { AppServices } from '../../src-main/services/app-services.ts';
-import { writeFixedCaptionBundle, writeImage, writeSidecarDataset } from './fixtures.ts';
+import type { AppServices } from '../../src-main/services/app-services.ts';
+import { servicesInTempDir, writeFixedCaptionBundle, writeImage, writeSidecarDataset } from './fixtures.ts';
 
 let root: string;
 let services: AppServices;
+let close: () => Promise<void> = async () => {};
 
 beforeAll(async () => {
-  root = await mkdtemp(path.join(os.tmpdir(), 'cs-results-'));
-  await writeFixedCaptionBundle(path.join(root, 'builtin', 'default'), ['a', 'red', 'square'], 'Red square');
-  services = await AppServices.create({
-    mode: 'browser',
-    dataDir: path.join(root, 'data'),
-    cacheDir: path.join(root, 'cache'),
-    builtinModelsDir: path.join(root, 'builtin'),
-    uploadDir: path.join(root, 'uploads'),
-  });
+  ({ root, services, close } = await servicesInTempDir('cs-results-', (dir) =>
+    writeFixedCaptionBundle(path.join(dir, 'builtin', 'default'), ['a', 'red', 'square'], 'Red square'),
+  ));
 });
-afterAll(async () => {
-  await services?.close();
-  await rm(root, { recursive: true, force: true });
-});
+afterAll(() => close());
 
 describe('captions.write', () => {
   it('writes a CSV once, refuses to replace a file it did not write unless asked, and may rewrite its own output', async () => {

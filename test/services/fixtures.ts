@@ -2,7 +2,8 @@
  * Fixtures for the app tests, all generated: solid-colour and gradient images written with sharp, a corrupt
  * "image", a sidecar dataset, and a caption model bundle built by hand whose caption is known in advance.
  */
-import { mkdir, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import os from 'node:os';
 import path from 'node:path';
 import sharp from 'sharp';
 import * as tf from '@tensorflow/tfjs';
@@ -11,6 +12,7 @@ import { disposeCaptionModel, type CaptionModel } from '../../src-main/engine/ca
 import { defaultEncoderSpec, encoderId } from '../../src-main/engine/encoder.ts';
 import { DECODER_WEIGHT_NAMES, END, START, type DecoderWeights } from '../../src-main/engine/model-types.ts';
 import { Vocabulary } from '../../src-main/engine/vocab.ts';
+import { AppServices } from '../../src-main/services/app-services.ts';
 
 /** Writes a 64×48 PNG of one colour (or a left-right gradient when `to` is given). */
 export async function writeImage(file: string, rgb: [number, number, number], to?: [number, number, number]): Promise<string> {
@@ -113,4 +115,31 @@ export async function writeFixedCaptionBundle(dir: string, words: readonly strin
     disposeCaptionModel(model);
   }
   return dir;
+}
+
+/**
+ * The app's services over a fresh temp folder (data, cache, uploads, and `builtin/` for shipped models, which
+ * `prepare` may fill first); `close()` stops them and removes the folder.
+ */
+export async function servicesInTempDir(
+  prefix: string,
+  prepare: (root: string) => Promise<unknown> = async () => {},
+): Promise<{ root: string; services: AppServices; close(): Promise<void> }> {
+  const root = await mkdtemp(path.join(os.tmpdir(), prefix));
+  await prepare(root);
+  const services = await AppServices.create({
+    mode: 'browser',
+    dataDir: path.join(root, 'data'),
+    cacheDir: path.join(root, 'cache'),
+    builtinModelsDir: path.join(root, 'builtin'),
+    uploadDir: path.join(root, 'uploads'),
+  });
+  return {
+    root,
+    services,
+    async close() {
+      await services.close();
+      await rm(root, { recursive: true, force: true });
+    },
+  };
 }
