@@ -467,6 +467,17 @@ describe('Caption Studio in the browser', () => {
     }
   });
 
+  it('an idle page asks the backend nothing over and over (the Train view plans once per change of its form)', async () => {
+    await view('train');
+    await page.waitForTimeout(1500);
+    const calls: string[] = [];
+    const count = (r: { url(): string }) => void calls.push(r.url());
+    page.on('request', count);
+    await page.waitForTimeout(3000);
+    page.off('request', count);
+    expect(calls.filter((u) => u.includes('/api/call/'))).toEqual([]);
+  });
+
   it('lists every shortcut behind ?, and the view shortcuts work from the keyboard', async () => {
     await page.locator('body').click({ position: { x: 5, y: 5 } });
     await page.keyboard.press('Alt+2');
