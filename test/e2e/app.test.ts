@@ -46,6 +46,14 @@ async function view(name: string): Promise<void> {
   await page.click(`[data-testid=nav-${name}]`);
 }
 
+/** Opens a dataset file or folder in the Datasets view and waits until its `images` images are listed. */
+async function openInDatasets(target: string, images: number): Promise<void> {
+  await view('datasets');
+  await page.fill('#dataset-path', target);
+  await page.click('[data-testid=dataset-open]');
+  await poll(() => page.locator('[data-testid=dataset-count]').textContent(), 20_000).toBe(`${images} of ${images}`);
+}
+
 /** Opens Train on a new sidecar dataset of the eight colour squares and sets a tiny model's options. */
 async function fillTrainForm(folder: string, name: string, epochs: number): Promise<void> {
   const dir = await writeSidecarDataset(path.join(h.root, folder));
@@ -207,10 +215,7 @@ describe('Caption Studio in the browser', () => {
 
   it('batch-edits a sidecar dataset: find/replace with a preview, one undo step, then a prefix; saved to the files', async () => {
     const dir = await writeSidecarDataset(path.join(h.root, 'batch'));
-    await view('datasets');
-    await page.fill('#dataset-path', dir);
-    await page.click('[data-testid=dataset-open]');
-    await poll(() => page.locator('[data-testid=dataset-count]').textContent(), 20_000).toBe('8 of 8');
+    await openInDatasets(dir, 8);
     await page.click('[data-testid=batch-tab]');
     await page.fill('[data-testid=batch-find]', 'square');
     await page.fill('[data-testid=batch-replace]', 'tile');
@@ -249,10 +254,7 @@ describe('Caption Studio in the browser', () => {
 
   it('lists the words of a dataset with counts, marks the rare ones, and filters the grid by a clicked word', async () => {
     const dir = await writeSidecarDataset(path.join(h.root, 'words'));
-    await view('datasets');
-    await page.fill('#dataset-path', dir);
-    await page.click('[data-testid=dataset-open]');
-    await poll(() => page.locator('[data-testid=dataset-count]').textContent(), 20_000).toBe('8 of 8');
+    await openInDatasets(dir, 8);
     await page.click('[data-testid=words-tab]');
     const entry = (w: string) => page.locator(`[data-testid=word-entry][data-word="${w}"]`);
     await poll(() => entry('square').textContent()).toContain('8');
@@ -270,10 +272,7 @@ describe('Caption Studio in the browser', () => {
 
   it('looks closely at an image: zoom and pan from the keyboard and the wheel, next/previous also while editing, tile sizes', async () => {
     const dir = await writeSidecarDataset(path.join(h.root, 'closely'));
-    await view('datasets');
-    await page.fill('#dataset-path', dir);
-    await page.click('[data-testid=dataset-open]');
-    await poll(() => page.locator('[data-testid=dataset-count]').textContent(), 20_000).toBe('8 of 8');
+    await openInDatasets(dir, 8);
     await page.click('[role=tab]:has-text("Captions")');
     await page.locator('.tile').first().click();
     const first = (await page.locator('.tile-name').first().textContent())!;
@@ -417,10 +416,7 @@ describe('Caption Studio in the browser', () => {
     await page.selectOption('[data-testid=export-model]', 'default');
     await page.click('[data-testid=export-start]');
     await poll(() => page.locator('[data-testid=export-done]').textContent(), 60_000).toContain(`${dir}-captions.csv`);
-    await view('datasets');
-    await page.fill('#dataset-path', dir);
-    await page.click('[data-testid=dataset-open]');
-    await poll(() => page.locator('.tile').count()).toBe(3);
+    await openInDatasets(dir, 3);
     const reopened = await h.services.call('dataset.open', { path: dir });
     expect(reopened.ok && reopened.value.format).toBe('sidecar');
     expect(reopened.ok && reopened.value.items.map((i) => i.captions[0]).sort()).toEqual(SIDECAR_SAMPLES.slice(0, 3).map((s) => s.caption).sort());
