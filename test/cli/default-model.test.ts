@@ -4,7 +4,7 @@
  * (it is trained separately on real data).
  */
 import { existsSync } from 'node:fs';
-import { readdir } from 'node:fs/promises';
+import { readdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { isImageName } from '../../src-main/data/formats/common.ts';
@@ -78,6 +78,19 @@ describe('caption with the default model', () => {
       }
     } finally {
       await cleanup();
+    }
+  });
+});
+
+describe('the shipped model\'s record', () => {
+  it.skipIf(!existsSync(DEFAULT_MODEL))('has a readable name and no path of the machine that trained it', async () => {
+    const meta = JSON.parse(await readFile(DEFAULT_MODEL, 'utf8')) as { name: string; provenance?: Record<string, unknown> };
+    // A name a newcomer reads in the model picker, not a run's slug such as "coco1" or "coco-mobilenet-v2".
+    expect(meta.name).toMatch(/ /);
+    expect(meta.name).not.toMatch(/^[a-z0-9-]+$/);
+    for (const [key, value] of Object.entries(meta.provenance ?? {})) {
+      if (typeof value !== 'string') continue;
+      expect(value, key).not.toMatch(/(^|\s)\/(tmp|home|work|Users|root)\//);
     }
   });
 });
