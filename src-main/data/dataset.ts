@@ -6,7 +6,7 @@ import { createHash } from 'node:crypto';
 import path from 'node:path';
 import { tokenize } from '../text/tokenize.ts';
 import type { CaptionEdit, Dataset, DatasetFormat, DatasetItem, DatasetProblem, ReadOptions, Split, SplitSpec } from './dataset-types.ts';
-import { readOptionsOf } from './formats/common.ts';
+import { cleanEditedCaptions } from './formats/common.ts';
 import { readCoco, saveCoco } from './formats/coco.ts';
 import { readCsv, saveCsv } from './formats/csv.ts';
 import { detectFormat } from './formats/detect.ts';
@@ -71,7 +71,8 @@ function readOptions(opts: LoadDatasetOptions): ReadOptions {
  * Writes caption edits back to where the dataset came from, in its own format, atomically, keeping everything
  * else in the files as it was. Each edit gives the complete new caption list of one item (line breaks and tabs in
  * a caption become spaces; empty and repeated captions are dropped). Refuses (one-line Error) when an id is
- * unknown or when the item's captions on disk changed since `dataset` was loaded. Returns the dataset re-read.
+ * unknown or when the item's captions on disk changed since `dataset` was loaded. Returns the dataset with the
+ * edits applied in memory (nothing else is read again: a save costs what it changes).
  */
 export async function saveDataset(dataset: Dataset, edits: readonly CaptionEdit[]): Promise<Dataset> {
   switch (dataset.format) {
@@ -91,8 +92,22 @@ export async function saveDataset(dataset: Dataset, edits: readonly CaptionEdit[
       await saveFlickr8k(dataset, edits);
       break;
   }
-  const reloaded = await loadDataset(dataset.source, { format: dataset.format, ...readOptionsOf(dataset) });
-  return dataset.splits.kind === 'seeded' ? assignSplits(reloaded, dataset.splits) : reloaded;
+  return withEdits(dataset, edits);
+}
+
+/** The dataset with each edited item's captions replaced by the edit, cleaned as the writers clean it. */
+function withEdits(dataset: Dataset, edits: readonly CaptionEdit[]): Dataset {
+  const next = new Map(edits.map((e) => [e.id, cleanEditedCaptions(e.captions, dataset.keepDuplicateCaptions === true)]));
+  let captionedChanged = false;
+  const items = dataset.items.map((item): DatasetItem => {
+    const captions = next.get(item.id);
+    if (captions === undefined) return item;
+    if ((captions.length > 0) !== (item.captions.length > 0)) captionedChanged = true;
+    return { ...item, captions };
+  });
+  const edited = { ...dataset, items };
+  // A seeded split covers the captioned images: it is drawn again when that set changed (same seed and fractions).
+  return dataset.splits.kind === 'seeded' && captionedChanged ? assignSplits(edited, { ...dataset.splits, force: true }) : edited;
 }
 
 /** Options for `assignSplits`: the split settings, and whether to replace a split the dataset has. */

@@ -109,18 +109,7 @@ async function parseSidecar(root: string, opts: ReadOptions): Promise<ParsedSide
     usedBy.set(sidecar, id);
     used.add(sidecar);
     sidecarOf.set(id, sidecar);
-    let text: string;
-    try {
-      text = await readFile(sidecar, 'utf8');
-    } catch (err) {
-      collector.problem('invalid-entry', { path: sidecar }, `cannot read: ${err instanceof Error ? err.message : String(err)}`);
-      continue;
-    }
-    splitLines(text).lines.forEach((line, index) => {
-      // Blank lines separate nothing in this format; only lines with text are captions.
-      if (line.trim() === '') return;
-      collector.caption(id, line, { file: sidecar, line: index }, { path: sidecar, line: index + 1 });
-    });
+    await readCaptionFile(collector, id, sidecar);
   }
   for (const file of captionFiles.keys()) {
     if (!used.has(file)) collector.problem('orphan-caption', { path: file }, `no image named ${path.basename(stemOf(file))}.* beside this caption file`);
@@ -136,11 +125,62 @@ export async function readSidecar(root: string, opts: ReadOptions = {}): Promise
 }
 
 /**
+ * The fresh state on disk of just the edited images: each one's caption file (found the way the full read finds
+ * it, from a listing of the image's own folder) read again with its line positions — so a save costs in proportion
+ * to what it changes, not to the size of the folder.
+ */
+async function parseEditedSidecars(dataset: Dataset, ids: readonly string[]): Promise<ParsedSidecar> {
+  const imageOf = new Map(dataset.items.map((item) => [item.id, item.imagePath]));
+  const listings = new Map<string, Promise<string[]>>();
+  const listing = (dir: string): Promise<string[]> => {
+    let names = listings.get(dir);
+    if (!names) {
+      names = readdir(dir).then((all) => all.filter((n) => !n.startsWith('.')).sort((a, b) => (a < b ? -1 : a > b ? 1 : 0)));
+      listings.set(dir, names);
+    }
+    return names;
+  };
+  const collector = new ItemCollector<SidecarLoc>(readOptionsOf(dataset));
+  const sidecarOf = new Map<string, string>();
+  for (const id of ids) {
+    const file = imageOf.get(id);
+    if (file === undefined) continue; // checkEdits names the unknown id
+    collector.image(id, [file], { path: file }, { repeatsAllowed: false });
+    const dir = path.dirname(file);
+    const stem = path.basename(stemOf(file));
+    const names = await listing(dir);
+    const sidecar = SIDECAR_EXTENSIONS.flatMap((ext) => names.filter((n) => path.extname(n).toLowerCase() === ext && stemOf(n) === stem))[0];
+    if (sidecar === undefined) continue;
+    const full = path.join(dir, sidecar);
+    sidecarOf.set(id, full);
+    await readCaptionFile(collector, id, full);
+  }
+  return { collected: await collector.finish(), sidecarOf };
+}
+
+/** Adds the captions of one caption file (one per non-blank line, with its line index) to image `id`. */
+async function readCaptionFile(collector: ItemCollector<SidecarLoc>, id: string, sidecar: string): Promise<void> {
+  let text: string;
+  try {
+    text = await readFile(sidecar, 'utf8');
+  } catch (err) {
+    collector.problem('invalid-entry', { path: sidecar }, `cannot read: ${err instanceof Error ? err.message : String(err)}`);
+    return;
+  }
+  splitLines(text).lines.forEach((line, index) => {
+    // Blank lines separate nothing in this format; only lines with text are captions.
+    if (line.trim() === '') return;
+    collector.caption(id, line, { file: sidecar, line: index }, { path: sidecar, line: index + 1 });
+  });
+}
+
+/**
  * Writes edited captions into each image's caption file (creating `name.txt` when it had none), replacing the
- * edited lines in place and keeping every other line, the BOM and the line endings.
+ * edited lines in place and keeping every other line, the BOM and the line endings. Only the edited images'
+ * caption files are read again (to check they did not change since the dataset was loaded) and written.
  */
 export async function saveSidecar(dataset: Dataset, edits: readonly CaptionEdit[]): Promise<void> {
-  const { collected, sidecarOf } = await parseSidecar(dataset.source, readOptionsOf(dataset));
+  const { collected, sidecarOf } = await parseEditedSidecars(dataset, edits.map((e) => e.id));
   const cleaned = checkEdits(dataset, collected.items, edits);
   const imageOf = new Map(collected.items.map((item) => [item.id, item.imagePath]));
   // Temporary files killed saves left beside the caption files about to be written.
