@@ -10,6 +10,7 @@ import type {
   BackendListing,
   CaptionsConverted,
   CaptionsWritten,
+  DatasetItemView,
   DatasetSaved,
   DatasetView,
   FsListing,
@@ -33,6 +34,7 @@ export interface ResponseMap {
   'dialog.open': { readonly paths: readonly string[] };
   'caption.start': JobSummary;
   'dataset.open': DatasetView;
+  'dataset.items': { readonly items: readonly DatasetItemView[] };
   'dataset.save': DatasetSaved;
   'dataset.close': { readonly closed: boolean };
   'train.plan': TrainPlan;

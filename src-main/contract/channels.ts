@@ -15,6 +15,7 @@ export const METHODS = [
   'dialog.open',
   'caption.start',
   'dataset.open',
+  'dataset.items',
   'dataset.save',
   'dataset.close',
   'train.plan',

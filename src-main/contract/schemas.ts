@@ -87,9 +87,13 @@ export const requestSchemas = {
     beamSize: beamSize.optional(),
   }),
   'dataset.open': datasetSourceSchema,
+  /** The next part of an open dataset's item list (dataset.open answers with the first part). */
+  'dataset.items': z.strictObject({ datasetId: id, offset: z.number().int().min(0), limit: z.number().int().min(1).max(100_000) }),
   'dataset.save': z.strictObject({
     datasetId: id,
     changes: z.array(z.strictObject({ id: z.string().min(1), captions: z.array(z.string().max(2000)).max(100) })).max(1_000_000),
+    /** The machine-written (not yet accepted) captions of these images from now on (see data/machine-captions.ts). */
+    machine: z.array(z.strictObject({ id: z.string().min(1), captions: z.array(z.string().max(2000)).max(100) })).max(1_000_000).optional(),
   }),
   'dataset.close': z.strictObject({ datasetId: id }),
   'train.plan': trainPlanRequestSchema,

@@ -111,6 +111,8 @@ export interface DatasetItemView {
   readonly imagePath: string;
   readonly captions: readonly string[];
   readonly split?: string;
+  /** Those of `captions` a model wrote that nobody accepted yet (absent when none). */
+  readonly machine?: readonly string[];
 }
 
 export interface DatasetStatsView {
@@ -135,7 +137,9 @@ export interface DatasetView {
   readonly path: string;
   readonly name: string;
   readonly format: string;
+  /** The first `items.length` of `total` items; `dataset.items` gives the rest in parts. */
   readonly items: readonly DatasetItemView[];
+  readonly total: number;
   /** The first problems found while reading (at most a few hundred lines travel to the UI). */
   readonly problems: readonly string[];
   /** How many problems there were in all (the CLI's `stats` count), which may exceed `problems.length`. */

@@ -13,6 +13,7 @@ import { detectFormat } from './formats/detect.ts';
 import { readFlickr8k, saveFlickr8k } from './formats/flickr8k.ts';
 import { readKarpathy, saveKarpathy } from './formats/karpathy.ts';
 import { readSidecar, saveSidecar } from './formats/sidecar.ts';
+import { readMachineMarks, withoutMachineCaptions } from './machine-captions.ts';
 
 export type * from './dataset-types.ts';
 
@@ -29,13 +30,23 @@ export interface LoadDatasetOptions {
   readonly imagesDir?: string;
   /** Keep exact-duplicate captions (see `ReadOptions`); for evaluating against published figures. */
   readonly keepDuplicateCaptions?: boolean;
+  /**
+   * Keep the captions a model wrote that nobody accepted yet (see machine-captions.ts). Default false: training,
+   * evaluation, stats and convert see only the human references; the dataset editor asks for them.
+   */
+  readonly includeMachineCaptions?: boolean;
 }
 
 /**
- * Reads a dataset file or folder. Entries that cannot be used (missing images, empty or duplicate captions,
+ * Reads a dataset file or folder, without its unaccepted machine-written captions unless asked. Entries that cannot be used (missing images, empty or duplicate captions,
  * invalid rows) are listed in `problems`; a file that cannot be parsed at all throws a one-line Error.
  */
 export async function loadDataset(target: string, opts: LoadDatasetOptions = {}): Promise<Dataset> {
+  const dataset = await readAnyFormat(target, opts);
+  return opts.includeMachineCaptions ? dataset : withoutMachineCaptions(dataset, await readMachineMarks(dataset));
+}
+
+async function readAnyFormat(target: string, opts: LoadDatasetOptions): Promise<Dataset> {
   const { format, path, otherSources } = await detectFormat(target, opts.format === 'auto' ? undefined : opts.format);
   if (format === 'sidecar' && otherSources?.length) {
     const dataset = await readSidecar(path, readOptions(opts));

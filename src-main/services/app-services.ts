@@ -272,7 +272,8 @@ export class AppServices {
         return job;
       },
       'dataset.open': async (source) => this.datasets.openDataset(source),
-      'dataset.save': async ({ datasetId, changes }) => this.datasets.save(datasetId, changes),
+      'dataset.items': async ({ datasetId, offset, limit }) => ({ items: this.datasets.items(datasetId, offset, limit) }),
+      'dataset.save': async ({ datasetId, changes, machine }) => this.datasets.save(datasetId, changes, machine),
       'dataset.close': async ({ datasetId }) => ({ closed: this.datasets.close(datasetId) }),
       'train.plan': async (req) => {
         const dataset = req.dataset ? await this.planDatasets.get(req.dataset) : null;

@@ -57,6 +57,10 @@ export const SHORTCUTS: readonly ShortcutGroup[] = [
       { keys: [MOD, 'Z'], what: 'Undo' },
       { keys: [MOD, isMac ? '⇧Z' : 'Y'], what: 'Redo' },
       { keys: [MOD, 'S'], what: 'Save to the dataset’s files' },
+      { keys: ['M'], what: 'Caption with a model (then Enter)' },
+      { keys: ['A'], what: 'Accept the selected image’s machine captions' },
+      { keys: ['⇧', 'A'], what: 'Accept every machine caption' },
+      { keys: ['B'], what: 'Batch edits (find and replace, …)' },
     ],
   },
   {
