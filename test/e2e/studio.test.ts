@@ -2,6 +2,7 @@
  * The dataset studio's "done when", end to end in real Chromium and from the keyboard only: open a 2,000-image
  * folder (a quarter with caption files), caption every image without a caption with the default model, replace a
  * word in every caption, undo that, accept the machine-written captions, save — and the files on disk say so.
+ * And the Caption view with 5,000 cards: only the cards in view are in the page.
  *
  * Size: the harness's default model is the fixed-caption test bundle on the real MobileNet encoder, so the 1,500
  * images are encoded for real (distinct 16×16 images, decoded, resized and encoded one by one). On this 2-core
@@ -117,4 +118,49 @@ describe('the dataset studio from the keyboard', () => {
     await expect(access(path.join(dir, '.caption-studio-machine.json'))).rejects.toThrow();
     await h.screenshot('07-datasets-machine');
   }, 900_000);
+
+  it('keeps only the cards in view in the Caption view with 5,000 captioned images, and a card stays editable', async () => {
+    await page.keyboard.press('Alt+1');
+    const n = 5000;
+    await page.evaluate(
+      (count) =>
+        new Promise<void>((resolve, reject) => {
+          const cards = Array.from({ length: count }, (_, i) => ({
+            key: `k${i}`, path: `/nowhere/card${i}.jpg`, name: `card${i}.jpg`, ok: true, text: `a caption of card ${i}`, original: `a caption of card ${i}`, score: -0.5,
+            alternatives: [{ caption: `another caption of card ${i}`, score: -0.9 }], tags: [{ label: 'tabby, tabby cat', probability: 0.4 }], error: '', modelId: 'default', jobId: 'old',
+          }));
+          const open = indexedDB.open('keyval-store');
+          open.onupgradeneeded = () => open.result.createObjectStore('keyval');
+          open.onerror = () => reject(open.error);
+          open.onsuccess = () => {
+            const tx = open.result.transaction('keyval', 'readwrite');
+            tx.objectStore('keyval').put(cards, 'caption-studio.caption-cards');
+            tx.oncomplete = () => resolve();
+            tx.onerror = () => reject(tx.error);
+          };
+        }),
+      n,
+    );
+    await page.reload();
+    await page.waitForSelector('[data-testid=nav-caption]');
+    await poll(() => page.locator('[data-testid=caption-summary]').textContent()).toContain('5000 captioned');
+    const inPage = () => page.locator('[data-testid=caption-card]').count();
+    expect(await inPage()).toBeGreaterThan(0);
+    expect(await inPage()).toBeLessThan(60);
+    // Scrolled to the end: the last card is drawn, and still only a screenful.
+    await page.evaluate(() => {
+      const grid = document.querySelector<HTMLElement>('[role=listbox][aria-label="Captioned images"]')!;
+      grid.scrollTop = grid.scrollHeight;
+    });
+    await poll(() => page.locator('[data-testid=caption-card][data-name="card4999.jpg"]').count()).toBe(1);
+    expect(await inPage()).toBeLessThan(60);
+    // A card's caption box takes clicks and keys (arrow keys move the caret, not the grid's selection).
+    const box = page.locator('[data-testid=caption-card][data-name="card4999.jpg"] [data-testid=caption-text]');
+    await box.click();
+    await page.keyboard.press('End');
+    await page.keyboard.press('ArrowLeft');
+    await page.keyboard.type('!');
+    expect(await box.inputValue()).toBe('a caption of card 499!9');
+    await h.screenshot('08-caption-5000');
+  });
 });
