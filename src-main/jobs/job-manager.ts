@@ -1,7 +1,9 @@
 /**
- * Runs long jobs off the main thread and keeps their state. Caption and export jobs share one long-lived
- * inference worker (models stay loaded between requests; jobs queue); each training run gets a worker of its own
- * (one run at a time), so captioning stays possible while a model trains. Every change is reported as a JobEvent.
+ * Runs long jobs off the main thread and keeps their state. Caption and export jobs share one inference worker
+ * (models stay loaded between requests; jobs queue) that is stopped once it has been idle for `inferenceIdleMs`:
+ * its WebAssembly memory, grown to the largest batch it encoded, can only be given back to the system that way
+ * (500 captioned images kept ~100 MB after the last one). Each training run gets a worker of its own (one run at a
+ * time), so captioning stays possible while a model trains. Every change is reported as a JobEvent.
  */
 import { randomUUID } from 'node:crypto';
 import type { BackendChoice, BackendStatus, EpochReport, JobEvent, JobResult, JobState, JobSummary, ProgressEvent } from '../contract/types.ts';
@@ -37,6 +39,8 @@ const FINAL: readonly JobState[] = ['done', 'failed', 'cancelled', 'interrupted'
 
 /** How long `close` waits for a training run to write the checkpoint of where it stopped. */
 export const CHECKPOINT_GRACE_MS = 60_000;
+/** The inference worker is stopped after this long without a job (the next job starts a fresh one). */
+export const INFERENCE_IDLE_MS = 30_000;
 
 export class JobManager {
   private readonly jobs = new Map<string, JobRecord>();
@@ -49,7 +53,12 @@ export class JobManager {
   /** Results that finished jobs hand on (e.g. 'train' → refresh the model list). */
   onFinished: ((summary: JobSummary) => void | Promise<void>) | null = null;
 
-  constructor(backend: BackendChoice) {
+  private idleTimer: NodeJS.Timeout | undefined;
+
+  constructor(
+    backend: BackendChoice,
+    private readonly inferenceIdleMs = INFERENCE_IDLE_MS,
+  ) {
     this.inferenceBackend = backend;
     this.status = { requested: backend, active: null, description: null, error: null };
   }
@@ -91,6 +100,7 @@ export class JobManager {
       if (running) throw conflict(`a training run is already in progress ("${running.title}"): cancel it first`);
     }
     const id = randomUUID();
+    if (spec.kind !== 'train') clearTimeout(this.idleTimer);
     const host = spec.kind === 'train' ? this.trainHost() : this.inferenceHost();
     const record: JobRecord = {
       id,
@@ -180,6 +190,7 @@ export class JobManager {
     let timer: NodeJS.Timeout | undefined;
     await Promise.race([Promise.all(stopping), new Promise((resolve) => (timer = setTimeout(resolve, graceMs)))]);
     clearTimeout(timer);
+    clearTimeout(this.idleTimer);
     const hosts = new Set([...this.jobs.values()].map((r) => r.host));
     if (this.inference) hosts.add(this.inference);
     this.inference = null;
@@ -245,7 +256,25 @@ export class JobManager {
     if (host === this.inference && !host.busy && this.status.requested !== this.inferenceBackend) {
       this.inference = null;
       void host.terminate().then(() => this.warmUp());
+    } else if (host === this.inference && !host.busy) {
+      this.releaseWhenIdle(host);
     }
+  }
+
+  /** Stops the inference worker if no job comes within `inferenceIdleMs` (models and memory go with it). */
+  private releaseWhenIdle(host: WorkerHost): void {
+    clearTimeout(this.idleTimer);
+    this.idleTimer = setTimeout(() => {
+      if (this.inference !== host || host.busy) return;
+      this.inference = null;
+      void host.terminate();
+    }, this.inferenceIdleMs);
+    this.idleTimer.unref();
+  }
+
+  /** Whether an inference worker is running now (for tests and benches). */
+  get inferenceRunning(): boolean {
+    return this.inference !== null;
   }
 
   private apply(record: JobRecord, update: JobUpdate): void {
