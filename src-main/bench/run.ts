@@ -6,8 +6,10 @@
  *
  * Suites: train (decoder training step; the trainer's step with 1 worker and with one per core, and their
  * ratio), encoder (also images/s with 1 worker and one per core) (MobileNet forward, image decode), decode (greedy/beam, end to
- * end), trainer (train() loop, Adam, checkpoints, bundles), language (tokenise, metrics, beam bookkeeping) and
- * data (dataset load, feature extraction, CSV export). `--quick` runs fewer repetitions (for a smoke test; the
+ * end), trainer (train() loop, Adam, checkpoints, bundles), language (tokenise, metrics, beam bookkeeping),
+ * data (dataset load, feature extraction, CSV export) and studio (the dataset editor at 20,000 images: open, one
+ * save, item pages, captioning 500 images through the job path with the server's memory; then the same app in
+ * Chromium: first screen, search while typing, grid and Caption-view scrolling — skipped without Chromium). `--quick` runs fewer repetitions (for a smoke test; the
  * figures are noisier). A suite that needs the shared datasets and cannot find them prints
  * `{"suite":…,"bench":…,"backend":…,"skipped":"../shared not found"}`; a suite that fails prints its `error`
  * and the run goes on, exiting 1 at the end. `CAPTION_STUDIO_BACKEND` picks the backend.
@@ -24,10 +26,12 @@ import { runLanguageBench } from './language-bench.ts';
 import { runParallelEncodeBench } from './parallel-encode-bench.ts';
 import { runParallelTrainBench } from './parallel-train-bench.ts';
 import { runTrainBench } from './train-bench.ts';
+import { runStudioBench } from './studio-bench.ts';
 import { runTrainerBench } from './trainer-bench.ts';
+import { runUiBench } from './ui-bench.ts';
 
 /** The suites in the order they run. */
-export const SUITE_NAMES = ['train', 'encoder', 'decode', 'trainer', 'language', 'data'] as const;
+export const SUITE_NAMES = ['train', 'encoder', 'decode', 'trainer', 'language', 'data', 'studio'] as const;
 export type SuiteName = (typeof SUITE_NAMES)[number];
 
 /** One output line: the suite, the bench's own name, the backend and the bench's figures. */
@@ -77,6 +81,17 @@ const SUITES: Record<SuiteName, Suite> = {
   data: {
     needs: (shared) => path.join(shared, 'data'), // without it, data-bench's generated fallback cannot extract features
     run: (quick, shared) => runDataBench({ sharedData: path.join(shared, 'data'), images: quick ? 8 : 32 }),
+  },
+  studio: {
+    needs: null, // generates its folders; the UI part needs Chromium
+    run: async (quick) => {
+      const images = quick ? 2000 : 20_000;
+      const chromium = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
+      return [
+        ...(await runStudioBench({ images, caption: quick ? 50 : 500 })),
+        ...(existsSync(chromium) ? await runUiBench({ images, chromium }) : [{ bench: 'ui', skipped: `${chromium} not found` }]),
+      ];
+    },
   },
 };
 

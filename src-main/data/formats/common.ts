@@ -3,7 +3,8 @@
  * duplicate captions, checking image files exist), line-file handling that keeps BOM and line endings, the
  * positional plan that maps a caption edit onto the entries it came from, and one-line errors.
  */
-import { readFile, stat } from 'node:fs/promises';
+import { readdir, readFile, stat } from 'node:fs/promises';
+import type { Dirent } from 'node:fs';
 import path from 'node:path';
 import { removeStaleTempFiles } from '../../util/atomic-write.ts';
 import { fileIdentity, type FileIdentity } from '../../util/file-identity.ts';
@@ -142,7 +143,8 @@ export class ItemCollector<L> {
   /** Resolves every image against the file system; images not found are reported and left out. */
   async finish(): Promise<CollectedItems<L>> {
     const all = [...this.pending.values()];
-    const found = await mapLimit(all, 32, (item) => firstExistingFile(item.candidates));
+    const folders = new FolderListings();
+    const found = await mapLimit(all, 32, (item) => firstExistingFile(item.candidates, folders));
     const items: DatasetItem[] = [];
     const locations = new Map<string, readonly L[]>();
     const duplicates = new Map<string, readonly L[]>();
@@ -172,13 +174,44 @@ function clip(text: string, max = 60): string {
 }
 
 /**
+ * The entries of folders, each listed once: checking 20,000 images against their folder's listing costs one
+ * `readdir` instead of 20,000 `stat` calls (0.8–1.5 s for a 20,000-row CSV).
+ */
+export class FolderListings {
+  private readonly listings = new Map<string, Promise<Map<string, Dirent> | null>>();
+
+  /** Whether `file` is a regular file (a link is followed), judged from its folder's listing. */
+  async isFile(file: string): Promise<boolean> {
+    const dir = path.dirname(file);
+    let listing = this.listings.get(dir);
+    if (!listing) {
+      listing = readdir(dir, { withFileTypes: true }).then(
+        (entries) => new Map(entries.map((e) => [e.name, e])),
+        () => null,
+      );
+      this.listings.set(dir, listing);
+    }
+    const entry = (await listing)?.get(path.basename(file));
+    if (!entry) return false;
+    if (entry.isFile()) return true;
+    if (!entry.isSymbolicLink()) return false;
+    return stat(file).then((st) => st.isFile(), () => false);
+  }
+}
+
+/**
  * The first of `candidates` that is an existing regular file, or undefined. A name is also tried in the other
  * Unicode normal form (NFC/NFD): an annotation file typed on one system names 'Ảnh.jpg' in NFC while an archive
- * made on macOS stores it in NFD, and on Linux those are different files.
+ * made on macOS stores it in NFD, and on Linux those are different files. With `folders`, existence is judged from
+ * folder listings (one per folder) instead of a `stat` per file.
  */
-export async function firstExistingFile(candidates: readonly string[]): Promise<string | undefined> {
+export async function firstExistingFile(candidates: readonly string[], folders?: FolderListings): Promise<string | undefined> {
   for (const candidate of candidates) {
     for (const name of new Set([candidate, candidate.normalize('NFC'), candidate.normalize('NFD')])) {
+      if (folders) {
+        if (await folders.isFile(name)) return name;
+        continue;
+      }
       try {
         if ((await stat(name)).isFile()) return name;
       } catch {
