@@ -163,4 +163,42 @@ describe('the dataset studio from the keyboard', () => {
     expect(await box.inputValue()).toBe('a caption of card 499!9');
     await h.screenshot('08-caption-5000');
   });
+
+  it('the model panel and a machine-written caption fit at 900×700 and 1280×800, light and dark, without scrolling sideways', async () => {
+    const dir = path.join(h.root, 'fit');
+    await makeFolder(dir, 12);
+    const opened = await h.services.call('dataset.open', { path: dir });
+    if (!opened.ok) throw new Error(opened.error);
+    const marked = await h.services.call('dataset.save', { datasetId: opened.value.datasetId, changes: [{ id: `${name(1)}.png`, captions: ['a machine written caption that is long enough to wrap in the side panel'] }], machine: [{ id: `${name(1)}.png`, captions: ['a machine written caption that is long enough to wrap in the side panel'] }] });
+    if (!marked.ok) throw new Error(marked.error);
+    await page.keyboard.press('Alt+2');
+    await page.fill('#dataset-path', dir);
+    await page.click('[data-testid=dataset-open]');
+    await poll(() => page.locator('[data-testid=dataset-count]').textContent()).toBe('12 of 12');
+    await page.locator('[role=option]').nth(1).click();
+    await poll(() => page.locator('.captions .badge.machine').count()).toBe(1);
+    try {
+      for (const scheme of ['light', 'dark'] as const) {
+        await page.emulateMedia({ colorScheme: scheme });
+        for (const [width, height] of [[900, 700], [1280, 800]] as const) {
+          await page.setViewportSize({ width, height });
+          for (const tab of ['captions', 'machine'] as const) {
+            await page.click(tab === 'machine' ? '[data-testid=machine-tab]' : '.tabs button:first-child');
+            await page.waitForTimeout(150);
+            expect(await page.evaluate(() => document.documentElement.scrollWidth - innerWidth), `${tab} ${width} ${scheme}`).toBeLessThanOrEqual(0);
+            // Nothing in the side panel runs past its right edge.
+            const clipped = await page.evaluate(() => {
+              const side = document.querySelector('.side')!.getBoundingClientRect().right;
+              return [...document.querySelectorAll('.side button, .side select, .side .badge, .side p')].filter((el) => el.getBoundingClientRect().right > side + 0.5).map((el) => el.textContent);
+            });
+            expect(clipped, `${tab} ${width} ${scheme}`).toEqual([]);
+            await h.screenshot(`09-datasets-${tab}-${width}-${scheme}`);
+          }
+        }
+      }
+    } finally {
+      await page.emulateMedia({ colorScheme: 'light' });
+      await page.setViewportSize({ width: 1360, height: 860 });
+    }
+  });
 });
