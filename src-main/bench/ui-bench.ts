@@ -20,7 +20,7 @@ import { copyFile, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { chromium } from 'playwright-core';
+import { chromium, type Page } from 'playwright-core';
 import sharp from 'sharp';
 import { startServer } from '../server/http-server.ts';
 import { AppServices } from '../services/app-services.ts';
@@ -54,6 +54,37 @@ async function makeDataset(dir: string, n: number): Promise<string> {
   const csv = path.join(dir, 'captions.csv');
   await writeFile(csv, rows.join('\n') + '\n');
   return csv;
+}
+
+/**
+ * Scrolls the element `scroller` by 120 px every animation frame for 3 s: frames per second, the 95th-percentile and
+ * worst frame time, and the most elements matching `items` in the page at once.
+ */
+async function scrollFor3s(page: Page, scroller: string, items: string): Promise<{ fps: number; p95: number; max: number; maxItems: number }> {
+  return page.evaluate(
+    async ([scrollerSelector, itemSelector]) => {
+      const viewport = document.querySelector<HTMLElement>(scrollerSelector!)!;
+      const frames: number[] = [];
+      let maxItems = 0;
+      let last = performance.now();
+      const end = last + 3000;
+      await new Promise<void>((resolve) => {
+        const step = (now: number): void => {
+          frames.push(now - last);
+          last = now;
+          viewport.scrollTop += 120;
+          maxItems = Math.max(maxItems, document.querySelectorAll(itemSelector!).length);
+          if (now < end) requestAnimationFrame(step);
+          else resolve();
+        };
+        requestAnimationFrame(step);
+      });
+      frames.shift();
+      const sorted = [...frames].sort((a, b) => a - b);
+      return { fps: frames.length / 3, p95: sorted[Math.floor(sorted.length * 0.95)] ?? 0, max: sorted.at(-1) ?? 0, maxItems };
+    },
+    [scroller, items],
+  );
 }
 
 export async function runUiBench(options: UiBenchOptions = {}): Promise<UiBenchResult[]> {
@@ -91,28 +122,8 @@ export async function runUiBench(options: UiBenchOptions = {}): Promise<UiBenchR
     const shown = await page.evaluate(() => performance.now());
     out.push({ bench: 'ui_dataset_open', images: n, first_screen_ms: Math.round(firstScreen - started), ms: Math.round(shown - started), server_ms: Math.round(serverMs) });
 
-    const scroll = await page.evaluate(async () => {
-      const viewport = document.querySelector<HTMLElement>('[role=listbox][aria-label="Dataset images"]')!;
-      const frames: number[] = [];
-      let maxCells = 0;
-      let last = performance.now();
-      const end = last + 3000;
-      await new Promise<void>((resolve) => {
-        const step = (now: number): void => {
-          frames.push(now - last);
-          last = now;
-          viewport.scrollTop += 120;
-          maxCells = Math.max(maxCells, viewport.querySelectorAll('[role=option]').length);
-          if (now < end) requestAnimationFrame(step);
-          else resolve();
-        };
-        requestAnimationFrame(step);
-      });
-      frames.shift();
-      const sorted = [...frames].sort((a, b) => a - b);
-      return { fps: frames.length / 3, p95: sorted[Math.floor(sorted.length * 0.95)] ?? 0, max: sorted.at(-1) ?? 0, maxCells };
-    });
-    out.push({ bench: 'ui_grid_scroll', images: n, fps: Math.round(scroll.fps), p95_frame_ms: Math.round(scroll.p95 * 10) / 10, max_frame_ms: Math.round(scroll.max * 10) / 10, max_cells: scroll.maxCells });
+    const scroll = await scrollFor3s(page, '[role=listbox][aria-label="Dataset images"]', '[role=listbox][aria-label="Dataset images"] [role=option]');
+    out.push({ bench: 'ui_grid_scroll', images: n, fps: Math.round(scroll.fps), p95_frame_ms: Math.round(scroll.p95 * 10) / 10, max_frame_ms: Math.round(scroll.max * 10) / 10, max_cells: scroll.maxItems });
 
     const s0 = await page.evaluate(() => performance.now());
     await page.fill('[data-testid=dataset-search]', 'river 77');
@@ -190,28 +201,8 @@ export async function runUiBench(options: UiBenchOptions = {}): Promise<UiBenchR
     await page.reload();
     await page.click('[data-testid=nav-caption]');
     await page.waitForFunction(() => document.querySelectorAll('[data-testid=caption-card]').length > 0, null, { timeout: 60_000 });
-    const cardScroll = await page.evaluate(async () => {
-      const grid = document.querySelector<HTMLElement>('[role=listbox][aria-label="Captioned images"]') ?? document.querySelector<HTMLElement>('.pane:not([hidden]) .view')!;
-      const frames: number[] = [];
-      let maxCards = 0;
-      let last = performance.now();
-      const end = last + 3000;
-      await new Promise<void>((resolve) => {
-        const step = (now: number): void => {
-          frames.push(now - last);
-          last = now;
-          grid.scrollTop += 120;
-          maxCards = Math.max(maxCards, document.querySelectorAll('[data-testid=caption-card]').length);
-          if (now < end) requestAnimationFrame(step);
-          else resolve();
-        };
-        requestAnimationFrame(step);
-      });
-      frames.shift();
-      const sorted = [...frames].sort((a, b) => a - b);
-      return { fps: frames.length / 3, p95: sorted[Math.floor(sorted.length * 0.95)] ?? 0, max: sorted.at(-1) ?? 0, maxCards };
-    });
-    out.push({ bench: 'ui_caption_scroll', cards, fps: Math.round(cardScroll.fps), p95_frame_ms: Math.round(cardScroll.p95 * 10) / 10, max_frame_ms: Math.round(cardScroll.max * 10) / 10, max_cards: cardScroll.maxCards });
+    const cardScroll = await scrollFor3s(page, '[role=listbox][aria-label="Captioned images"]', '[data-testid=caption-card]');
+    out.push({ bench: 'ui_caption_scroll', cards, fps: Math.round(cardScroll.fps), p95_frame_ms: Math.round(cardScroll.p95 * 10) / 10, max_frame_ms: Math.round(cardScroll.max * 10) / 10, max_cards: cardScroll.maxItems });
   } finally {
     await browser.close();
     await server.close();
