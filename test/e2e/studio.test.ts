@@ -175,7 +175,7 @@ describe('the dataset studio from the keyboard', () => {
     await page.fill('#dataset-path', dir);
     await page.click('[data-testid=dataset-open]');
     await poll(() => page.locator('[data-testid=dataset-count]').textContent()).toBe('12 of 12');
-    await page.locator('[role=option]').nth(1).click();
+    await page.locator('[role=listbox][aria-label="Dataset images"] [role=option]').nth(1).click();
     await poll(() => page.locator('.captions .badge.machine').count()).toBe(1);
     try {
       for (const scheme of ['light', 'dark'] as const) {
