@@ -8,6 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { initBackend } from '../../src-main/engine/backend.ts';
 import { disposeCaptionModel, type CaptionModel } from '../../src-main/engine/caption-model.ts';
 import { explainFromMap, massInside } from '../../src-main/engine/explain.ts';
+import { unitMeanings } from '../../src-main/engine/explain-units.ts';
 import { TOY_ENCODER, toyCaptionModel, toyLogProbs } from './toy-caption-model.ts';
 
 const sig = (x: number): number => 1 / (1 + Math.exp(-x));
@@ -118,5 +119,34 @@ describe('explainFromMap', () => {
     expect(massInside(heat, { x0: 0, y0: 0, x1: 0.25, y1: 0.5 })).toBeCloseTo(0.25);
     expect(massInside(heat, { x0: -1, y0: -1, x1: 2, y1: 2 })).toBeCloseTo(1);
     expect(massInside({ width: 1, height: 1, values: [0] }, { x0: 0, y0: 0, x1: 1, y1: 1 })).toBe(0);
+  });
+
+  it('unit meanings: each unit\'s mean h per word written, teacher-forced, leak-free', () => {
+    const before = tf.memory().numTensors;
+    const cat = Float32Array.from([1, 0]);
+    const dog = Float32Array.from([0, 1]);
+    const meanings = unitMeanings(model, [{ features: cat, captions: [['cat'], ['cat', 'cat']] }, { features: dog, captions: [['dog']] }], {
+      encoderId: TOY_ENCODER,
+      minCount: 1,
+      top: 5,
+      batchSize: 2,
+    });
+    expect(tf.memory().numTensors).toBe(before);
+    expect(meanings.captions).toBe(3);
+    expect(meanings.units).toHaveLength(2);
+    // Unit 0 is on while "cat" is written: h = σ(10)·tanh(c_t); "cat" was written at steps 1, 1 and 2.
+    const c1 = sig(10) * Math.tanh(10);
+    const h = (c: number): number => sig(10) * Math.tanh(c);
+    const catMean = (2 * h(c1) + h(1.5 * c1)) / 3;
+    const [unit0, unit1] = meanings.units;
+    expect(unit0!.words[0]!.word).toBe('cat');
+    expect(unit0!.words[0]!.count).toBe(3);
+    expect(unit0!.words[0]!.activation).toBeCloseTo(catMean, 5);
+    expect(unit1!.words[0]!.word).toBe('dog');
+    expect(unit1!.words[0]!.activation).toBeCloseTo(h(c1), 5);
+    // The words written: cat, dog and <end> (after each of the 3 captions); never <unk>.
+    expect(unit0!.words.map((w) => w.word).sort()).toEqual(['<end>', 'cat', 'dog']);
+    expect(unit0!.words.find((w) => w.word === '<end>')!.count).toBe(3);
+    expect(unitMeanings(model, [{ features: cat, captions: [['cat']] }], { encoderId: TOY_ENCODER }).units[0]!.words).toEqual([]); // min count 3
   });
 });
