@@ -9,6 +9,7 @@ import type {
   AppInfo,
   BackendListing,
   CaptionsConverted,
+  CaptionExplanationView,
   CaptionsWritten,
   DatasetSaved,
   DatasetView,
@@ -32,6 +33,8 @@ export interface ResponseMap {
   /** The chosen paths; empty when the user cancelled. */
   'dialog.open': { readonly paths: readonly string[] };
   'caption.start': JobSummary;
+  /** Why the model wrote each word of a caption (engine/explain.ts). */
+  'caption.explain': CaptionExplanationView;
   'dataset.open': DatasetView;
   'dataset.save': DatasetSaved;
   'dataset.close': { readonly closed: boolean };

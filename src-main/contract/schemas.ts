@@ -86,6 +86,13 @@ export const requestSchemas = {
     modelId: id.optional(),
     beamSize: beamSize.optional(),
   }),
+  /** Explain one caption of one image (an image the session may read): per word, saliency, gates, units. */
+  'caption.explain': z.strictObject({
+    path,
+    /** The caption to explain; default: the model's best caption of the image. */
+    caption: z.string().trim().min(1).max(2000).optional(),
+    modelId: id.optional(),
+  }),
   'dataset.open': datasetSourceSchema,
   'dataset.save': z.strictObject({
     datasetId: id,

@@ -271,6 +271,12 @@ export class AppServices {
         if (uploaded.length) this.uploadsOfJob.set(job.id, uploaded);
         return job;
       },
+      'caption.explain': async ({ path: image, caption, modelId }) => {
+        const s = settings.get();
+        const model = await this.models.resolve(modelId ?? s.modelId);
+        const file = await this.media.resolveImage(path.resolve(image));
+        return this.jobs.explain({ path: file, ...(caption ? { caption } : {}), modelDir: model.dir, beamSize: s.beamSize, maxLength: s.maxLength });
+      },
       'dataset.open': async (source) => this.datasets.openDataset(source),
       'dataset.save': async ({ datasetId, changes }) => this.datasets.save(datasetId, changes),
       'dataset.close': async ({ datasetId }) => ({ closed: this.datasets.close(datasetId) }),

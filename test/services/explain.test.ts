@@ -1,0 +1,105 @@
+/**
+ * `caption.explain` through the app's services (validation, the session's image grants, the inference worker,
+ * the model folder's unit meanings) on a hand-built model whose caption is known: "a red square", with a small
+ * image term on the output gate of the unit that writes "red", so that word's probability — and its Grad-CAM map —
+ * depends on the image.
+ */
+import path from 'node:path';
+import * as tf from '@tensorflow/tfjs';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { saveBundle } from '../../src-main/engine/bundle.ts';
+import { disposeCaptionModel } from '../../src-main/engine/caption-model.ts';
+import { saveUnitMeanings, type UnitMeanings } from '../../src-main/engine/explain-units.ts';
+import { fixedCaptionModel, servicesInTempDir, writeImage } from './fixtures.ts';
+
+/** A "red square" model whose word "red" grows more likely with the image features (see the module comment). */
+export async function writeExplainableBundle(dir: string): Promise<void> {
+  if (tf.getBackend() !== 'cpu') await tf.setBackend('cpu');
+  const model = fixedCaptionModel(['a', 'red', 'square'], 'Explainable red square');
+  try {
+    const H = model.config.hiddenDim;
+    const red = model.vocab.id('red');
+    const F = model.config.featureDim;
+    const Wv = new Float32Array(F * 4 * H);
+    // The output gate (index 3) of the unit that writes "red": lowered by the bias, raised by the image.
+    for (let f = 0; f < F; f++) Wv[f * 4 * H + 3 * H + red] = 0.02;
+    model.weights.W_v.assign(tf.tensor2d(Wv, [F, 4 * H]));
+    const b = model.weights.b.dataSync().slice();
+    b[3 * H + red] = -8;
+    model.weights.b.assign(tf.tensor1d(b));
+    await saveBundle(dir, model);
+  } finally {
+    disposeCaptionModel(model);
+  }
+}
+
+let env: Awaited<ReturnType<typeof servicesInTempDir>>;
+let images: string;
+
+beforeAll(async () => {
+  env = await servicesInTempDir('cs-explain-services-', (root) => writeExplainableBundle(path.join(root, 'builtin', 'default')));
+  images = path.join(env.root, 'images');
+  await writeImage(path.join(images, 'red.png'), [220, 30, 30], [250, 250, 250]);
+  await writeImage(path.join(env.root, 'elsewhere', 'secret.png'), [0, 0, 0]);
+  await env.services.media.allow(images);
+}, 60_000);
+
+afterAll(async () => env?.close());
+
+describe('caption.explain', () => {
+  it("explains the model's own caption of an image the session opened: per word probability, alternatives, gates, units, heat map", async () => {
+    const r = await env.services.call('caption.explain', { path: path.join(images, 'red.png') });
+    if (!r.ok) throw new Error(r.error);
+    const e = r.value;
+    expect(e.caption).toBe('a red square');
+    expect(e.method).toBe('grad-cam');
+    expect(e.unitMeanings).toBe(false);
+    expect(e.words.map((w) => w.word)).toEqual(['a', 'red', 'square']);
+    for (const w of e.words) {
+      expect(w.alternatives).toHaveLength(5);
+      expect(w.alternatives[0]!.word).toBe(w.word);
+      expect(w.heatmap.width).toBe(7);
+      expect(w.heatmap.values).toHaveLength(49);
+      expect(w.topUnits[0]!.words).toBeUndefined();
+    }
+    // "a" and "square" do not depend on the image (no map); "red" does, and its map peaks at 1.
+    expect(Math.max(...e.words[0]!.heatmap.values)).toBe(0);
+    expect(Math.max(...e.words[1]!.heatmap.values)).toBe(1);
+    // The fixed model's forget gates are shut (bias −10) and "a" opens its next word's unit fully.
+    expect(e.words[0]!.gates.forget).toBeLessThan(0.001);
+    expect(e.words[0]!.probability).toBeGreaterThan(0.99);
+    // Each word is written by its own hidden unit (the fixed model's state is one-hot on the next word).
+    expect(new Set(e.words.map((w) => w.topUnits[0]!.unit)).size).toBe(3);
+  }, 60_000);
+
+  it('explains a caption the user typed, attaches unit meanings once saved, and refuses images outside the session', async () => {
+    const model = (await env.services.call('models.list', {}));
+    if (!model.ok) throw new Error(model.error);
+    const meanings: UnitMeanings = {
+      format: 'caption-studio-unit-words',
+      version: 1,
+      encoderId: model.value[0]!.encoderId,
+      hiddenDim: model.value[0]!.hiddenDim,
+      source: 'test',
+      captions: 1,
+      minCount: 1,
+      units: Array.from({ length: model.value[0]!.hiddenDim }, (_, unit) => ({ unit, words: [{ word: `w${unit}`, activation: 0.5, count: 1 }] })),
+    };
+    await saveUnitMeanings(path.join(env.root, 'builtin', 'default'), meanings);
+    const r = await env.services.call('caption.explain', { path: path.join(images, 'red.png'), caption: 'A blue square' });
+    if (!r.ok) throw new Error(r.error);
+    expect(r.value.words.map((w) => w.word)).toEqual(['a', 'blue', 'square']);
+    expect(r.value.unitMeanings).toBe(true);
+    const unit = r.value.words[1]!.topUnits[0]!;
+    expect(unit.words).toEqual([{ word: `w${unit.unit}`, activation: 0.5, count: 1 }]);
+    // "blue" is not in the vocabulary: read as <unk>, which the model finds unlikely.
+    expect(r.value.words[1]!.probability).toBeLessThan(0.01);
+
+    const outside = await env.services.call('caption.explain', { path: path.join(env.root, 'elsewhere', 'secret.png') });
+    expect(outside.ok).toBe(false);
+    if (!outside.ok) expect(outside.error).toMatch(/outside the folders opened in this session/);
+    const bad = await env.services.call('caption.explain', { path: '' });
+    expect(bad.ok).toBe(false);
+    if (!bad.ok) expect(bad.code).toBe('validation');
+  }, 60_000);
+});
