@@ -18,7 +18,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { assertEncoderMatches, modelLabel, type CaptionModel } from './caption-model.ts';
-import { END, START, type DecoderWeights } from './model-types.ts';
+import { END, PAD, START, type DecoderWeights } from './model-types.ts';
 
 /** A token the model considered at a step, with its probability. */
 export interface WordAlternative {
@@ -54,7 +54,7 @@ export interface WordExplanation {
   readonly word: string;
   /** The model's probability of this word at this step, given the words before it and the image. */
   readonly probability: number;
-  /** The most probable tokens at this step, best first (may include the word itself and <end>). */
+  /** The most probable tokens at this step, best first (may include the word itself, <end> and <unk>; never <pad> or <start>). */
   readonly alternatives: readonly WordAlternative[];
   readonly gates: GateMeans;
   /** The hidden units with the largest h at this step, largest first. */
@@ -116,7 +116,7 @@ export function explainFromMap(
       index: k,
       word,
       probability: Math.exp(rec.logProbs[targets[k]!]!),
-      alternatives: topIndices(rec.logProbs, nAlt).map((id) => ({ word: model.vocab.token(id), probability: Math.exp(rec.logProbs[id]!) })),
+      alternatives: topIndices(rec.logProbs, nAlt, SPECIAL_INPUTS).map((id) => ({ word: model.vocab.token(id), probability: Math.exp(rec.logProbs[id]!) })),
       gates: rec.gates,
       topUnits: topIndices(rec.h, nUnits).map((unit) => ({ unit, activation: rec.h[unit]! })),
       heatmap: { width: mw, height: mh, values: gradCam(model, map, inputs.slice(0, k + 1), targets[k]!) },
@@ -206,9 +206,12 @@ function gradCam(model: CaptionModel, map: tf.Tensor4D, inputs: readonly number[
   return Array.from(cam, (x) => (max > 0 ? x / max : 0));
 }
 
-/** Indices of the k largest values, largest first. */
-function topIndices(values: ArrayLike<number>, k: number): number[] {
-  const idx = Array.from({ length: values.length }, (_, i) => i);
+/** Tokens a caption never contains (decoding never writes them), so they are no alternatives. */
+const SPECIAL_INPUTS: ReadonlySet<number> = new Set([PAD, START]);
+
+/** Indices of the k largest values, largest first, leaving out `skip`. */
+function topIndices(values: ArrayLike<number>, k: number, skip: ReadonlySet<number> = new Set()): number[] {
+  const idx = Array.from({ length: values.length }, (_, i) => i).filter((i) => !skip.has(i));
   return idx.sort((a, b) => values[b]! - values[a]!).slice(0, Math.max(0, k));
 }
 

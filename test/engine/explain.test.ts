@@ -40,9 +40,12 @@ describe('explainFromMap', () => {
         expect(w.index).toBe(k);
         expect(w.word).toBe('cat');
         expect(w.probability).toBeCloseTo(Math.exp(logProbs[model.vocab.id('cat')]!), 5);
-        // Alternatives: every token by probability; "cat" first, then <end> (logit 3), then the rest (logit 0).
-        expect(w.alternatives).toHaveLength(5);
+        // Alternatives: every token a caption may hold (the toy has 4: <end>, <unk>, cat, dog) by probability;
+        // "cat" first, then <end> (logit 3), then the rest (logit 0).
+        expect(w.alternatives).toHaveLength(4);
         expect(w.alternatives.map((a) => a.word).slice(0, 2)).toEqual(['cat', '<end>']);
+        expect(w.alternatives.map((a) => a.word)).not.toContain('<pad>');
+        expect(w.alternatives.map((a) => a.word)).not.toContain('<start>');
         expect(w.alternatives[1]!.probability).toBeCloseTo(Math.exp(logProbs[2]!), 5);
         const probs = w.alternatives.map((a) => a.probability);
         expect([...probs].sort((a, b) => b - a)).toEqual(probs);

@@ -1,37 +1,13 @@
 /**
  * `caption.explain` through the app's services (validation, the session's image grants, the inference worker,
- * the model folder's unit meanings) on a hand-built model whose caption is known: "a red square", with a small
- * image term on the output gate of the unit that writes "red", so that word's probability — and its Grad-CAM map —
- * depends on the image.
+ * the model folder's unit meanings) on a hand-built model whose caption is known, "a red square", and whose word
+ * "red" alone depends on the image (test/helpers/explainable-model.ts).
  */
 import path from 'node:path';
-import * as tf from '@tensorflow/tfjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { saveBundle } from '../../src-main/engine/bundle.ts';
-import { disposeCaptionModel } from '../../src-main/engine/caption-model.ts';
 import { saveUnitMeanings, type UnitMeanings } from '../../src-main/engine/explain-units.ts';
-import { fixedCaptionModel, servicesInTempDir, writeImage } from './fixtures.ts';
-
-/** A "red square" model whose word "red" grows more likely with the image features (see the module comment). */
-export async function writeExplainableBundle(dir: string): Promise<void> {
-  if (tf.getBackend() !== 'cpu') await tf.setBackend('cpu');
-  const model = fixedCaptionModel(['a', 'red', 'square'], 'Explainable red square');
-  try {
-    const H = model.config.hiddenDim;
-    const red = model.vocab.id('red');
-    const F = model.config.featureDim;
-    const Wv = new Float32Array(F * 4 * H);
-    // The output gate (index 3) of the unit that writes "red": lowered by the bias, raised by the image.
-    for (let f = 0; f < F; f++) Wv[f * 4 * H + 3 * H + red] = 0.02;
-    model.weights.W_v.assign(tf.tensor2d(Wv, [F, 4 * H]));
-    const b = model.weights.b.dataSync().slice();
-    b[3 * H + red] = -8;
-    model.weights.b.assign(tf.tensor1d(b));
-    await saveBundle(dir, model);
-  } finally {
-    disposeCaptionModel(model);
-  }
-}
+import { writeExplainableBundle } from '../helpers/explainable-model.ts';
+import { servicesInTempDir, writeImage } from './fixtures.ts';
 
 let env: Awaited<ReturnType<typeof servicesInTempDir>>;
 let images: string;
