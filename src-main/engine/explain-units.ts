@@ -41,6 +41,8 @@ export interface UnitMeanings {
   readonly version: 1;
   readonly encoderId: string;
   readonly hiddenDim: number;
+  /** The model's `metadata.createdAt`: meanings saved for another model in the same folder are not used. */
+  readonly modelCreatedAt: string;
   /** Where the captions came from (free text: a dataset path). */
   readonly source: string;
   readonly captions: number;
@@ -53,6 +55,7 @@ const unitMeaningsSchema = z.object({
   version: z.literal(1),
   encoderId: z.string(),
   hiddenDim: z.number().int().positive(),
+  modelCreatedAt: z.string(),
   source: z.string(),
   captions: z.number().int().min(0),
   minCount: z.number().int().min(1),
@@ -109,7 +112,7 @@ export function unitMeanings(model: CaptionModel, examples: readonly UnitExample
     words.sort((a, b) => b.activation - a.activation);
     units.push({ unit: u, words: words.slice(0, top) });
   }
-  return { format: 'caption-studio-unit-words', version: 1, encoderId: options.encoderId, hiddenDim: H, source: options.source ?? '', captions: rows.length, minCount, units };
+  return { format: 'caption-studio-unit-words', version: 1, encoderId: options.encoderId, hiddenDim: H, modelCreatedAt: model.metadata.createdAt, source: options.source ?? '', captions: rows.length, minCount, units };
 }
 
 /** Teacher-forces one batch of captions, adding each step's h to the row of the word it writes. */
@@ -153,10 +156,10 @@ export async function saveUnitMeanings(modelDir: string, meanings: UnitMeanings)
 }
 
 /**
- * The unit meanings saved in a model folder, or null when there are none or they do not fit the model (another
- * hidden size or encoder: computed for an earlier model in that folder). A malformed file is a one-line error.
+ * The unit meanings saved in a model folder, or null when there are none or they were computed for another model
+ * (an earlier one in that folder: another creation date, hidden size or encoder). A malformed file is a one-line error.
  */
-export async function loadUnitMeanings(modelDir: string, model: Pick<CaptionModel, 'encoderId' | 'config'>): Promise<UnitMeanings | null> {
+export async function loadUnitMeanings(modelDir: string, model: Pick<CaptionModel, 'encoderId' | 'config' | 'metadata'>): Promise<UnitMeanings | null> {
   const file = path.join(modelDir, UNIT_WORDS_FILE);
   let text: string;
   try {
@@ -171,6 +174,6 @@ export async function loadUnitMeanings(modelDir: string, model: Pick<CaptionMode
   } catch (err) {
     throw new Error(`${file}: not a unit-words file (${(err as Error).message.split('\n')[0]})`);
   }
-  if (parsed.hiddenDim !== model.config.hiddenDim || parsed.encoderId !== model.encoderId) return null;
+  if (parsed.hiddenDim !== model.config.hiddenDim || parsed.encoderId !== model.encoderId || parsed.modelCreatedAt !== model.metadata.createdAt) return null;
   return parsed;
 }

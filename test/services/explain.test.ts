@@ -3,6 +3,7 @@
  * the model folder's unit meanings) on a hand-built model whose caption is known, "a red square", and whose word
  * "red" alone depends on the image (test/helpers/explainable-model.ts).
  */
+import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { saveUnitMeanings, type UnitMeanings } from '../../src-main/engine/explain-units.ts';
@@ -56,11 +57,16 @@ describe('caption.explain', () => {
       version: 1,
       encoderId: model.value[0]!.encoderId,
       hiddenDim: model.value[0]!.hiddenDim,
+      modelCreatedAt: (JSON.parse(await readFile(path.join(env.root, 'builtin', 'default', 'model.json'), 'utf8')) as { createdAt: string }).createdAt,
       source: 'test',
       captions: 1,
       minCount: 1,
       units: Array.from({ length: model.value[0]!.hiddenDim }, (_, unit) => ({ unit, words: [{ word: `w${unit}`, activation: 0.5, count: 1 }] })),
     };
+    // Meanings of another model (an earlier one in the same folder) are not used.
+    await saveUnitMeanings(path.join(env.root, 'builtin', 'default'), { ...meanings, modelCreatedAt: '2000-01-01T00:00:00.000Z' });
+    const stale = await env.services.call('caption.explain', { path: path.join(images, 'red.png') });
+    expect(stale.ok && stale.value.unitMeanings).toBe(false);
     await saveUnitMeanings(path.join(env.root, 'builtin', 'default'), meanings);
     const r = await env.services.call('caption.explain', { path: path.join(images, 'red.png'), caption: 'A blue square' });
     if (!r.ok) throw new Error(r.error);
