@@ -4,7 +4,7 @@
  * saw the whole image squashed to a square) and bilinearly interpolated, coloured by `heatColour`.
  */
 import sharp from 'sharp';
-import { heatColour, sampleHeat } from '../contract/heat-colours.ts';
+import { heatColour, sampleHeat } from './heat-colours.ts';
 import { FLATTEN_BACKGROUND } from './images.ts';
 
 export interface HeatMapGrid {
