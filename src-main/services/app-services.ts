@@ -274,7 +274,11 @@ export class AppServices {
       'caption.explain': async ({ path: image, caption, modelId }) => {
         const s = settings.get();
         const model = await this.models.resolve(modelId ?? s.modelId);
-        const file = await this.media.resolveImage(path.resolve(image));
+        const requested = path.resolve(image);
+        if (this.uploads.holds(requested) && !(await pathExists(requested))) {
+          throw notFound(`the uploaded copy of ${path.basename(requested)} was removed when its caption job ended: open the image from its folder on disk to explain it`);
+        }
+        const file = await this.media.resolveImage(requested);
         return this.jobs.explain({ path: file, ...(caption ? { caption } : {}), modelDir: model.dir, beamSize: s.beamSize, maxLength: s.maxLength });
       },
       'dataset.open': async (source) => this.datasets.openDataset(source),

@@ -80,6 +80,9 @@ describe('caption.explain', () => {
     const outside = await env.services.call('caption.explain', { path: path.join(env.root, 'elsewhere', 'secret.png') });
     expect(outside.ok).toBe(false);
     if (!outside.ok) expect(outside.error).toMatch(/outside the folders opened in this session/);
+    const gone = await env.services.call('caption.explain', { path: path.join(env.services.uploads.dir, 'abc', 'dropped.png') });
+    expect(gone.ok).toBe(false);
+    if (!gone.ok) expect(gone.error).toMatch(/uploaded copy of dropped\.png was removed .* folder on disk/);
     const bad = await env.services.call('caption.explain', { path: '' });
     expect(bad.ok).toBe(false);
     if (!bad.ok) expect(bad.code).toBe('validation');
