@@ -1,11 +1,14 @@
 /**
  * "Explain a caption" in real Chromium against the browser mode: caption an image from a folder on disk with a
  * model whose word "red" depends on the image, click that word on the card, and see its heat map drawn over the
- * image with the panel (probability, top-5 alternatives, gates, units); the card then carries the gate strip.
+ * image with the panel (probability, top-5 alternatives, gates, units — hovering one shows its words); the card then
+ * carries the gate strip.
  */
+import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { saveUnitMeanings } from '../../src-main/engine/explain-units.ts';
 import { writeExplainableBundle } from '../helpers/explainable-model.ts';
 import { writeImage } from '../services/fixtures.ts';
 import { startHarness, type Harness } from './harness.ts';
@@ -20,6 +23,21 @@ beforeAll(async () => {
   if (!imported.ok) throw new Error(imported.error);
   const chosen = await h.services.call('settings.update', { modelId: imported.value.id });
   if (!chosen.ok) throw new Error(chosen.error);
+  // Unit meanings, as `caption-studio units` saves them beside the model: unit u "fires for" the word "word-u".
+  const dir = h.services.models.dirOf(imported.value.id);
+  const { createdAt } = JSON.parse(await readFile(path.join(dir, 'model.json'), 'utf8')) as { createdAt: string };
+  const hidden = imported.value.hiddenDim;
+  await saveUnitMeanings(dir, {
+    format: 'caption-studio-unit-words',
+    version: 1,
+    encoderId: imported.value.encoderId,
+    hiddenDim: hidden,
+    modelCreatedAt: createdAt,
+    source: 'test',
+    captions: 1,
+    minCount: 1,
+    units: Array.from({ length: hidden }, (_, unit) => ({ unit, words: [{ word: `word-${unit}`, activation: 0.9, count: 3 }] })),
+  });
 });
 afterAll(async () => {
   await h?.close();
@@ -65,7 +83,11 @@ describe('explain a caption in the Caption view', () => {
     const alternatives = dialog.locator('[data-testid=explain-alternatives] li');
     await poll(() => alternatives.count()).toBe(5);
     expect(await alternatives.first().locator('.w').textContent()).toBe('red');
-    expect(await dialog.locator('[data-testid=explain-unit]').count()).toBeGreaterThan(0);
+    // Hovering a unit shows the words it fires for.
+    const unit = dialog.locator('[data-testid=explain-unit]').first();
+    await unit.hover();
+    const unitNumber = (await unit.textContent())!.match(/#(\d+)/)![1];
+    await poll(() => dialog.locator('[data-testid=explain-unit-words]').textContent()).toBe(`Unit ${unitNumber} fires most at: word-${unitNumber}`);
     await h.screenshot('explain-01-word');
 
     // Another word from the dialog's gate strip: "square" does not depend on the image, so its map is empty.
