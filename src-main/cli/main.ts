@@ -1,5 +1,5 @@
 /**
- * The `caption-studio` command line: caption, train, eval, export, stats, convert, info. Errors end the command with one
+ * The `caption-studio` command line: caption, train, eval, export, stats, convert, info, merge, units. Errors end the command with one
  * line on stderr (the stack trace only with --verbose) and a non-zero exit status.
  */
 import { Command, CommanderError } from 'commander';
@@ -11,6 +11,7 @@ import { registerInfo } from './commands/info.ts';
 import { registerMerge } from './commands/merge.ts';
 import { registerStats } from './commands/stats.ts';
 import { registerTrain } from './commands/train.ts';
+import { registerUnits } from './commands/units.ts';
 import { ExitError } from './options.ts';
 
 const program = new Command()
@@ -30,6 +31,7 @@ registerStats(program);
 registerConvert(program);
 registerInfo(program);
 registerMerge(program);
+registerUnits(program);
 
 try {
   await program.parseAsync(process.argv);

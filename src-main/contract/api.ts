@@ -9,6 +9,7 @@ import type {
   AppInfo,
   BackendListing,
   CaptionsConverted,
+  CaptionExplanationView,
   CaptionsWritten,
   DatasetItemView,
   DatasetSaved,
@@ -33,6 +34,8 @@ export interface ResponseMap {
   /** The chosen paths; empty when the user cancelled. */
   'dialog.open': { readonly paths: readonly string[] };
   'caption.start': JobSummary;
+  /** Why the model wrote each word of a caption (engine/explain.ts). */
+  'caption.explain': CaptionExplanationView;
   'dataset.open': DatasetView;
   'dataset.items': { readonly items: readonly DatasetItemView[] };
   'dataset.save': DatasetSaved;

@@ -14,6 +14,7 @@ export const METHODS = [
   'files.upload',
   'dialog.open',
   'caption.start',
+  'caption.explain',
   'dataset.open',
   'dataset.items',
   'dataset.save',

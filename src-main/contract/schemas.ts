@@ -86,6 +86,13 @@ export const requestSchemas = {
     modelId: id.optional(),
     beamSize: beamSize.optional(),
   }),
+  /** Explain one caption of one image (an image the session may read): per word, saliency, gates, units. */
+  'caption.explain': z.strictObject({
+    path,
+    /** The caption to explain; default: the model's best caption of the image. */
+    caption: z.string().trim().min(1).max(2000).optional(),
+    modelId: id.optional(),
+  }),
   'dataset.open': datasetSourceSchema,
   /** The next part of an open dataset's item list (dataset.open answers with the first part). */
   'dataset.items': z.strictObject({ datasetId: id, offset: z.number().int().min(0), limit: z.number().int().min(1).max(100_000) }),

@@ -172,6 +172,40 @@ export interface ModelSummary {
 }
 
 export type JobKind = 'caption' | 'train' | 'export';
+
+/** A hidden unit that fired at a word, with the words it fires for most when unit meanings have been computed. */
+export interface ExplainedUnitView {
+  readonly unit: number;
+  /** Its output h at this step, in (−1, 1). */
+  readonly activation: number;
+  /** The words at which it is most active over a dataset's captions (`caption-studio units`), most first. */
+  readonly words?: readonly { readonly word: string; readonly activation: number; readonly count: number }[];
+}
+
+/** One word of an explained caption (engine/explain.ts). */
+export interface ExplainedWordView {
+  readonly index: number;
+  readonly word: string;
+  readonly probability: number;
+  /** The 5 most probable tokens at this step, best first. */
+  readonly alternatives: readonly { readonly word: string; readonly probability: number }[];
+  /** Mean gate activations over the hidden units, and the mean |Δc| of the cell state. */
+  readonly gates: { readonly input: number; readonly forget: number; readonly output: number; readonly cellChange: number };
+  readonly topUnits: readonly ExplainedUnitView[];
+  /** Grad-CAM over the whole image, row-major from the top-left, values in [0, 1]. */
+  readonly heatmap: { readonly width: number; readonly height: number; readonly values: readonly number[] };
+}
+
+export interface CaptionExplanationView {
+  readonly path: string;
+  readonly caption: string;
+  readonly method: 'grad-cam';
+  readonly encoderId: string;
+  readonly endProbability: number;
+  readonly words: readonly ExplainedWordView[];
+  /** Whether the model has unit meanings (then top units carry their words). */
+  readonly unitMeanings: boolean;
+}
 /** queued: waiting for the worker; paused: stopped at a safe point, resumable; the last three are final. */
 /**
  * 'interrupted': a training run stopped because the app or server stopped (not by the user); its checkpoint holds

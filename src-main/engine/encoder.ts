@@ -91,6 +91,12 @@ export interface ImageEncoder {
    * probabilities [N, labels.length]. The caller owns (disposes) both; intermediates are tidied.
    */
   infer(pixels: tf.Tensor4D): { features: tf.Tensor2D; probs: tf.Tensor2D };
+  /**
+   * The last convolutional feature map [N, h, w, F] of pixels 0–255 shaped [N, size, size, 3] — the map whose
+   * spatial mean is the feature (MobileNet v2: `Conv_1` 7×7×1280; v1 0.75: `conv_pw_13` 7×7×768). The caller
+   * owns the result; intermediates are tidied. Grad-CAM (explain.ts) starts from it.
+   */
+  featureMap(pixels: tf.Tensor4D): tf.Tensor4D;
   /** Frees the weights. */
   dispose(): void;
 }
@@ -182,6 +188,11 @@ export async function loadEncoder(spec: EncoderSpec = defaultEncoderSpec()): Pro
     inputSize: size,
     labels,
     infer,
+    featureMap: (pixels) =>
+      tf.tidy(() => {
+        checkShape(pixels.shape, size);
+        return forward.runMap(tf.add(tf.mul(tf.cast(pixels, 'float32'), scale), shift) as tf.Tensor4D);
+      }),
     async encode(batch, opts = {}) {
       const topK = Math.max(0, Math.min(labels.length, Math.floor(opts.topK ?? 5)));
       const minScore = opts.minScore ?? MIN_TAG_SCORE;
@@ -227,6 +238,8 @@ interface Forward {
   readonly featureDim: number;
   readonly classes: number;
   run(x: tf.Tensor4D): { features: tf.Tensor2D; logits: tf.Tensor2D };
+  /** The map the feature is the spatial mean of, [N, h, w, F]. */
+  runMap(x: tf.Tensor4D): tf.Tensor4D;
   dispose(): void;
 }
 
@@ -240,7 +253,7 @@ async function layersForward(modelJson: string, featureNode: string, fused: bool
     } finally {
       model.dispose();
     }
-    return { featureDim: net.featureDim, classes: net.classes, run: (x) => net.forward(x), dispose: () => net.dispose() };
+    return { featureDim: net.featureDim, classes: net.classes, run: (x) => net.forward(x), runMap: (x) => net.featureMap(x), dispose: () => net.dispose() };
   }
   const featureLayer = model.layers.find((l) => l.getClassName() === 'GlobalAveragePooling2D' && (l.input as tf.SymbolicTensor).sourceLayer.name === featureNode);
   if (!featureLayer) {
@@ -249,6 +262,7 @@ async function layersForward(modelJson: string, featureNode: string, fused: bool
   }
   const probsOut = model.outputs[0]!;
   const two = tf.model({ inputs: model.inputs, outputs: [featureLayer.output as tf.SymbolicTensor, probsOut] });
+  const mapModel = tf.model({ inputs: model.inputs, outputs: featureLayer.input as tf.SymbolicTensor });
   const featureDim = (featureLayer.output as tf.SymbolicTensor).shape[1]!;
   const classes = probsOut.shape[probsOut.shape.length - 1]!;
   return {
@@ -259,6 +273,7 @@ async function layersForward(modelJson: string, featureNode: string, fused: bool
       // The layers model ends in a softmax; log turns it back into logits up to a constant, which softmax ignores.
       return { features: features as tf.Tensor2D, logits: tf.log(tf.maximum(probs as tf.Tensor2D, 1e-30)) as tf.Tensor2D };
     },
+    runMap: (x) => mapModel.predict(x) as tf.Tensor4D,
     dispose: () => model.dispose(),
   };
 }
@@ -270,10 +285,13 @@ async function layersForward(modelJson: string, featureNode: string, fused: bool
  */
 async function graphForward(modelJson: string, featureNode: string, logitsNode: string | undefined): Promise<Forward> {
   const json = await readModelJson(modelJson);
-  const nodes = new Set(((json.modelTopology as { node?: { name: string }[] }).node ?? []).map((n) => n.name));
+  const graphNodes = (json.modelTopology as { node?: { name: string; input?: string[] }[] }).node ?? [];
+  const nodes = new Set(graphNodes.map((n) => n.name));
   for (const node of [featureNode, ...(logitsNode ? [logitsNode] : [])]) {
     if (!nodes.has(node)) throw new Error(`${modelJson}: the graph has no node ${node}`);
   }
+  // The pooling node's input is the last convolutional map (MobileNet v2: Conv_1/Relu6, 7×7×1280).
+  const mapNode = graphNodes.find((n) => n.name === featureNode)?.input?.[0];
   const model = await tf.loadGraphModel(fileModelHandler(modelJson));
   const logitsName = logitsNode ?? model.outputNodes[0]!;
   const run = (x: tf.Tensor4D): { features: tf.Tensor2D; logits: tf.Tensor2D } =>
@@ -286,7 +304,15 @@ async function graphForward(modelJson: string, featureNode: string, logitsNode: 
     const { features, logits } = run(tf.zeros([1, IMAGE_SIZE, IMAGE_SIZE, 3]));
     return [features.shape[1], logits.shape[1]];
   });
-  return { featureDim: probe[0]!, classes: probe[1]!, run, dispose: () => model.dispose() };
+  const runMap = (x: tf.Tensor4D): tf.Tensor4D => {
+    if (!mapNode) throw new Error(`${modelJson}: the feature node ${featureNode} has no input map`);
+    return tf.tidy(() => {
+      const map = model.execute(x, mapNode) as tf.Tensor;
+      if (map.rank !== 4) throw new Error(`${modelJson}: ${mapNode} is not a [N, h, w, C] map (shape [${map.shape.join(', ')}])`);
+      return map as tf.Tensor4D;
+    });
+  };
+  return { featureDim: probe[0]!, classes: probe[1]!, run, runMap, dispose: () => model.dispose() };
 }
 
 async function readLabels(file: string): Promise<{ labels: string[]; labelOffset: number }> {

@@ -37,6 +37,8 @@ export interface FusedConvNet {
    * softmax). Creates intermediate tensors: call it inside `tf.tidy`.
    */
   forward(x: tf.Tensor4D): { features: tf.Tensor2D; logits: tf.Tensor2D };
+  /** The last convolution's output [N, h, w, F] (the map `forward` averages into the feature); call it inside `tf.tidy`. */
+  featureMap(x: tf.Tensor4D): tf.Tensor4D;
   /** Frees the folded weights. */
   dispose(): void;
 }
@@ -114,17 +116,22 @@ export function fuseLayersModel(model: tf.LayersModel, featureLayer: string): Fu
   }
   const classifier: { W: tf.Tensor2D; b: tf.Tensor1D | null } = head;
   const last = steps[steps.length - 1]!;
+  const trunk = (x: tf.Tensor4D): tf.Tensor4D => {
+    let y: tf.Tensor4D = x;
+    for (const s of steps) {
+      const args = { x: y, filter: s.filter, strides: s.strides, pad: s.pad, dilations: s.dilations, activation: s.activation, ...(s.bias ? { bias: s.bias } : {}) };
+      y = s.kind === 'conv' ? tf.fused.conv2d(args) : tf.fused.depthwiseConv2d(args);
+    }
+    return y;
+  };
   const featureDim = last.kind === 'conv' ? last.filter.shape[3] : last.filter.shape[2] * last.filter.shape[3];
   return {
     featureDim,
     classes: classifier.W.shape[1],
     convolutions: steps.length,
+    featureMap: trunk,
     forward(x: tf.Tensor4D) {
-      let y: tf.Tensor4D = x;
-      for (const s of steps) {
-        const args = { x: y, filter: s.filter, strides: s.strides, pad: s.pad, dilations: s.dilations, activation: s.activation, ...(s.bias ? { bias: s.bias } : {}) };
-        y = s.kind === 'conv' ? tf.fused.conv2d(args) : tf.fused.depthwiseConv2d(args);
-      }
+      const y = trunk(x);
       const features = tf.mean(y, [1, 2]) as tf.Tensor2D;
       const logits = tf.fused.matMul({ a: features, b: classifier.W, ...(classifier.b ? { bias: classifier.b } : {}) }) as tf.Tensor2D;
       return { features, logits };

@@ -6,11 +6,11 @@
  * time), so captioning stays possible while a model trains. Every change is reported as a JobEvent.
  */
 import { randomUUID } from 'node:crypto';
-import type { BackendChoice, BackendStatus, EpochReport, JobEvent, JobResult, JobState, JobSummary, ProgressEvent } from '../contract/types.ts';
+import type { BackendChoice, BackendStatus, CaptionExplanationView, EpochReport, JobEvent, JobResult, JobState, JobSummary, ProgressEvent } from '../contract/types.ts';
 import { conflict, notFound } from '../contract/errors.ts';
 import { JobControl } from './control.ts';
 import type { RequestOf } from '../contract/schemas.ts';
-import type { FromWorker, JobSpec, JobUpdate } from './job-types.ts';
+import type { ExplainParams, JobMessage, JobSpec, JobUpdate } from './job-types.ts';
 import { WorkerHost } from './worker-host.ts';
 
 interface JobRecord {
@@ -126,6 +126,11 @@ export class JobManager {
     return this.summary(record);
   }
 
+  /** Explains a caption on the inference worker (queued behind its jobs; models stay loaded). */
+  explain(params: ExplainParams): Promise<CaptionExplanationView> {
+    return this.inferenceHost().explain(params);
+  }
+
   list(): JobSummary[] {
     return [...[...this.jobs.values()].map((r) => this.summary(r)), ...this.restored.values()].sort((a, b) => b.startedAt - a.startedAt);
   }
@@ -227,7 +232,7 @@ export class JobManager {
     return host;
   }
 
-  private onMessage(host: WorkerHost, message: FromWorker): void {
+  private onMessage(host: WorkerHost, message: JobMessage): void {
     if (message.type === 'backend') {
       this.status = message.status;
       this.emit({ type: 'backend', backend: message.status });

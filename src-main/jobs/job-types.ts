@@ -2,7 +2,7 @@
  * What the main thread and a job worker say to each other: the parameters of each kind of job (already
  * validated and resolved to absolute paths by the services) and the messages in both directions.
  */
-import type { BackendChoice, BackendStatus, CaptionItem, EpochReport, JobResult, ProgressEvent } from '../contract/types.ts';
+import type { BackendChoice, BackendStatus, CaptionExplanationView, CaptionItem, EpochReport, JobResult, ProgressEvent } from '../contract/types.ts';
 import type { ExportFormat } from '../data/export-formats.ts';
 import type { DatasetFormat, SplitSpec } from '../data/dataset-types.ts';
 import type { TrainConfigInput } from '../engine/train-config.ts';
@@ -50,6 +50,17 @@ export interface TrainJobParams {
   readonly workers?: number;
 }
 
+/** One explanation, asked of the inference worker as a call (not a job: it answers in about a second). */
+export interface ExplainParams {
+  /** The image file (already checked readable by this session). */
+  readonly path: string;
+  /** The caption to explain; default: the model's best caption. */
+  readonly caption?: string;
+  readonly modelDir: string;
+  readonly beamSize: number;
+  readonly maxLength: number;
+}
+
 export type JobSpec =
   | { readonly kind: 'caption'; readonly params: CaptionJobParams }
   | { readonly kind: 'export'; readonly params: ExportJobParams }
@@ -61,7 +72,9 @@ export interface WorkerInit {
 }
 
 /** Main thread → worker. */
-export type ToWorker = { readonly type: 'run'; readonly jobId: string; readonly spec: JobSpec; readonly control: SharedArrayBuffer };
+export type ToWorker =
+  | { readonly type: 'run'; readonly jobId: string; readonly spec: JobSpec; readonly control: SharedArrayBuffer }
+  | { readonly type: 'explain'; readonly callId: number; readonly params: ExplainParams };
 
 /** What a running job reports (forwarded to the UI as JobEvents). */
 export type JobUpdate =
@@ -77,4 +90,9 @@ export type FromWorker =
   | { readonly type: 'started'; readonly jobId: string }
   | { readonly type: 'update'; readonly jobId: string; readonly update: JobUpdate }
   | { readonly type: 'done'; readonly jobId: string; readonly result: JobResult }
-  | { readonly type: 'failed'; readonly jobId: string; readonly error: string; readonly cancelled: boolean };
+  | { readonly type: 'failed'; readonly jobId: string; readonly error: string; readonly cancelled: boolean }
+  | { readonly type: 'explained'; readonly callId: number; readonly value: CaptionExplanationView }
+  | { readonly type: 'explain-failed'; readonly callId: number; readonly error: string };
+
+/** The worker's messages about jobs and its backend (explain answers are settled by the WorkerHost itself). */
+export type JobMessage = Exclude<FromWorker, { readonly type: 'explained' | 'explain-failed' }>;

@@ -48,7 +48,20 @@ async function run(spec: JobSpec, ctx: JobContext): Promise<JobResult> {
 // Jobs run one after another in the order they arrive.
 let chain: Promise<void> = Promise.resolve();
 port.on('message', (message: ToWorker) => {
-  if (message.type !== 'run') return;
+  if (message.type === 'explain') {
+    const { callId, params } = message;
+    chain = chain.then(async () => {
+      try {
+        const status = await ready;
+        if (status.error) throw new Error(`no tfjs backend: ${status.error}`);
+        const { runExplain } = await import('./runners/explain-runner.ts');
+        post({ type: 'explained', callId, value: await runExplain(params, engine) });
+      } catch (err) {
+        post({ type: 'explain-failed', callId, error: (err instanceof Error ? err.message : String(err)).split('\n')[0]! });
+      }
+    });
+    return;
+  }
   const { jobId, spec, control } = message;
   chain = chain.then(async () => {
     const ctx: JobContext = {

@@ -271,6 +271,16 @@ export class AppServices {
         if (uploaded.length) this.uploadsOfJob.set(job.id, uploaded);
         return job;
       },
+      'caption.explain': async ({ path: image, caption, modelId }) => {
+        const s = settings.get();
+        const model = await this.models.resolve(modelId ?? s.modelId);
+        const requested = path.resolve(image);
+        if (this.uploads.holds(requested) && !(await pathExists(requested))) {
+          throw notFound(`the uploaded copy of ${path.basename(requested)} was removed when its caption job ended: open the image from its folder on disk to explain it`);
+        }
+        const file = await this.media.resolveImage(requested);
+        return this.jobs.explain({ path: file, ...(caption ? { caption } : {}), modelDir: model.dir, beamSize: s.beamSize, maxLength: s.maxLength });
+      },
       'dataset.open': async (source) => this.datasets.openDataset(source),
       'dataset.items': async ({ datasetId, offset, limit }) => ({ items: this.datasets.items(datasetId, offset, limit) }),
       'dataset.save': async ({ datasetId, changes, machine }) => this.datasets.save(datasetId, changes, machine),

@@ -92,6 +92,11 @@ describe('training jobs', () => {
     const models = await services.models.list();
     expect(models.find((m) => m.id === 'paused-run')).toMatchObject({ name: 'Paused run', hiddenDim: 12, builtin: false });
     await until(() => events.some((e) => e.type === 'models' && e.models.some((m) => m.id === 'paused-run')), 'the model-list event');
+    // Unit meanings over the training captions are saved beside the model, for the Caption view's explain panel.
+    const unitWords = JSON.parse(await readFile(path.join(services.models.dirOf('paused-run'), 'unit-words.json'), 'utf8')) as { hiddenDim: number; captions: number; units: unknown[] };
+    expect(unitWords.hiddenDim).toBe(12);
+    expect(unitWords.units).toHaveLength(12);
+    expect(unitWords.captions).toBeGreaterThan(0);
   });
 
   it('a cancelled run keeps a checkpoint that resume continues to the last epoch', async () => {

@@ -6,6 +6,7 @@ import { disposeCaptionModel } from '../../engine/caption-model.ts';
 import { loadEncoder } from '../../engine/encoder.ts';
 import { encoderSpecFor } from '../../engine/encoder-registry.ts';
 import { captionImages } from '../../pipeline/caption-images.ts';
+import { ExplainWriter } from './caption-explain.ts';
 import type { ShardSpec } from '../../util/shard.ts';
 import { ProgressBar } from '../progress-bar.ts';
 import { SHARD_HELP, shardArg, shareOf } from '../shard-option.ts';
@@ -20,6 +21,7 @@ interface CaptionCommandOptions extends GlobalOptions {
   readonly blockNgram: number;
   readonly tags: number;
   readonly shard?: ShardSpec;
+  readonly explain?: string;
 }
 
 export function registerCaption(program: Command): void {
@@ -34,6 +36,7 @@ export function registerCaption(program: Command): void {
     .option('--block-ngram <n>', 'forbid repeating any n-gram of this size (0 = off)', nonNegativeInt, 2)
     .option('--tags <n>', 'ImageNet tags per image', nonNegativeInt, 5)
     .option('--shard <i/n>', SHARD_HELP, shardArg)
+    .option('--explain <dir>', 'also write, per image, <name>.explain.json and a heat-map overlay <name>.<k>-<word>.png per word into this folder')
     .option('--json', 'one JSON object per line: {path, caption, score, alternatives, tags} or {path, error}')
     .action(async (inputs: string[], _opts: unknown, cmd: Command) => {
       await runCaption(inputs, cmd.optsWithGlobals<CaptionCommandOptions>());
@@ -52,6 +55,7 @@ async function runCaption(inputs: string[], opts: CaptionCommandOptions): Promis
   const bar = new ProgressBar(process.stderr, opts.quiet || paths.length < 2);
   let ok = 0;
   try {
+    const explain = opts.explain ? await ExplainWriter.open(opts.explain, modelDir, model, encoder) : null;
     const results = captionImages(paths, {
       model,
       encoder,
@@ -66,6 +70,7 @@ async function runCaption(inputs: string[], opts: CaptionCommandOptions): Promis
     });
     for await (const r of results) {
       if (r.ok) ok++;
+      if (r.ok && explain) await explain.write(r.path, r.words);
       if (opts.json) {
         const line = r.ok
           ? {

@@ -8,6 +8,7 @@ import type { EpochReport, JobResult } from '../../contract/types.ts';
 import { currentBackend } from '../../engine/backend.ts';
 import { defaultEncoderSpec, encoderId } from '../../engine/encoder.ts';
 import { trainModel } from '../../pipeline/train-model.ts';
+import { computeUnitMeanings } from '../../pipeline/unit-meanings.ts';
 import type { EngineCache } from '../engine-cache.ts';
 import type { TrainJobParams } from '../job-types.ts';
 import type { JobContext } from './job-context.ts';
@@ -55,6 +56,10 @@ export async function runTrainJob(params: TrainJobParams, ctx: JobContext, engin
     },
     currentBackend()?.backend ?? 'unknown',
   );
+  // Unit meanings over the training data's captions, for the Caption view's explain panel (features are cached by
+  // now); a failure here costs the panel its unit words, not the trained model.
+  ctx.update({ type: 'progress', progress: { task: 'train', phase: 'unit meanings', done: 0, total: 0 } });
+  await computeUnitMeanings({ modelDir: params.modelDir, dataset: params.dataset, cacheDir: params.cacheDir, load: async () => ({ model: await engine.model(params.modelDir), encoder }) }).catch(() => {});
   const kept = result.kept;
   const metrics: Record<string, number> = {};
   if (kept) {
