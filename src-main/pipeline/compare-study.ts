@@ -26,7 +26,6 @@ import type { FeatureEncoder } from '../data/feature-cache.ts';
 import { copyBundle } from '../engine/bundle.ts';
 import { disposeCaptionModel } from '../engine/caption-model.ts';
 import { CHECKPOINT_FILE } from '../engine/checkpoint.ts';
-import type { ImageEncoder } from '../engine/encoder.ts';
 import { SCHEDULE_PRESETS, EPSILON_SCHEDULE_TYPES, type EpsilonScheduleType } from '../engine/schedules.ts';
 import { recoverRun, runPaths, train, type EpochEvent, type TrainData } from '../engine/train.ts';
 import type { EpochRecord } from '../engine/train-history.ts';
@@ -57,7 +56,9 @@ export interface CompareOptions {
   readonly split?: Partial<SplitSpec>;
   /** The study's folder (see the module comment). */
   readonly outDir: string;
-  readonly encoder: ImageEncoder;
+  /** The image encoder (its id is recorded; features must all come from it). */
+  readonly encoder: FeatureEncoder;
+  /** Computes the features of uncached images instead of `encoder` (e.g. a pool of encoder threads with its id). */
   readonly featureEncoder?: FeatureEncoder;
   readonly cacheDir?: string;
   readonly signal?: AbortSignal;
