@@ -19,6 +19,7 @@ export const METHODS = [
   'dataset.close',
   'train.plan',
   'train.start',
+  'compare.start',
   'export.start',
   'captions.write',
   'dataset.convert',

@@ -4,6 +4,7 @@
  */
 import sharp from 'sharp';
 import type { EpsilonScheduleType } from '../engine/schedules.ts';
+import { SCHEDULE_COLOURS } from './schedule-colours.ts';
 
 /** One schedule's curves: its mean and each run's validation CIDEr-D per epoch (index 0 = epoch 1). */
 export interface ChartSeries {
@@ -12,14 +13,6 @@ export interface ChartSeries {
   readonly runs: readonly (readonly (number | null)[])[];
 }
 
-/** A colour per schedule, the same in the PNG and the app's chart (colour-blind-safe, Okabe–Ito). */
-export const SCHEDULE_COLOURS: { readonly [T in EpsilonScheduleType]: string } = {
-  none: '#0072b2',
-  always: '#d55e00',
-  linear: '#009e73',
-  exponential: '#cc79a7',
-  'inverse-sigmoid': '#e69f00',
-};
 
 const W = 900;
 const H = 540;

@@ -16,6 +16,7 @@ import { EPSILON_SCHEDULE_TYPES } from '../../engine/schedules.ts';
 import { DEFAULT_TRAIN_CONFIG as D, type TrainConfigInput } from '../../engine/train-config.ts';
 import { compareSchedules, type CompareResult } from '../../pipeline/compare-study.ts';
 import { formatTable } from '../../pipeline/compare-table.ts';
+import { STUDY_SCHEDULES } from '../../pipeline/schedule-colours.ts';
 import { DEFAULT_SPLIT } from '../../pipeline/training-data.ts';
 import { CancelledError } from '../../util/progress.ts';
 import { featureNotes } from '../loaded-model.ts';
@@ -52,7 +53,7 @@ export function registerCompare(program: Command): void {
     .command('compare')
     .description('the scheduled-sampling study: train one model per schedule and seed, score each on the held-out test images')
     .argument('<dataset>', 'dataset file or folder')
-    .option('--schedules <list>', `comma-separated ε schedules (${EPSILON_SCHEDULE_TYPES.join(', ')})`, EPSILON_SCHEDULE_TYPES.join(','))
+    .option('--schedules <list>', `comma-separated ε schedules, in table order (any of ${EPSILON_SCHEDULE_TYPES.join(', ')})`, STUDY_SCHEDULES.join(','))
     .option('--seeds <n>', 'runs per schedule (seeds first-seed, first-seed + 1, …)', positiveInt, 3)
     .option('--first-seed <n>', 'seed of the first run of each schedule (initialisation, batch order, sampling)', nonNegativeInt, 1)
     .option('-o, --out <dir>', 'the study folder (table, chart, runs, best model); default ./compare-<dataset name>')
