@@ -25,7 +25,7 @@ import type { Dataset, DatasetProblem, SplitSpec } from '../data/dataset-types.t
 import type { FeatureEncoder } from '../data/feature-cache.ts';
 import { copyBundle } from '../engine/bundle.ts';
 import { disposeCaptionModel } from '../engine/caption-model.ts';
-import { CHECKPOINT_FILE } from '../engine/checkpoint.ts';
+import { CHECKPOINT_FILE, readCheckpointMeta } from '../engine/checkpoint.ts';
 import { SCHEDULE_PRESETS, EPSILON_SCHEDULE_TYPES, type EpsilonScheduleType } from '../engine/schedules.ts';
 import { recoverRun, runPaths, train, type EpochEvent, type TrainData } from '../engine/train.ts';
 import type { EpochRecord } from '../engine/train-history.ts';
@@ -88,8 +88,8 @@ export interface CompareEvents {
   readonly onWarning?: (message: string) => void;
   readonly onUnreadable?: (failures: readonly { path: string; error: string }[]) => void;
   readonly onStart?: (info: { train: number; val: number; test: number; source: string; split: string; runs: readonly RunRef[] }) => void;
-  /** A run starts: afresh, or from its checkpoint (`resumed`). */
-  readonly onRunStart?: (run: RunRef & { readonly resumed: boolean }) => void;
+  /** A run starts: afresh, or from its checkpoint (`resumed`, with the epochs that checkpoint holds). */
+  readonly onRunStart?: (run: RunRef & { readonly resumed: boolean; readonly epochsBefore: readonly RunEpoch[] }) => void;
   readonly onEpoch?: (run: RunRef, epoch: EpochEvent) => void;
   /** A run is trained and scored, now or (`skipped`) by an earlier call. */
   readonly onRunDone?: (run: RunRef, result: RunResult, skipped: boolean) => void;
@@ -260,7 +260,8 @@ async function runOne(opts: CompareOptions, events: CompareEvents, data: StudyDa
   }
   await recoverRun(dir);
   const resume = await pathExists(path.join(runPaths(dir).latest, CHECKPOINT_FILE));
-  events.onRunStart?.({ ...ref, resumed: resume });
+  const epochsBefore = resume ? runEpochs((await readCheckpointMeta(runPaths(dir).latest)).meta.history) : [];
+  events.onRunStart?.({ ...ref, resumed: resume, epochsBefore });
   const trained = await train({
     data: trainImages,
     config: { ...shared, schedule: SCHEDULE_PRESETS[ref.schedule], seed: ref.seed },

@@ -64,7 +64,7 @@ function recorder(): { events: CompareEvents; log: string[] } {
   return {
     log,
     events: {
-      onRunStart: (r) => log.push(`start ${r.id}${r.resumed ? ' resumed' : ''}`),
+      onRunStart: (r) => log.push(`start ${r.id}${r.resumed ? ` resumed after epochs ${r.epochsBefore.map((e) => e.epoch).join(',')}` : ''}`),
       onEpoch: (r, e) => log.push(`epoch ${r.id} ${e.epoch}`),
       onRunDone: (r, _res, skipped) => log.push(`${skipped ? 'skipped' : 'done'} ${r.id}`),
     },
@@ -170,7 +170,7 @@ describe('compareSchedules', () => {
     expect(tf.memory().numTensors).toBe(tensors);
     const fourth = whole.runs[3]!.id;
     expect(second.log.filter((l) => l.startsWith('skipped'))).toEqual(whole.runs.slice(0, 3).map((r) => `skipped ${r.id}`));
-    expect(second.log).toContain(`start ${fourth} resumed`);
+    expect(second.log).toContain(`start ${fourth} resumed after epochs 1,2`);
     expect(second.log.filter((l) => l.startsWith(`epoch ${fourth}`))).toEqual([`epoch ${fourth} 3`, `epoch ${fourth} 4`]);
     expect(second.log.filter((l) => l.startsWith('start'))).toHaveLength(7);
     expect(resumed.trained).toBe(7);

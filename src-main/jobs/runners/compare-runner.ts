@@ -9,7 +9,7 @@ import type { StudyResult } from '../../contract/types.ts';
 import { currentBackend } from '../../engine/backend.ts';
 import { copyBundle } from '../../engine/bundle.ts';
 import { defaultEncoderSpec, encoderId } from '../../engine/encoder.ts';
-import { compareSchedules } from '../../pipeline/compare-study.ts';
+import { compareSchedules, type RunRef } from '../../pipeline/compare-study.ts';
 import type { EngineCache } from '../engine-cache.ts';
 import type { CompareJobParams } from '../job-types.ts';
 import type { JobContext } from './job-context.ts';
@@ -17,6 +17,8 @@ import type { JobContext } from './job-context.ts';
 export async function runCompareJob(params: CompareJobParams, ctx: JobContext, engine: EngineCache): Promise<StudyResult> {
   ctx.update({ type: 'progress', progress: { task: 'train', phase: 'read dataset', done: 0, total: 0 } });
   const encoder = await engine.encoder(encoderId(defaultEncoderSpec()));
+  const point = (run: RunRef, epoch: number, ciderD: number | null): void =>
+    ctx.update({ type: 'study', point: { run: run.id, schedule: run.schedule, seed: run.seed, epoch, ciderD } });
   const result = await compareSchedules(
     {
       dataset: params.dataset,
@@ -38,11 +40,13 @@ export async function runCompareJob(params: CompareJobParams, ctx: JobContext, e
         ctx.gate.poll();
       },
       onProgress: (progress) => ctx.update({ type: 'progress', progress: progress.task === 'train' ? progress : { ...progress, task: 'train', phase: 'extract features' } }),
-      onEpoch: (run, e) => ctx.update({ type: 'study', point: { run: run.id, schedule: run.schedule, seed: run.seed, epoch: e.epoch, ciderD: e.ciderD } }),
-      // Runs finished by an earlier job are charted too.
+      onEpoch: (run, e) => point(run, e.epoch, e.ciderD),
+      // What an earlier job did is charted too: the epochs of runs it finished, and of the run it left a checkpoint of.
+      onRunStart: (run) => {
+        for (const e of run.epochsBefore) point(run, e.epoch, e.valCiderD);
+      },
       onRunDone: (run, res, skipped) => {
-        if (!skipped) return;
-        for (const e of res.epochs) ctx.update({ type: 'study', point: { run: run.id, schedule: run.schedule, seed: run.seed, epoch: e.epoch, ciderD: e.valCiderD } });
+        if (skipped) for (const e of res.epochs) point(run, e.epoch, e.valCiderD);
       },
     },
   );
