@@ -6,7 +6,8 @@
  * validation CIDEr-D) is scored on the held-out test images; the table gives mean ± sd over seeds per schedule.
  *
  * A study lives in one folder:
- *   study.json           what was asked (a later call with other settings is refused rather than mixed in)
+ *   study.json           the settings every run shares (a later call with other settings is refused rather than
+ *                        mixed in; other schedules or seeds are welcome: a study can be extended, or part of it tabled)
  *   runs/<id>/           the run's training folder (checkpoints `latest/`, best epoch `best/`)
  *   runs/<id>/result.json  written once the run is trained and scored: a resumed study skips it
  *   compare.csv, compare.json, compare.png   the table, everything, and the validation CIDEr-D chart
@@ -140,11 +141,12 @@ const runResultSchema: z.ZodType<RunResult> = z.object({
   trainSeconds: z.number(),
 });
 
-/** What a study folder was started with; a later call must ask for the same. */
+/**
+ * The settings every run of a study folder shares; a later call must ask for the same. Schedules and seeds may
+ * differ: runs are kept per schedule and seed, so a study can be extended, or a part of it tabled.
+ */
 interface StudySpec {
   readonly dataset: string;
-  readonly schedules: readonly EpsilonScheduleType[];
-  readonly seeds: readonly number[];
   readonly config: Omit<TrainConfig, 'schedule' | 'seed'>;
   readonly split: string;
   readonly encoderId: string;
@@ -231,7 +233,7 @@ async function claimStudyDir(outDir: string, spec: StudySpec): Promise<void> {
   const was = (before ?? {}) as Record<string, unknown>;
   const differs = Object.keys(now).filter((k) => JSON.stringify(was[k]) !== JSON.stringify(now[k]));
   if (differs.length) {
-    throw new Error(`${outDir} holds a study with other settings (${differs.join(', ')} differ): choose another folder, or ask for the same study to resume it`);
+    throw new Error(`${outDir} holds a study with other settings (${differs.join(', ')} differ): choose another folder, or ask for the same settings to resume it`);
   }
 }
 
@@ -340,8 +342,6 @@ export async function compareSchedules(opts: CompareOptions, events: CompareEven
   const { schedule: _schedule, seed: _seed, ...sharedSettings } = shared;
   await claimStudyDir(outDir, {
     dataset: data.dataset.source,
-    schedules,
-    seeds: [...new Set(runs.map((r) => r.seed))],
     config: sharedSettings,
     split: data.description,
     encoderId: opts.encoder.id,

@@ -182,8 +182,17 @@ describe('compareSchedules', () => {
     expect(resumed.best.id).toBe(whole.best.id);
   });
 
-  it('refuses a folder holding a study with other settings, and names it', async () => {
-    await expect(compareSchedules({ ...options(wholeDir), seeds: 1 })).rejects.toThrow(/holds a study with other settings \(seeds differ\)/);
+  it('tables part of a study without training, and refuses a folder holding a study with other settings', async () => {
+    const part = await compareSchedules({ ...options(wholeDir), schedules: ['always', 'none'], seeds: 1 });
+    expect(part.trained).toBe(0);
+    expect(part.runs).toEqual([whole.runs.find((r) => r.id === 'always-seed1'), whole.runs.find((r) => r.id === 'none-seed1')]);
+    expect(part.rows.map((r) => [r.schedule, r.runs, r.test.ciderD])).toEqual([
+      ['always', 1, { mean: part.runs[0]!.test.ciderD, sd: null }],
+      ['none', 1, { mean: part.runs[1]!.test.ciderD, sd: null }],
+    ]);
+    await expect(compareSchedules({ ...options(wholeDir), config: { ...options(wholeDir).config, epochs: 5 } })).rejects.toThrow(
+      /holds a study with other settings \(config differ\)/,
+    );
     await expect(compareSchedules({ ...options(wholeDir), schedules: ['none', 'bogus' as EpsilonScheduleType] })).rejects.toThrow(
       `unknown schedule 'bogus': choose from ${EPSILON_SCHEDULE_TYPES.join(', ')}`,
     );
