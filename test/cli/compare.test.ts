@@ -112,6 +112,6 @@ describe('caption-studio compare', () => {
   it('refuses an unknown schedule in one line', async () => {
     const bad = await runCli(['compare', dataset, '--schedules', 'none,sometimes', '--out', path.join(root, 'bad')]);
     expect(bad.code).toBe(1);
-    expect(bad.stderr.trim()).toBe("caption-studio: --schedules: unknown schedule 'sometimes'; choose from none, linear, exponential, inverse-sigmoid, always");
+    expect(bad.stderr.trim()).toBe("caption-studio: --schedules: unknown schedule 'sometimes': choose from none, linear, exponential, inverse-sigmoid, always");
   });
 });

@@ -12,9 +12,9 @@ import { DATASET_FORMATS, type DatasetFormat } from '../../data/dataset-types.ts
 import { currentBackend } from '../../engine/backend.ts';
 import { BUNDLED_ENCODERS, bundledEncoderSpec, DEFAULT_ENCODER, loadEncoder, type BundledEncoderName } from '../../engine/encoder.ts';
 import { EncoderPool } from '../../engine/parallel/encoder-pool.ts';
-import { EPSILON_SCHEDULE_TYPES } from '../../engine/schedules.ts';
+import { EPSILON_SCHEDULE_TYPES, type EpsilonScheduleType } from '../../engine/schedules.ts';
 import { DEFAULT_TRAIN_CONFIG as D, type TrainConfigInput } from '../../engine/train-config.ts';
-import { compareSchedules, type CompareResult } from '../../pipeline/compare-study.ts';
+import { checkStudyRequest, compareSchedules, type CompareResult } from '../../pipeline/compare-study.ts';
 import { formatTable } from '../../pipeline/compare-table.ts';
 import { STUDY_SCHEDULES } from '../../pipeline/schedule-colours.ts';
 import { DEFAULT_SPLIT } from '../../pipeline/training-data.ts';
@@ -116,9 +116,12 @@ function jsonReport(result: CompareResult): object {
 }
 
 async function runCompare(datasetPath: string, opts: CompareCommandOptions): Promise<void> {
-  const schedules = opts.schedules.split(',').map((s) => s.trim()).filter((s) => s !== '');
-  const unknown = schedules.filter((s) => !(EPSILON_SCHEDULE_TYPES as readonly string[]).includes(s));
-  if (unknown.length) throw new ExitError(`--schedules: unknown schedule ${unknown.map((s) => `'${s}'`).join(', ')}; choose from ${EPSILON_SCHEDULE_TYPES.join(', ')}`);
+  let schedules: EpsilonScheduleType[];
+  try {
+    schedules = checkStudyRequest(opts.schedules.split(',').map((s) => s.trim()).filter((s) => s !== ''), opts.seeds);
+  } catch (err) {
+    throw new ExitError(`--schedules: ${(err as Error).message}`);
+  }
   const out = path.resolve(opts.out ?? `compare-${path.basename(datasetPath.replace(/[\\/]+$/, '')).replace(/\.[^.]+$/, '')}`);
   await startBackend(opts, true);
   const controller = new AbortController();
@@ -137,7 +140,7 @@ async function runCompare(datasetPath: string, opts: CompareCommandOptions): Pro
     const result = await compareSchedules(
       {
         dataset: { path: datasetPath, format: opts.format, ...(opts.images ? { imagesDir: opts.images } : {}) },
-        schedules: schedules as (typeof EPSILON_SCHEDULE_TYPES)[number][],
+        schedules,
         seeds: opts.seeds,
         firstSeed: opts.firstSeed,
         config: configFromOptions(opts),
