@@ -1,9 +1,10 @@
 /**
- * The `caption-studio` command line: caption, train, eval, export, stats, convert, info, merge, units. Errors end the command with one
+ * The `caption-studio` command line: caption, train, eval, compare, export, stats, convert, info, merge, units. Errors end the command with one
  * line on stderr (the stack trace only with --verbose) and a non-zero exit status.
  */
 import { Command, CommanderError } from 'commander';
 import { registerCaption } from './commands/caption.ts';
+import { registerCompare } from './commands/compare.ts';
 import { registerConvert } from './commands/convert.ts';
 import { registerEval } from './commands/eval.ts';
 import { registerExport } from './commands/export.ts';
@@ -26,6 +27,7 @@ const program = new Command()
 registerCaption(program);
 registerTrain(program);
 registerEval(program);
+registerCompare(program);
 registerExport(program);
 registerStats(program);
 registerConvert(program);

@@ -42,6 +42,8 @@ export interface ResponseMap {
   'dataset.close': { readonly closed: boolean };
   'train.plan': TrainPlan;
   'train.start': JobSummary;
+  /** The scheduled-sampling study (one model per schedule × seed) as one job. */
+  'compare.start': JobSummary;
   'export.start': JobSummary;
   /** Captions the Caption view holds, written as a CSV/JSONL file or as caption files beside their images. */
   'captions.write': CaptionsWritten;

@@ -21,6 +21,7 @@ export const METHODS = [
   'dataset.close',
   'train.plan',
   'train.start',
+  'compare.start',
   'export.start',
   'captions.write',
   'dataset.convert',

@@ -5,7 +5,7 @@
 import { z } from 'zod';
 import type { MethodName } from './channels.ts';
 import { DATASET_FORMATS } from '../data/dataset-types.ts';
-import { epsilonScheduleSchema } from '../engine/schedules.ts';
+import { EPSILON_SCHEDULE_TYPES, epsilonScheduleSchema } from '../engine/schedules.ts';
 import { BACKEND_CHOICES, EXPORT_FORMAT_NAMES, THEMES } from './types.ts';
 
 const empty = z.strictObject({});
@@ -58,6 +58,30 @@ export const trainRequestSchema = z.strictObject({
 });
 
 /**
+ * The scheduled-sampling study (`caption-studio compare`): the schedules (with their preset parameters) and seeds,
+ * and the settings every run shares. A study is kept under its name: the same request again resumes it.
+ */
+export const compareRequestSchema = z.strictObject({
+  dataset: datasetSourceSchema,
+  /** Names the study's folder and the model it keeps. */
+  name: z.string().trim().min(1).max(80),
+  schedules: z
+    .array(z.enum(EPSILON_SCHEDULE_TYPES))
+    .min(1)
+    .max(EPSILON_SCHEDULE_TYPES.length)
+    .refine((s) => new Set(s).size === s.length, 'a schedule is named twice'),
+  seeds: z.int().min(1).max(10),
+  epochs: z.int().min(1).max(1000),
+  batchSize: z.int().min(1).max(1024).optional(),
+  hiddenDim: z.int().min(4).max(4096).optional(),
+  embedDim: z.int().min(4).max(4096).optional(),
+  learningRate: z.number().gt(0).max(1).optional(),
+  minCount: z.int().min(1).max(1000).optional(),
+  valFraction: z.number().min(0).max(0.9).optional(),
+  testFraction: z.number().gt(0).max(0.9).optional(),
+});
+
+/**
  * What the Train view plans before it starts: the dataset (optional: without one only the defaults come back) and
  * the settings that change the plan.
  */
@@ -105,6 +129,7 @@ export const requestSchemas = {
   'dataset.close': z.strictObject({ datasetId: id }),
   'train.plan': trainPlanRequestSchema,
   'train.start': trainRequestSchema,
+  'compare.start': compareRequestSchema,
   'export.start': z
     .strictObject({
       source: datasetSourceSchema,
@@ -172,6 +197,7 @@ export type ParsedRequestOf<M extends MethodName> = z.output<RequestSchemas[M]>;
 export type EpsilonScheduleInput = z.output<typeof epsilonScheduleSchema>;
 export type TrainPlanRequest = z.output<typeof trainPlanRequestSchema>;
 export type TrainRequest = z.output<typeof trainRequestSchema>;
+export type CompareRequest = z.output<typeof compareRequestSchema>;
 export type DatasetSource = z.output<typeof datasetSourceSchema>;
 
 /** Thrown for a payload that does not match its schema; the message is one line naming the method and fields. */

@@ -5,6 +5,8 @@
 import { DATASET_FORMATS, type DatasetFormat } from '../data/dataset-types.ts';
 import { EXPORT_FORMATS, type ExportFormat } from '../data/export-formats.ts';
 import { BACKEND_PREFERENCES, type BackendPreference } from '../engine/backend-names.ts';
+import type { EpsilonScheduleType } from '../engine/schedules.ts';
+import type { ScheduleRow } from '../pipeline/compare-table.ts';
 import type { ProgressEvent } from '../util/progress.ts';
 import type { RequestOf } from './schemas.ts';
 
@@ -171,7 +173,7 @@ export interface ModelSummary {
   readonly training: Readonly<Record<string, string | number>>;
 }
 
-export type JobKind = 'caption' | 'train' | 'export';
+export type JobKind = 'caption' | 'train' | 'export' | 'compare';
 
 /** A hidden unit that fired at a word, with the words it fires for most when unit meanings have been computed. */
 export interface ExplainedUnitView {
@@ -235,6 +237,7 @@ export interface EpochReport {
 
 export type JobResult =
   | { readonly kind: 'caption'; readonly captioned: number; readonly failed: number }
+  | StudyResult
   | {
       readonly kind: 'train';
       readonly modelId: string;
@@ -257,6 +260,33 @@ export type JobResult =
       /** One line per image left out or skipped, naming it and the reason (the first 50). */
       readonly problems: readonly string[];
     };
+
+/** One epoch of one run of a schedule study: what the Compare schedules panel charts live. */
+export interface StudyPoint {
+  readonly run: string;
+  readonly schedule: EpsilonScheduleType;
+  readonly seed: number;
+  readonly epoch: number;
+  /** Validation CIDEr-D after the epoch. */
+  readonly ciderD: number | null;
+}
+
+/** What a schedule study (`compare.start`) ends with: the table, the kept model and the files written. */
+export interface StudyResult {
+  readonly kind: 'compare';
+  /** The best run's model, installed in the model list. */
+  readonly modelId: string;
+  readonly rows: readonly ScheduleRow[];
+  readonly best: { readonly id: string; readonly schedule: EpsilonScheduleType; readonly seed: number; readonly valCiderD: number | null };
+  readonly testImages: number;
+  /** How the images were split, in one line. */
+  readonly split: string;
+  /** The study's folder and its table (CSV, JSON) and chart (PNG). */
+  readonly dir: string;
+  readonly files: { readonly csv: string; readonly json: string; readonly png: string };
+  /** Runs trained by this job (the others were finished by an earlier one). */
+  readonly trained: number;
+}
 
 /** What `captions.write` did. */
 export interface CaptionsWritten {
@@ -301,6 +331,8 @@ export interface JobSummary {
   readonly lossCurve: readonly { readonly batch: number; readonly loss: number; readonly epsilon: number }[];
   /** Train jobs: the request that started the run, with its `runId` (what "resume from checkpoint" sends again). */
   readonly request?: RequestOf<'train.start'>;
+  /** Study jobs: every run's validation CIDEr-D per epoch so far. */
+  readonly study?: readonly StudyPoint[];
 }
 
 /** What the backend pushes to every connected UI while jobs run. */
@@ -313,6 +345,8 @@ export type JobEvent =
   /** A train job finished one mini-batch (loss, ε). */
   | { readonly type: 'batch'; readonly jobId: string; readonly batch: number; readonly loss: number; readonly epsilon: number }
   | { readonly type: 'epoch'; readonly jobId: string; readonly epoch: EpochReport }
+  /** A study job's run finished an epoch. */
+  | { readonly type: 'study'; readonly jobId: string; readonly point: StudyPoint }
   /** The model list changed (a model was trained, imported or deleted). */
   | { readonly type: 'models'; readonly models: readonly ModelSummary[] }
   | { readonly type: 'backend'; readonly backend: BackendStatus }
@@ -331,3 +365,6 @@ export type ApiErrorCode = 'validation' | 'not-found' | 'unsupported' | 'conflic
  * examples, vocabulary, batches and ε curve, as pipeline/train-plan.ts works them out.
  */
 export type { DatasetPlan, TrainingDefaults as TrainDefaults, RunPlan as TrainPlan } from '../pipeline/train-plan.ts';
+export type { ScheduleRow, MeanSd } from '../pipeline/compare-table.ts';
+/** The ε schedules a study compares, in table order, and the colour each is drawn in. */
+export { SCHEDULE_COLOURS, STUDY_SCHEDULES } from '../pipeline/schedule-colours.ts';

@@ -6,7 +6,7 @@
  * time), so captioning stays possible while a model trains. Every change is reported as a JobEvent.
  */
 import { randomUUID } from 'node:crypto';
-import type { BackendChoice, BackendStatus, CaptionExplanationView, EpochReport, JobEvent, JobResult, JobState, JobSummary, ProgressEvent } from '../contract/types.ts';
+import type { BackendChoice, BackendStatus, CaptionExplanationView, EpochReport, JobEvent, JobResult, JobState, JobSummary, ProgressEvent, StudyPoint } from '../contract/types.ts';
 import { conflict, notFound } from '../contract/errors.ts';
 import { JobControl } from './control.ts';
 import type { RequestOf } from '../contract/schemas.ts';
@@ -27,6 +27,7 @@ interface JobRecord {
   result: JobResult | null;
   epochs: EpochReport[];
   lossCurve: { batch: number; loss: number; epsilon: number }[];
+  study: StudyPoint[];
   readonly request: RequestOf<'train.start'> | undefined;
   readonly waiters: ((summary: JobSummary) => void)[];
   /** Stopped because the manager is closing (the app or server stops), not by the user. */
@@ -95,13 +96,15 @@ export class JobManager {
 
   /** Starts a job; `request` (train jobs) is kept in its summary so that any window can resume the run. */
   start(spec: JobSpec, title: string, request?: RequestOf<'train.start'>): JobSummary {
-    if (spec.kind === 'train') {
-      const running = [...this.jobs.values()].find((j) => j.spec.kind === 'train' && !FINAL.includes(j.state));
+    // A schedule study trains too: one training job (a run or a study) at a time, each in a worker of its own.
+    const trains = (kind: JobSpec['kind']): boolean => kind === 'train' || kind === 'compare';
+    if (trains(spec.kind)) {
+      const running = [...this.jobs.values()].find((j) => trains(j.spec.kind) && !FINAL.includes(j.state));
       if (running) throw conflict(`a training run is already in progress ("${running.title}"): cancel it first`);
     }
     const id = randomUUID();
-    if (spec.kind !== 'train') clearTimeout(this.idleTimer);
-    const host = spec.kind === 'train' ? this.trainHost() : this.inferenceHost();
+    if (!trains(spec.kind)) clearTimeout(this.idleTimer);
+    const host = trains(spec.kind) ? this.trainHost() : this.inferenceHost();
     const record: JobRecord = {
       id,
       spec,
@@ -116,6 +119,7 @@ export class JobManager {
       result: null,
       epochs: [],
       lossCurve: [],
+      study: [],
       request,
       waiters: [],
       interrupted: false,
@@ -300,6 +304,10 @@ export class JobManager {
         record.epochs.push(update.epoch);
         this.emit({ type: 'epoch', jobId: record.id, epoch: update.epoch });
         return;
+      case 'study':
+        record.study.push(update.point);
+        this.emit({ type: 'study', jobId: record.id, point: update.point });
+        return;
       case 'paused':
         if (FINAL.includes(record.state)) return;
         record.state = update.paused ? 'paused' : 'running';
@@ -355,6 +363,7 @@ export class JobManager {
       epochs: [...r.epochs],
       lossCurve: [...r.lossCurve],
       ...(r.request ? { request: r.request } : {}),
+      ...(r.spec.kind === 'compare' ? { study: [...r.study] } : {}),
     };
   }
 }

@@ -2,7 +2,8 @@
  * What the main thread and a job worker say to each other: the parameters of each kind of job (already
  * validated and resolved to absolute paths by the services) and the messages in both directions.
  */
-import type { BackendChoice, BackendStatus, CaptionExplanationView, CaptionItem, EpochReport, JobResult, ProgressEvent } from '../contract/types.ts';
+import type { BackendChoice, BackendStatus, CaptionExplanationView, CaptionItem, EpochReport, JobResult, ProgressEvent, StudyPoint } from '../contract/types.ts';
+import type { EpsilonScheduleType } from '../engine/schedules.ts';
 import type { ExportFormat } from '../data/export-formats.ts';
 import type { DatasetFormat, SplitSpec } from '../data/dataset-types.ts';
 import type { TrainConfigInput } from '../engine/train-config.ts';
@@ -61,10 +62,28 @@ export interface ExplainParams {
   readonly maxLength: number;
 }
 
+export interface CompareJobParams {
+  readonly dataset: { readonly path: string; readonly format?: DatasetFormat | 'auto'; readonly imagesDir?: string };
+  readonly name: string;
+  readonly schedules: readonly EpsilonScheduleType[];
+  readonly seeds: number;
+  /** Settings every run shares (the study sets the schedule and seed per run). */
+  readonly config: TrainConfigInput;
+  readonly split: Partial<SplitSpec>;
+  /** The study's folder (resumed when it holds the same study). */
+  readonly studyDir: string;
+  /** Where the best run's model is installed, and its id. */
+  readonly modelId: string;
+  readonly modelDir: string;
+  readonly cacheDir: string;
+  readonly workers?: number;
+}
+
 export type JobSpec =
   | { readonly kind: 'caption'; readonly params: CaptionJobParams }
   | { readonly kind: 'export'; readonly params: ExportJobParams }
-  | { readonly kind: 'train'; readonly params: TrainJobParams };
+  | { readonly kind: 'train'; readonly params: TrainJobParams }
+  | { readonly kind: 'compare'; readonly params: CompareJobParams };
 
 /** Data a worker starts with. */
 export interface WorkerInit {
@@ -82,6 +101,7 @@ export type JobUpdate =
   | { readonly type: 'caption'; readonly item: CaptionItem }
   | { readonly type: 'batch'; readonly batch: number; readonly loss: number; readonly epsilon: number }
   | { readonly type: 'epoch'; readonly epoch: EpochReport }
+  | { readonly type: 'study'; readonly point: StudyPoint }
   | { readonly type: 'paused'; readonly paused: boolean };
 
 /** Worker → main thread. */

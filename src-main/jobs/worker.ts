@@ -42,6 +42,10 @@ async function run(spec: JobSpec, ctx: JobContext): Promise<JobResult> {
       const { runTrainJob } = await import('./runners/train-runner.ts');
       return runTrainJob(spec.params, ctx, engine);
     }
+    case 'compare': {
+      const { runCompareJob } = await import('./runners/compare-runner.ts');
+      return runCompareJob(spec.params, ctx, engine);
+    }
   }
 }
 

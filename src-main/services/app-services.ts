@@ -30,6 +30,7 @@ import { expandImagePaths } from '../data/image-paths.ts';
 import { recoverRun, runPaths } from '../engine/train.ts';
 import { SettingsStore } from './settings-store.ts';
 import { PlannedDatasets, trainSettingsOf } from './train-request.ts';
+import { compareParamsOf } from './compare-request.ts';
 import { planRun } from '../pipeline/train-plan.ts';
 import { ThumbnailCache } from './thumbnails.ts';
 import { removeOrphanUploadDirs, UPLOAD_DIR_PREFIX, UploadStore } from './upload-store.ts';
@@ -197,7 +198,7 @@ export class AppServices {
       await this.uploads.remove(uploaded).catch(() => {});
     }
     if (job.result?.kind === 'export' && job.result.format !== 'sidecar') await this.outputWritten([job.result.outPath]);
-    if (job.result?.kind === 'train') this.emit({ type: 'models', models: await this.models.list() });
+    if (job.result?.kind === 'train' || job.result?.kind === 'compare') this.emit({ type: 'models', models: await this.models.list() });
   }
 
   /**
@@ -336,6 +337,16 @@ export class AppServices {
           `${resume ? 'Resume' : 'Train'} ${req.name}`,
           { ...req, runId },
         );
+      },
+      'compare.start': async (req) => {
+        const workers = settings.get().trainWorkers;
+        const params = compareParamsOf(req, {
+          studiesDir: path.join(this.options.dataDir, 'studies'),
+          cacheDir: this.options.cacheDir,
+          model: await this.models.newModelDir(req.name),
+          ...(workers !== null ? { workers } : {}),
+        });
+        return this.jobs.start({ kind: 'compare', params }, `Compare schedules: ${req.name}`);
       },
       'export.start': async (req) => {
         const s = settings.get();
