@@ -15,6 +15,7 @@ import { Adam } from '../engine/optimizer.ts';
 import { optimisationStep } from '../engine/parallel/optimisation-step.ts';
 import { TrainPool } from '../engine/parallel/train-pool.ts';
 import { Rng } from '../util/rng.ts';
+import { threadCpuMs } from '../util/thread-cpu.ts';
 import { median, round } from './stats.ts';
 import { argValue, DEFAULT_CONFIG, syntheticBatch } from './train-bench.ts';
 
@@ -39,6 +40,12 @@ export interface WorkersLine {
       readonly ms_per_step: number;
       /** CPU time of the whole process (every thread) per step, median: unlike wall time, barely affected by other load. */
       readonly cpu_ms_per_step: number;
+      /**
+       * CPU time per step of the threads that compute (1 worker: this thread; N: each worker thread, the largest),
+       * median: the load-independent cost of one step's work, without the runtime's GC helper threads. Null where the
+       * system does not report thread CPU time (util/thread-cpu.ts).
+       */
+      readonly thread_cpu_ms_per_step: number | null;
       readonly tokens_per_s: number;
       readonly steps_timed: number;
 }
@@ -57,6 +64,11 @@ export type ParallelTrainBenchLine =
        * step). Parallel overhead lowers it; other programs' load does not. An estimate, not a measurement of speed.
        */
       readonly ratio_if_cores_idle: number;
+      /**
+       * 1-worker thread CPU per step over the busiest worker thread's with N: the ratio if each worker had a core of
+       * its own and the runtime's helper threads cost nothing. Null without thread CPU times.
+       */
+      readonly ratio_by_thread_cpu: number | null;
     };
 
 const ADAM = { beta1: 0.9, beta2: 0.999, epsilon: 1e-8 };
@@ -76,7 +88,7 @@ export async function runParallelTrainBench(options: ParallelTrainBenchOptions =
   const adam = new Adam(weights, ADAM);
   const seeds = new Rng(5);
   const lines: ParallelTrainBenchLine[] = [];
-  const line = (n: number, ms: number[], cpu: number[], tokens: number): WorkersLine => ({
+  const line = (n: number, ms: number[], cpu: number[], threadCpu: number[], tokens: number): WorkersLine => ({
     bench: 'train_workers',
     backend: report.backend,
     workers: n,
@@ -85,16 +97,19 @@ export async function runParallelTrainBench(options: ParallelTrainBenchOptions =
     epsilon,
     ms_per_step: round(median(ms)),
     cpu_ms_per_step: round(median(cpu)),
+    thread_cpu_ms_per_step: threadCpu.length === ms.length ? round(median(threadCpu)) : null,
     tokens_per_s: Math.round((tokens / median(ms)) * 1000),
     steps_timed: ms.length,
   });
-  const time = async (pool: TrainPool | null): Promise<{ ms: number[]; cpu: number[]; tokens: number }> => {
+  const time = async (pool: TrainPool | null): Promise<{ ms: number[]; cpu: number[]; threadCpu: number[]; tokens: number }> => {
     const ms: number[] = [];
     const cpu: number[] = [];
+    const threadCpu: number[] = [];
     let tokens = 0;
     for (let i = 0; i < warmup + repeats; i++) {
       const t0 = performance.now();
       const c0 = process.cpuUsage();
+      const own0 = threadCpuMs();
       // With a pool, a step's time includes the previous step's Adam update, which the workers run before it.
       const step = await optimisationStep({ weights, adam, decoderConfig: cfg, pool }, batch as CaptionBatch, {
         batchSeed: seeds.nextUint32(),
@@ -108,20 +123,26 @@ export async function runParallelTrainBench(options: ParallelTrainBenchOptions =
         ms.push(performance.now() - t0);
         const c = process.cpuUsage(c0);
         cpu.push((c.user + c.system) / 1000);
+        const own1 = threadCpuMs();
+        // A worker's figure covers its previous update and this step's pass and reduction.
+        const workerCpu = step.workerMs?.map((w) => w.cpu);
+        const busiest = workerCpu?.every((x): x is number => x !== null) ? Math.max(...workerCpu) : null;
+        const value = pool ? busiest : own0 !== null && own1 !== null ? own1 - own0 : null;
+        if (value !== null) threadCpu.push(value);
       }
       tokens = step.tokens;
     }
-    return { ms, cpu, tokens };
+    return { ms, cpu, threadCpu, tokens };
   };
   try {
     const timed = await time(null);
-    const one = line(1, timed.ms, timed.cpu, timed.tokens);
+    const one = line(1, timed.ms, timed.cpu, timed.threadCpu, timed.tokens);
     lines.push(one);
     if (workers >= 2 && report.tfjsBackend === 'wasm') {
       const pool = await TrainPool.start({ workers, decoderConfig: cfg, adamConfig: ADAM, weights, adam });
       try {
         const many = await time(pool);
-        const parallel = line(workers, many.ms, many.cpu, many.tokens);
+        const parallel = line(workers, many.ms, many.cpu, many.threadCpu, many.tokens);
         lines.push(parallel);
         const ratio = parallel.tokens_per_s / one.tokens_per_s;
         lines.push({
@@ -131,6 +152,8 @@ export async function runParallelTrainBench(options: ParallelTrainBenchOptions =
           cores: availableParallelism(),
           ratio: round(ratio, 2),
           ratio_if_cores_idle: round((workers * one.cpu_ms_per_step) / parallel.cpu_ms_per_step, 2),
+          ratio_by_thread_cpu:
+            one.thread_cpu_ms_per_step !== null && parallel.thread_cpu_ms_per_step ? round(one.thread_cpu_ms_per_step / parallel.thread_cpu_ms_per_step, 2) : null,
         });
       } finally {
         await pool.close();
