@@ -9,7 +9,16 @@
  * - embedding rows looked up and their gradients scatter-added in JS (wasm's gather has no gradient kernel).
  */
 import * as tf from '@tensorflow/tfjs';
+import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 import type { DecoderWeights } from './model-types.ts';
+
+/**
+ * A float32 tensor's values without a copy where the backend is wasm (a view of its heap), else a copy. The view
+ * is valid only until the backend next allocates (the heap may grow and move): read it before making tensors.
+ */
+export function heapValues(t: tf.Tensor): Float32Array {
+  return (tf.getBackend() === 'wasm' ? (tf.backend() as BackendWasm).typedArrayFromHeap(t) : t.dataSync()) as Float32Array;
+}
 
 /** Index of the g (cell candidate) gate in the i, f, g, o order. */
 const G_GATE = 2;
@@ -21,19 +30,21 @@ const G_GATE = 2;
  * is ~10× slower than its sigmoid).
  */
 export function gateBlocks(w: DecoderWeights, E: number, H: number): tf.Tensor[] {
-  const wx = w.W_x.dataSync() as Float32Array;
-  const wh = w.W_h.dataSync() as Float32Array;
-  const bb = w.b.dataSync() as Float32Array;
+  // Every block is built from views of the weights before any tensor is made (making one may move the heap).
+  const wx = heapValues(w.W_x);
+  const wh = heapValues(w.W_h);
+  const bb = heapValues(w.b);
   const K = E + H + 1;
   const G = 4 * H;
-  return [0, 1, 2, 3].map((j) => {
+  const blocks = [0, 1, 2, 3].map((j) => {
     const out = new Float32Array(K * H);
     const scale = j === G_GATE ? 2 : 1;
     for (let r = 0; r < E; r++) copyRow(wx, r * G + j * H, out, r * H, H, scale);
     for (let r = 0; r < H; r++) copyRow(wh, r * G + j * H, out, (E + r) * H, H, scale);
     copyRow(bb, j * H, out, (E + H) * H, H, scale);
-    return tf.tensor2d(out, [K, H]);
+    return out;
   });
+  return blocks.map((out) => tf.tensor2d(out, [K, H]));
 }
 
 /** The image term v·W_v split per gate (g scaled by 2), as tensors of the first n rows, made on demand. */

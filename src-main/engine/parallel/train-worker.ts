@@ -11,12 +11,12 @@
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import * as tf from '@tensorflow/tfjs';
-import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 import { initBackend } from '../backend.ts';
 import { packBatch } from '../decoder-batch.ts';
 import { lossAndGradients } from '../decoder.ts';
 import { exampleRngs } from '../example-randomness.ts';
 import { END, type DecoderWeights } from '../model-types.ts';
+import { heapValues } from '../wasm-lstm.ts';
 import { Rng } from '../../util/rng.ts';
 import { threadCpuMs } from '../../util/thread-cpu.ts';
 import { Adam } from '../optimizer.ts';
@@ -57,11 +57,6 @@ function variablesFromShared(): DecoderWeights {
   return out as DecoderWeights;
 }
 
-/** A tensor's values: a view of the wasm heap where the backend is wasm (no copy; use it at once), else a copy. */
-function valuesOf(t: tf.Tensor): Float32Array {
-  return (tf.getBackend() === 'wasm' ? (tf.backend() as BackendWasm).typedArrayFromHeap(t) : t.dataSync()) as Float32Array;
-}
-
 await initBackend({ prefer: 'wasm' });
 const weights = tf.tidy(variablesFromShared);
 /** This worker's slice of the flat weights, and Adam over it alone. */
@@ -89,7 +84,7 @@ function computeShard(msg: ShardMessage): Omit<Extract<FromTrainWorker, { type: 
       gradientTokens: msg.gradientTokens,
     });
     try {
-      for (const { name, offset } of layout.entries) slot.set(valuesOf(pass.grads[name]), offset);
+      for (const { name, offset } of layout.entries) slot.set(heapValues(pass.grads[name]), offset);
     } finally {
       tf.dispose(Object.values(pass.grads));
     }
@@ -126,7 +121,7 @@ function applyReduced(lr: number, scale: number, step: number): void {
     const g = ownGradient;
     tf.tidy(() => ownAdam.apply({ slice: scale === 1 ? g : tf.mul(g, scale) }, lr));
     if (ownAdam.step !== step) throw new Error(`Adam step ${ownAdam.step}, the pool's is ${step}`);
-    shared.weights.set(valuesOf(ownWeights), mine.lo);
+    shared.weights.set(heapValues(ownWeights), mine.lo);
   } finally {
     ownGradient?.dispose();
     ownGradient = null;
@@ -141,8 +136,8 @@ function applyReduced(lr: number, scale: number, step: number): void {
 /** Writes this worker's slice of Adam's moments into shared memory. */
 function shareMoments(): void {
   const s = ownAdam.state();
-  shared.m.set(valuesOf(s.m.slice!), mine.lo);
-  shared.v.set(valuesOf(s.v.slice!), mine.lo);
+  shared.m.set(heapValues(s.m.slice!), mine.lo);
+  shared.v.set(heapValues(s.v.slice!), mine.lo);
 }
 
 port.on('message', (msg: ToTrainWorker) => {
