@@ -21,7 +21,7 @@ import type { Rng } from '../util/rng.ts';
 import type { PackedBatch } from './decoder-batch.ts';
 import { drawPerRow } from './example-randomness.ts';
 import { END, type CaptionBatch, type DecoderConfig, type DecoderGrads, type DecoderWeights } from './model-types.ts';
-import { embedRows, fastTanh, gateBlocks, injectedTerms, lstmGates, padRows, scatterAddRows, splitRows, takeRows } from './wasm-lstm.ts';
+import { copyOf, embedRows, fastTanh, gateBlocks, injectedTerms, lstmGates, padRows, scatterAddRows, splitRows, takeRows } from './wasm-lstm.ts';
 
 /** How a training pass feeds its inputs and whether dropout is on. */
 export interface TrainingPassOptions {
@@ -129,7 +129,7 @@ function forward(w: DecoderWeights, cfg: DecoderConfig, batch: CaptionBatch, pk:
   const feats = tf.gather(batch.features, tf.tensor1d(pk.order.subarray(0, n0), 'int32'));
   const injected = injectedTerms(feats, w, H);
   const blocks = gateBlocks(w, E, H);
-  const emb = w.embedding.dataSync() as Float32Array;
+  const emb = copyOf(w.embedding, 'embedding');
 
   const cache: StepCache[] = [];
   let h: tf.Tensor | null = null;
@@ -248,7 +248,7 @@ export function trainingPass(
     const dW_v = tf.matMul(tf.transpose(fw.feats), dInjected);
 
     // Embedding: dX = dG·W_xᵀ, scatter-added into the rows of the words that were fed.
-    const dX = tf.matMul(dG, tf.transpose(w.W_x)).dataSync() as Float32Array; // [N, E]
+    const dX = copyOf(tf.matMul(dG, tf.transpose(w.W_x)), 'embedding input gradient'); // [N, E]
     const dEmbedding = tf.tensor2d(scatterAddRows(dX, fw.maskX, fw.fed, V, E), [V, E]);
 
     return { embedding: dEmbedding, W_x: dW_x, W_h: dW_h, W_v: dW_v, b: tf.reshape(db, [4 * H]), W_out: dW_out, b_out: db_out };

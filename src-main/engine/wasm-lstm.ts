@@ -20,6 +20,23 @@ export function heapValues(t: tf.Tensor): Float32Array {
   return (tf.getBackend() === 'wasm' ? (tf.backend() as BackendWasm).typedArrayFromHeap(t) : t.dataSync()) as Float32Array;
 }
 
+/**
+ * A Float32Array of `size` for building tensor data in JS, reused from pass to pass under `name` where the backend
+ * copies what a tensor is made from (wasm copies it into its heap): a training pass then allocates no large
+ * ArrayBuffers, which otherwise trigger a full garbage collection about once per pass. Elsewhere (cpu keeps the
+ * array it is given) a new array. Not zeroed: the caller writes every element it uses.
+ */
+export function scratch(name: string, size: number): Float32Array {
+  if (tf.getBackend() !== 'wasm') return new Float32Array(size);
+  let buf = scratchBuffers.get(name);
+  if (!buf || buf.length < size) {
+    buf = new Float32Array(size);
+    scratchBuffers.set(name, buf);
+  }
+  return buf.subarray(0, size);
+}
+const scratchBuffers = new Map<string, Float32Array>();
+
 /** Index of the g (cell candidate) gate in the i, f, g, o order. */
 const G_GATE = 2;
 
@@ -37,7 +54,7 @@ export function gateBlocks(w: DecoderWeights, E: number, H: number): tf.Tensor[]
   const K = E + H + 1;
   const G = 4 * H;
   const blocks = [0, 1, 2, 3].map((j) => {
-    const out = new Float32Array(K * H);
+    const out = scratch(`gate block ${j}`, K * H);
     const scale = j === G_GATE ? 2 : 1;
     for (let r = 0; r < E; r++) copyRow(wx, r * G + j * H, out, r * H, H, scale);
     for (let r = 0; r < H; r++) copyRow(wh, r * G + j * H, out, (E + r) * H, H, scale);
@@ -96,7 +113,7 @@ export function embedRows(emb: Float32Array, fed: Int32Array, off: number, n: nu
 
 /** dEmbedding: each fed word's row gets the gradient of its input (times its dropout mask), summed in JS. */
 export function scatterAddRows(rows: Float32Array, mask: Float32Array | null, ids: Int32Array, V: number, E: number): Float32Array {
-  const out = new Float32Array(V * E);
+  const out = scratch('embedding gradient', V * E).fill(0);
   for (let k = 0; k < ids.length; k++) {
     const dst = ids[k]! * E;
     const src = k * E;
@@ -118,7 +135,7 @@ function copyRow(src: Float32Array, from: number, dst: Float32Array, to: number,
 
 /** Splits a [Σ sizes, C] tensor into row blocks through one read (tf.slice would copy the whole source per block). */
 export function splitRows(x: tf.Tensor, sizes: number[]): tf.Tensor[] {
-  const data = x.dataSync() as Float32Array;
+  const data = copyOf(x, 'split rows');
   const cols = x.shape[1]!;
   let row = 0;
   return sizes.map((n) => {
@@ -126,6 +143,13 @@ export function splitRows(x: tf.Tensor, sizes: number[]): tf.Tensor[] {
     row += n;
     return block;
   });
+}
+
+/** A tensor's values in a reused scratch array (see `scratch`): valid until the next call with the same name. */
+export function copyOf(x: tf.Tensor, name: string): Float32Array {
+  const out = scratch(name, x.size);
+  out.set(heapValues(x));
+  return out;
 }
 
 /** The first n rows of a [m, ·] tensor (itself when m = n). */
