@@ -30,8 +30,8 @@ export interface BackendOptions {
   readonly env?: Readonly<Record<string, string | undefined>>;
   /**
    * The process only trains (the CLI's `train`): 'auto' may then pick webgpu. Otherwise 'auto' passes webgpu over,
-   * saying so: decoding has an asynchronous path for it (captionFeaturesAsync), but not every captioning caller
-   * (validation captions, eval, the app's jobs) takes it yet.
+   * saying so: decoding has an asynchronous path for it (captionFeaturesAsync), but `eval` still decodes
+   * synchronously and feature extraction on webgpu is untested.
    */
   readonly forTraining?: boolean;
 }
