@@ -5,7 +5,7 @@
  *   npm run bench [-- --only train,decode] [--quick] [--shared ../shared]
  *
  * Suites: train (decoder training step; the trainer's step with 1 worker and with one per core, and their
- * ratio), encoder (also images/s with 1 worker and one per core) (MobileNet forward, image decode), decode (greedy/beam, end to
+ * ratio; one line per other backend, timed where the automatic choice may take it, else why not), encoder (also images/s with 1 worker and one per core) (MobileNet forward, image decode), decode (greedy/beam, end to
  * end), trainer (train() loop, Adam, checkpoints, bundles), language (tokenise, metrics, beam bookkeeping),
  * data (dataset load, feature extraction, CSV export) and studio (the dataset editor at 20,000 images: open, one
  * save, item pages, captioning 500 images through the job path with the server's memory; then the same app in
@@ -24,7 +24,7 @@ import { runDecodeBench } from './decode-bench.ts';
 import { runEncoderBench } from './encoder-bench.ts';
 import { runLanguageBench } from './language-bench.ts';
 import { runParallelEncodeBench } from './parallel-encode-bench.ts';
-import { runParallelTrainBench } from './parallel-train-bench.ts';
+import { runOtherBackendsTrainBench, runParallelTrainBench } from './parallel-train-bench.ts';
 import { runTrainBench } from './train-bench.ts';
 import { runStudioBench } from './studio-bench.ts';
 import { runTrainerBench } from './trainer-bench.ts';
@@ -63,6 +63,7 @@ const SUITES: Record<SuiteName, Suite> = {
     run: async (quick) => [
       ...(await runTrainBench(quick ? { warmup: 1, repeats: 2 } : {})),
       ...(await runParallelTrainBench(quick ? { warmup: 1, repeats: 2 } : {})),
+      ...(await runOtherBackendsTrainBench(quick ? { warmup: 1, repeats: 2 } : {})),
     ],
   },
   encoder: {

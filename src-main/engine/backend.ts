@@ -29,8 +29,9 @@ export interface BackendOptions {
   /** Environment to read `CAPTION_STUDIO_BACKEND` from (default `process.env`). */
   readonly env?: Readonly<Record<string, string | undefined>>;
   /**
-   * The process only trains (the CLI's `train`): 'auto' may then pick webgpu, which cannot caption yet (the
-   * decoding step reads synchronously). Otherwise 'auto' passes webgpu over, saying so.
+   * The process only trains (the CLI's `train`): 'auto' may then pick webgpu. Otherwise 'auto' passes webgpu over,
+   * saying so: decoding has an asynchronous path for it (captionFeaturesAsync), but `eval` still decodes
+   * synchronously and feature extraction on webgpu is untested.
    */
   readonly forTraining?: boolean;
 }

@@ -4,12 +4,25 @@
  * an encoder other than the one the model was trained on.
  */
 import * as tf from '@tensorflow/tfjs';
+import { driveAsync, driveSync } from '../util/drive.ts';
 import { Rng } from '../util/rng.ts';
 import { assertEncoderMatches, modelLabel, type CaptionModel } from './caption-model.ts';
-import { beamSearch, greedyDecode, sampleDecode, type DecodedCaption } from './decode.ts';
+import {
+  beamSearch,
+  beamSearchAsync,
+  greedyDecode,
+  greedyDecodeAsync,
+  sampleDecode,
+  sampleDecodeAsync,
+  type BeamSearchOptions,
+  type DecodedCaption,
+  type DecodeOptions,
+  type SampleOptions,
+} from './decode.ts';
 import { FUNCTION_WORDS } from './decode-constraints.ts';
-import { UNK } from './model-types.ts';
-import { createStepModel } from './decoder.ts';
+import { UNK, type StepModel } from './model-types.ts';
+import { createStepModel, type LstmState } from './decoder.ts';
+import { hasSyncReads } from './webgpu-backend.ts';
 
 export type { CaptionModel } from './caption-model.ts';
 export { assertEncoderMatches, disposeCaptionModel } from './caption-model.ts';
@@ -63,13 +76,73 @@ export interface CaptionResult extends ScoredCaption {
 
 /**
  * Captions every row of `features` ([N, F] tensor, left to the caller, or one Float32Array per image).
- * Returns one result per image, in order.
+ * Returns one result per image, in order. Needs a backend with synchronous reads (see `captionFeaturesAsync`).
  */
 export function captionFeatures(
   model: CaptionModel,
   features: readonly Float32Array[] | tf.Tensor2D,
   options: CaptionOptions,
 ): CaptionResult[] {
+  const plan = planCaptions(model, features, options);
+  return driveSync(captionChunks(model, plan), (step) => decodeWith(plan.decoding, step));
+}
+
+/**
+ * `captionFeatures` for every backend: on one without synchronous reads (webgpu) each decoding step keeps its
+ * tensors on the device and awaits one read; elsewhere it is `captionFeatures`. The same captions either way.
+ */
+export async function captionFeaturesAsync(
+  model: CaptionModel,
+  features: readonly Float32Array[] | tf.Tensor2D,
+  options: CaptionOptions,
+): Promise<CaptionResult[]> {
+  if (hasSyncReads()) return captionFeatures(model, features, options);
+  const plan = planCaptions(model, features, options);
+  return driveAsync(captionChunks(model, plan), (step) => decodeWithAsync(plan.decoding, step));
+}
+
+/** The request chunk by chunk: yields each chunk's step model, takes its decoded rows, returns every result. */
+function* captionChunks(model: CaptionModel, plan: CaptionPlan): Generator<StepModel<LstmState>, CaptionResult[], DecodedCaption[][]> {
+  const results: CaptionResult[] = [];
+  for (let start = 0; start < plan.rows; start += plan.chunkSize) {
+    const chunk = plan.chunk(start);
+    try {
+      const perRow = yield createStepModel(model.weights, model.config, chunk);
+      for (const decoded of perRow) results.push(toResult(model, plan.rank(decoded)));
+    } finally {
+      chunk.dispose();
+    }
+  }
+  return results;
+}
+
+function decodeWith(d: Decoding, step: StepModel<LstmState>): DecodedCaption[][] {
+  if (d.method === 'greedy') return greedyDecode(step, d.options).map((c) => [c]);
+  return d.method === 'beam' ? beamSearch(step, d.options) : sampleDecode(step, d.options);
+}
+
+async function decodeWithAsync(d: Decoding, step: StepModel<LstmState>): Promise<DecodedCaption[][]> {
+  if (d.method === 'greedy') return (await greedyDecodeAsync(step, d.options)).map((c) => [c]);
+  return d.method === 'beam' ? beamSearchAsync(step, d.options) : sampleDecodeAsync(step, d.options);
+}
+
+/** What decoding a caption request runs, per method. */
+type Decoding =
+  | { readonly method: 'greedy'; readonly options: DecodeOptions }
+  | { readonly method: 'beam'; readonly options: BeamSearchOptions }
+  | { readonly method: 'sample'; readonly options: SampleOptions };
+
+/** A checked caption request: its rows, its chunks as tensors (the caller disposes each), its decoding. */
+interface CaptionPlan {
+  readonly rows: number;
+  readonly chunkSize: number;
+  readonly decoding: Decoding;
+  chunk(start: number): tf.Tensor2D;
+  /** A row's captions best first (samples come in draw order). */
+  rank(decoded: DecodedCaption[]): DecodedCaption[];
+}
+
+function planCaptions(model: CaptionModel, features: readonly Float32Array[] | tf.Tensor2D, options: CaptionOptions): CaptionPlan {
   assertEncoderMatches(model, options.encoderId);
   const F = model.config.featureDim;
   const method = options.method ?? 'beam';
@@ -86,7 +159,13 @@ export function captionFeatures(
     lengthPenalty: options.lengthPenalty ?? 1,
     noEndAfter: options.finishSentences === false ? [] : functionWordIds(model),
   };
-  const rng = method === 'sample' ? new Rng(options.seed ?? Math.floor(Math.random() * 0x100000000)) : null;
+  let decoding: Decoding;
+  if (method === 'greedy') decoding = { method, options: decodeOptions };
+  else if (method === 'beam') decoding = { method, options: { ...decodeOptions, beamSize, topN } };
+  else {
+    const rng = new Rng(options.seed ?? Math.floor(Math.random() * 0x100000000));
+    decoding = { method, options: { ...decodeOptions, rng, temperature: options.temperature ?? 1, samples: topN } };
+  }
 
   let rows: number;
   if (features instanceof tf.Tensor) {
@@ -102,29 +181,18 @@ export function captionFeatures(
     });
     rows = features.length;
   }
-
-  const results: CaptionResult[] = [];
-  for (let start = 0; start < rows; start += chunkSize) {
-    const n = Math.min(chunkSize, rows - start);
-    const chunk: tf.Tensor2D =
-      features instanceof tf.Tensor
-        ? tf.slice(features, [start, 0], [n, F])
-        : tf.tensor2d(concatRows(features.slice(start, start + n), F), [n, F]);
-    try {
-      const step = createStepModel(model.weights, model.config, chunk);
-      let perRow: DecodedCaption[][];
-      if (method === 'greedy') perRow = greedyDecode(step, decodeOptions).map((c) => [c]);
-      else if (method === 'beam') perRow = beamSearch(step, { ...decodeOptions, beamSize, topN });
-      else {
-        perRow = sampleDecode(step, { ...decodeOptions, rng: rng!, temperature: options.temperature ?? 1, samples: topN });
-        for (const r of perRow) r.sort((a, b) => b.score - a.score);
-      }
-      for (const decoded of perRow) results.push(toResult(model, decoded));
-    } finally {
-      chunk.dispose();
-    }
-  }
-  return results;
+  return {
+    rows,
+    chunkSize,
+    decoding,
+    chunk(start: number): tf.Tensor2D {
+      const n = Math.min(chunkSize, rows - start);
+      return features instanceof tf.Tensor ? tf.slice(features, [start, 0], [n, F]) : tf.tensor2d(concatRows(features.slice(start, start + n), F), [n, F]);
+    },
+    rank(decoded: DecodedCaption[]): DecodedCaption[] {
+      return method === 'sample' ? decoded.sort((a, b) => b.score - a.score) : decoded;
+    },
+  };
 }
 
 function toResult(model: CaptionModel, decoded: readonly DecodedCaption[]): CaptionResult {

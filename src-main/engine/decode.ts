@@ -1,13 +1,16 @@
 /**
  * Caption decoding over any `StepModel` (one row per image): greedy, beam search and sampling. All rows go
  * through one `step` call per time step; states are reordered with `select` and every state this module stops
- * using is disposed.
+ * using is disposed. Each strategy is written once, as a generator that yields the step it needs; the plain
+ * functions drive it with `step`, the `…Async` ones with `stepAsync` (backends without synchronous reads, such as
+ * webgpu: the state stays on the device and one read per time step is awaited).
  *
  * A caption is words w1…wn followed by <end>, with n ≤ maxLength (after maxLength words <end> is forced). Its
  * `logProb` is the model's log-probability of the words and the <end>; its `score` is that divided by
  * (n + 1) ** lengthPenalty, so with the default penalty 1 it is the mean log-probability per emitted token.
  */
 import { END, START, type StepModel } from './model-types.ts';
+import { driveAsync, driveSync } from '../util/drive.ts';
 import type { Rng } from '../util/rng.ts';
 import {
   applyBans,
@@ -90,10 +93,32 @@ function toCaption(h: Hypothesis): DecodedCaption {
   return { tokens: h.words, tokenLogProbs: h.tokenLogProbs, logProb: h.logProb, score: h.score };
 }
 
+/** A step a decoding generator asks its driver for, and the driver's answer. */
+interface StepRequest<S> {
+  readonly tokens: Int32Array;
+  readonly state: S;
+}
+interface StepReply<S> {
+  readonly logProbs: Float32Array;
+  readonly state: S;
+}
+type Decoding<S, R> = Generator<StepRequest<S>, R, StepReply<S>>;
+
+/** Drives a decoding with the model's synchronous step. */
+function runSync<S, R>(model: StepModel<S>, decoding: Decoding<S, R>): R {
+  return driveSync(decoding, (r) => model.step(r.tokens, r.state));
+}
+
+/** Drives a decoding with the model's asynchronous step (one awaited read per time step). */
+async function runAsync<S, R>(model: StepModel<S>, decoding: Decoding<S, R>): Promise<R> {
+  if (!model.stepAsync) throw new Error('decode: this step model has no asynchronous step');
+  return driveAsync(decoding, (r) => model.stepAsync!(r.tokens, r.state));
+}
+
 /** Runs one step, checking the output size; on success the input state is disposed, on failure it is not. */
-function stepAll<S>(model: StepModel<S>, live: readonly Hypothesis[], state: S): { logProbs: Float32Array; state: S } {
+function* stepAll<S>(model: StepModel<S>, live: readonly Hypothesis[], state: S): Generator<StepRequest<S>, StepReply<S>, StepReply<S>> {
   const tokens = Int32Array.from(live, (h) => h.words.at(-1) ?? START);
-  const out = model.step(tokens, state);
+  const out = yield { tokens, state };
   if (out.logProbs.length !== live.length * model.vocabSize) {
     if (out.state !== state) model.dispose(out.state); // the caller still holds and disposes `state`
     throw new Error(
@@ -116,12 +141,12 @@ function reselect<S>(model: StepModel<S>, state: S, rows: Int32Array, previousRo
  * Decoding that keeps one hypothesis per state row and extends it by `choose` (greedy or sampled); rows whose
  * caption ended are dropped from the state.
  */
-function decodeSingles<S>(
+function* decodeSingles<S>(
   model: StepModel<S>,
   options: ResolvedDecodeOptions,
   copies: number,
   choose: (row: Float32Array, mask: Uint8Array) => number,
-): Hypothesis[] {
+): Decoding<S, Hypothesis[]> {
   const finished: Hypothesis[] = [];
   let live: Hypothesis[] = [];
   for (let r = 0; r < model.rows; r++) for (let c = 0; c < copies; c++) live.push(root(r, live.length));
@@ -132,7 +157,7 @@ function decodeSingles<S>(
   try {
     state = reselect(model, state, Int32Array.from(live, (h) => h.row), model.rows);
     for (let t = 0; live.length > 0; t++) {
-      const out = stepAll(model, live, state);
+      const out = yield* stepAll(model, live, state);
       state = out.state;
       const next: Hypothesis[] = [];
       live.forEach((h, i) => {
@@ -157,10 +182,19 @@ function decodeSingles<S>(
 
 /** The most probable next token at each step, for every row: one caption per row. */
 export function greedyDecode<S>(model: StepModel<S>, options: DecodeOptions = {}): DecodedCaption[] {
+  return runSync(model, greedy(model, options));
+}
+
+/** `greedyDecode` through the model's asynchronous step. */
+export function greedyDecodeAsync<S>(model: StepModel<S>, options: DecodeOptions = {}): Promise<DecodedCaption[]> {
+  return runAsync(model, greedy(model, options));
+}
+
+function* greedy<S>(model: StepModel<S>, options: DecodeOptions): Decoding<S, DecodedCaption[]> {
   const resolved = resolveDecodeOptions(options, model.vocabSize);
   const byRow: DecodedCaption[] = new Array(model.rows);
   const argmax = (row: Float32Array, mask: Uint8Array): number => topAllowed(row, mask, 1)[0]!;
-  for (const h of decodeSingles(model, resolved, 1, argmax)) byRow[h.row] = toCaption(h);
+  for (const h of yield* decodeSingles(model, resolved, 1, argmax)) byRow[h.row] = toCaption(h);
   return byRow;
 }
 
@@ -169,6 +203,15 @@ export function greedyDecode<S>(model: StepModel<S>, options: DecodeOptions = {}
  * reproducible from the seed of `rng`. Returns rows × samples, in draw order.
  */
 export function sampleDecode<S>(model: StepModel<S>, options: SampleOptions): DecodedCaption[][] {
+  return runSync(model, sampling(model, options));
+}
+
+/** `sampleDecode` through the model's asynchronous step. */
+export function sampleDecodeAsync<S>(model: StepModel<S>, options: SampleOptions): Promise<DecodedCaption[][]> {
+  return runAsync(model, sampling(model, options));
+}
+
+function* sampling<S>(model: StepModel<S>, options: SampleOptions): Decoding<S, DecodedCaption[][]> {
   const resolved = resolveDecodeOptions(options, model.vocabSize);
   const temperature = options.temperature ?? 1;
   const samples = options.samples ?? 1;
@@ -199,7 +242,7 @@ export function sampleDecode<S>(model: StepModel<S>, options: SampleOptions): De
   };
   const byRow: DecodedCaption[][] = Array.from({ length: model.rows }, () => []);
   // Report samples in draw order, not in the order they finished.
-  const finished = decodeSingles(model, resolved, samples, draw).sort((a, b) => a.origin - b.origin);
+  const finished = (yield* decodeSingles(model, resolved, samples, draw)).sort((a, b) => a.origin - b.origin);
   for (const h of finished) byRow[h.row]!.push(toCaption(h));
   return byRow;
 }
@@ -211,6 +254,15 @@ export function sampleDecode<S>(model: StepModel<S>, options: SampleOptions): De
  * the number of possible captions finds the best-scoring one. Returns up to `topN` captions per row, best first.
  */
 export function beamSearch<S>(model: StepModel<S>, options: BeamSearchOptions): DecodedCaption[][] {
+  return runSync(model, beam(model, options));
+}
+
+/** `beamSearch` through the model's asynchronous step. */
+export function beamSearchAsync<S>(model: StepModel<S>, options: BeamSearchOptions): Promise<DecodedCaption[][]> {
+  return runAsync(model, beam(model, options));
+}
+
+function* beam<S>(model: StepModel<S>, options: BeamSearchOptions): Decoding<S, DecodedCaption[][]> {
   const resolved = resolveDecodeOptions(options, model.vocabSize);
   const k = options.beamSize;
   const topN = options.topN ?? 1;
@@ -226,7 +278,7 @@ export function beamSearch<S>(model: StepModel<S>, options: BeamSearchOptions): 
   let state = model.initialState();
   try {
     for (let t = 0; live.length > 0; t++) {
-      const out = stepAll(model, live, state);
+      const out = yield* stepAll(model, live, state);
       state = out.state;
       // Finished hypotheses come first so that, at equal score, they keep their place.
       const candidates = beams.map((beam) => beam.filter((h) => h.done));

@@ -134,13 +134,36 @@ export interface LstmState {
  */
 export function createStepModel(weights: DecoderWeights, cfg: DecoderConfig, features: tf.Tensor2D): StepModel<LstmState> {
   validateDecoderConfig(cfg);
-  if (!hasSyncReads()) throw new Error('captioning does not run on the webgpu backend yet (its decoding step reads synchronously); use another backend');
   const [rows, F] = features.shape;
   if (F !== cfg.featureDim) {
     throw new Error(`decoder.createStepModel: features have ${F} columns, the decoder expects featureDim ${cfg.featureDim}`);
   }
   const V = cfg.vocabSize;
   const H = cfg.hiddenDim;
+  /** The step's tensors: the new state and the logits (which the caller reads and disposes). */
+  const advance = (tokens: Int32Array, state: LstmState): { logits: tf.Tensor2D; state: LstmState } => {
+    const n = state.h.shape[0];
+    if (tokens.length !== n) throw new Error(`decoder.step: got ${tokens.length} tokens for a state of ${n} rows`);
+    for (const id of tokens) {
+      if (!(id >= 0 && id < V)) throw new Error(`decoder.step: token id ${id} is outside the vocabulary [0, ${V})`);
+    }
+    const [h, c, logits, inject] = tf.tidy(() => {
+      const x = tf.gather(weights.embedding, tf.tensor1d(tokens, 'int32'));
+      let pre = tf.add(tf.matMul(x, weights.W_x), tf.matMul(state.h, weights.W_h));
+      pre = tf.add(pre, state.inject ?? weights.b);
+      const s = tf.sigmoid(pre);
+      const i = tf.slice(s, [0, 0], [n, H]);
+      const f = tf.slice(s, [0, H], [n, H]);
+      const o = tf.slice(s, [0, 3 * H], [n, H]);
+      const g = tf.tanh(tf.slice(pre, [0, 2 * H], [n, H]));
+      const c = tf.add(tf.mul(f, state.c), tf.mul(i, g));
+      const h = tf.mul(o, tf.tanh(c));
+      const logits = tf.add(tf.matMul(h, weights.W_out), weights.b_out);
+      // 'every' carries the image term on (a clone shares the data, so each state owns its own handle).
+      return cfg.injection === 'every' && state.inject ? [h, c, logits, tf.clone(state.inject)] : [h, c, logits];
+    }) as tf.Tensor2D[];
+    return { logits: logits!, state: { h: h!, c: c!, inject: inject ?? null } };
+  };
   return {
     vocabSize: V,
     rows,
@@ -153,29 +176,28 @@ export function createStepModel(weights: DecoderWeights, cfg: DecoderConfig, fea
       return { h: h!, c: c!, inject: inject! };
     },
     step(tokens: Int32Array, state: LstmState) {
-      const n = state.h.shape[0];
-      if (tokens.length !== n) throw new Error(`decoder.step: got ${tokens.length} tokens for a state of ${n} rows`);
-      for (const id of tokens) {
-        if (!(id >= 0 && id < V)) throw new Error(`decoder.step: token id ${id} is outside the vocabulary [0, ${V})`);
+      if (!hasSyncReads()) throw new Error(`decoder.step: the ${tf.getBackend()} backend has no synchronous reads; decode with the async functions (stepAsync)`);
+      const out = advance(tokens, state);
+      try {
+        return { logProbs: logSoftmaxRows(out.logits.dataSync() as Float32Array, V), state: out.state };
+      } catch (err) {
+        disposeLstmState(out.state);
+        throw err;
+      } finally {
+        out.logits.dispose();
       }
-      const [h, c, logits, inject] = tf.tidy(() => {
-        const x = tf.gather(weights.embedding, tf.tensor1d(tokens, 'int32'));
-        let pre = tf.add(tf.matMul(x, weights.W_x), tf.matMul(state.h, weights.W_h));
-        pre = tf.add(pre, state.inject ?? weights.b);
-        const s = tf.sigmoid(pre);
-        const i = tf.slice(s, [0, 0], [n, H]);
-        const f = tf.slice(s, [0, H], [n, H]);
-        const o = tf.slice(s, [0, 3 * H], [n, H]);
-        const g = tf.tanh(tf.slice(pre, [0, 2 * H], [n, H]));
-        const c = tf.add(tf.mul(f, state.c), tf.mul(i, g));
-        const h = tf.mul(o, tf.tanh(c));
-        const logits = tf.add(tf.matMul(h, weights.W_out), weights.b_out);
-        // 'every' carries the image term on (a clone shares the data, so each state owns its own handle).
-        return cfg.injection === 'every' && state.inject ? [h, c, logits, tf.clone(state.inject)] : [h, c, logits];
-      }) as tf.Tensor2D[];
-      const logProbs = logSoftmaxRows(logits!.dataSync() as Float32Array, V);
-      logits!.dispose();
-      return { logProbs, state: { h: h!, c: c!, inject: inject ?? null } };
+    },
+    async stepAsync(tokens: Int32Array, state: LstmState) {
+      const out = advance(tokens, state);
+      try {
+        // The one read of the step: the state stays on the device.
+        return { logProbs: logSoftmaxRows((await out.logits.data()) as Float32Array, V), state: out.state };
+      } catch (err) {
+        disposeLstmState(out.state);
+        throw err;
+      } finally {
+        out.logits.dispose();
+      }
     },
     select(state: LstmState, pick: Int32Array): LstmState {
       const n = state.h.shape[0];
@@ -188,12 +210,14 @@ export function createStepModel(weights: DecoderWeights, cfg: DecoderConfig, fea
       }) as tf.Tensor2D[];
       return { h: h!, c: c!, inject: inject ?? null };
     },
-    dispose(state: LstmState): void {
-      state.h.dispose();
-      state.c.dispose();
-      state.inject?.dispose();
-    },
+    dispose: disposeLstmState,
   };
+}
+
+function disposeLstmState(state: LstmState): void {
+  state.h.dispose();
+  state.c.dispose();
+  state.inject?.dispose();
 }
 
 /** Row-wise log-softmax in float64 arithmetic, written back as float32. */

@@ -66,6 +66,8 @@ export interface StepModel<S> {
   initialState(): S;
   /** One step for every row: `tokens` has one id per row; `logProbs` is rows × V, row-major. */
   step(tokens: Int32Array, state: S): { logProbs: Float32Array; state: S };
+  /** `step` with an awaited read of the log-probs, for backends without synchronous reads (webgpu). */
+  stepAsync?(tokens: Int32Array, state: S): Promise<{ logProbs: Float32Array; state: S }>;
   /** A state made of the given rows of `state` (for expanding or reordering beams); rows may repeat. */
   select(state: S, rows: Int32Array): S;
   dispose(state: S): void;

@@ -1,9 +1,11 @@
 /**
  * The end of an epoch's judgement: validation (loss on every validation caption, BLEU-4 and CIDEr-D of greedy
- * captions, a few sample captions) and whether the epoch is the best so far by the configured metric.
+ * captions, a few sample captions) and whether the epoch is the best so far by the configured metric. On a backend
+ * without synchronous reads (webgpu) the loss comes from the device pass (device-validation.ts) and the captions
+ * from the asynchronous decoder: the same figures.
  */
 import type { CaptionModel } from './caption-model.ts';
-import { captionFeatures } from './captioner.ts';
+import { captionFeaturesAsync } from './captioner.ts';
 import { evaluateLoss } from './decoder.ts';
 import { evaluatePairs } from './metrics/evaluate.ts';
 import type { TrainConfig } from './train-config.ts';
@@ -21,14 +23,8 @@ export interface Validation {
   readonly samples: SampleCaption[];
 }
 
-export function validate(
-  model: CaptionModel,
-  data: TrainData,
-  valExamples: readonly Example[],
-  vocab: Vocabulary,
-  config: TrainConfig,
-): Validation | null {
-  if (valExamples.length === 0) return null;
+/** The validation loss (teacher-forced mean cross-entropy per token) over every validation caption. */
+export function validationLoss(model: CaptionModel, data: TrainData, valExamples: readonly Example[], vocab: Vocabulary, config: TrainConfig): number {
   let lossSum = 0;
   let tokens = 0;
   for (let s = 0; s < valExamples.length; s += config.batchSize) {
@@ -41,12 +37,17 @@ export function validate(
       batch.features.dispose();
     }
   }
+  return tokens > 0 ? lossSum / tokens : 0;
+}
+
+/** Validation with the given loss: BLEU-4, CIDEr-D and sample captions of greedy captions of the validation images. */
+export async function validate(model: CaptionModel, data: TrainData, loss: number, config: TrainConfig): Promise<Validation> {
   const images = data.val.filter((img) => img.captions.some((c) => c.length > 0)).slice(0, config.valMaxImages);
   let bleu4: number | null = null;
   let ciderD: number | null = null;
   const samples: SampleCaption[] = [];
   if (images.length > 0) {
-    const captions = captionFeatures(
+    const captions = await captionFeaturesAsync(
       model,
       images.map((img) => img.features),
       { encoderId: model.encoderId, method: 'greedy', maxLength: config.maxLength, blockRepeatedNgram: 0, chunkSize: 128 },
@@ -65,7 +66,7 @@ export function validate(
       });
     }
   }
-  return { loss: tokens > 0 ? lossSum / tokens : 0, bleu4, ciderD, samples };
+  return { loss, bleu4, ciderD, samples };
 }
 
 /**

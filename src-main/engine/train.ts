@@ -32,7 +32,7 @@ import { epsilonAt, epsilonCurve, learningRateAt, type CurvePoint } from './sche
 import { examplesOf, makeBatch, type Example } from './train-batches.ts';
 import { configDifferences, resolveTrainConfig, type TrainConfig, type TrainConfigInput } from './train-config.ts';
 import type { BatchRecord, BestRecord, EpochRecord } from './train-history.ts';
-import { judgeEpoch, validate, type Validation } from './train-validation.ts';
+import { judgeEpoch, validate, validationLoss, type Validation } from './train-validation.ts';
 import { Vocabulary } from './vocab.ts';
 
 /** One image of the training data: its feature vector and its tokenised captions (each a training example). */
@@ -415,12 +415,16 @@ async function endOfEpoch(
   const { state, config } = run;
   const p = state.position;
   const trainLoss = p.epochTokens > 0 ? p.epochLossSum / p.epochTokens : 0;
-  // Backends without synchronous reads (webgpu) validate by loss alone, read back asynchronously.
-  const val = hasSyncReads()
-    ? validate(at.modelView, at.data, at.valExamples, run.vocab, config)
-    : await deviceValidation(run.weights, run.decoderConfig, at.valExamples.length, config.batchSize, (s, e) =>
-        makeBatch(at.valExamples.slice(s, e), at.data.val, run.vocab, at.data.featureDim),
-      );
+  // Backends without synchronous reads (webgpu) take the loss from the device pass, read back asynchronously.
+  let val: Validation | null = null;
+  if (at.valExamples.length > 0) {
+    const loss = hasSyncReads()
+      ? validationLoss(at.modelView, at.data, at.valExamples, run.vocab, config)
+      : await deviceValidation(run.weights, run.decoderConfig, at.valExamples.length, config.batchSize, (s, e) =>
+          makeBatch(at.valExamples.slice(s, e), at.data.val, run.vocab, at.data.featureDim),
+        );
+    val = await validate(at.modelView, at.data, loss, config);
+  }
   const { metric, value, improved } = judgeEpoch(config, trainLoss, val, state.best, state.history);
   const record: EpochRecord = {
     epoch: at.epoch + 1,

@@ -9,7 +9,33 @@
  * - embedding rows looked up and their gradients scatter-added in JS (wasm's gather has no gradient kernel).
  */
 import * as tf from '@tensorflow/tfjs';
+import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 import type { DecoderWeights } from './model-types.ts';
+
+/**
+ * A float32 tensor's values without a copy where the backend is wasm (a view of its heap), else a copy. The view
+ * is valid only until the backend next allocates (the heap may grow and move): read it before making tensors.
+ */
+export function heapValues(t: tf.Tensor): Float32Array {
+  return (tf.getBackend() === 'wasm' ? (tf.backend() as BackendWasm).typedArrayFromHeap(t) : t.dataSync()) as Float32Array;
+}
+
+/**
+ * A Float32Array of `size` for building tensor data in JS, reused from pass to pass under `name` where the backend
+ * copies what a tensor is made from (wasm copies it into its heap): a training pass then allocates no large
+ * ArrayBuffers, which otherwise trigger a full garbage collection about once per pass. Elsewhere (cpu keeps the
+ * array it is given) a new array. Not zeroed: the caller writes every element it uses.
+ */
+export function scratch(name: string, size: number): Float32Array {
+  if (tf.getBackend() !== 'wasm') return new Float32Array(size);
+  let buf = scratchBuffers.get(name);
+  if (!buf || buf.length < size) {
+    buf = new Float32Array(size);
+    scratchBuffers.set(name, buf);
+  }
+  return buf.subarray(0, size);
+}
+const scratchBuffers = new Map<string, Float32Array>();
 
 /** Index of the g (cell candidate) gate in the i, f, g, o order. */
 const G_GATE = 2;
@@ -21,19 +47,21 @@ const G_GATE = 2;
  * is ~10× slower than its sigmoid).
  */
 export function gateBlocks(w: DecoderWeights, E: number, H: number): tf.Tensor[] {
-  const wx = w.W_x.dataSync() as Float32Array;
-  const wh = w.W_h.dataSync() as Float32Array;
-  const bb = w.b.dataSync() as Float32Array;
+  // Every block is built from views of the weights before any tensor is made (making one may move the heap).
+  const wx = heapValues(w.W_x);
+  const wh = heapValues(w.W_h);
+  const bb = heapValues(w.b);
   const K = E + H + 1;
   const G = 4 * H;
-  return [0, 1, 2, 3].map((j) => {
-    const out = new Float32Array(K * H);
+  const blocks = [0, 1, 2, 3].map((j) => {
+    const out = scratch(`gate block ${j}`, K * H);
     const scale = j === G_GATE ? 2 : 1;
     for (let r = 0; r < E; r++) copyRow(wx, r * G + j * H, out, r * H, H, scale);
     for (let r = 0; r < H; r++) copyRow(wh, r * G + j * H, out, (E + r) * H, H, scale);
     copyRow(bb, j * H, out, (E + H) * H, H, scale);
-    return tf.tensor2d(out, [K, H]);
+    return out;
   });
+  return blocks.map((out) => tf.tensor2d(out, [K, H]));
 }
 
 /** The image term v·W_v split per gate (g scaled by 2), as tensors of the first n rows, made on demand. */
@@ -85,7 +113,7 @@ export function embedRows(emb: Float32Array, fed: Int32Array, off: number, n: nu
 
 /** dEmbedding: each fed word's row gets the gradient of its input (times its dropout mask), summed in JS. */
 export function scatterAddRows(rows: Float32Array, mask: Float32Array | null, ids: Int32Array, V: number, E: number): Float32Array {
-  const out = new Float32Array(V * E);
+  const out = scratch('embedding gradient', V * E).fill(0);
   for (let k = 0; k < ids.length; k++) {
     const dst = ids[k]! * E;
     const src = k * E;
@@ -107,7 +135,7 @@ function copyRow(src: Float32Array, from: number, dst: Float32Array, to: number,
 
 /** Splits a [Σ sizes, C] tensor into row blocks through one read (tf.slice would copy the whole source per block). */
 export function splitRows(x: tf.Tensor, sizes: number[]): tf.Tensor[] {
-  const data = x.dataSync() as Float32Array;
+  const data = copyOf(x, 'split rows');
   const cols = x.shape[1]!;
   let row = 0;
   return sizes.map((n) => {
@@ -115,6 +143,13 @@ export function splitRows(x: tf.Tensor, sizes: number[]): tf.Tensor[] {
     row += n;
     return block;
   });
+}
+
+/** A tensor's values in a reused scratch array (see `scratch`): valid until the next call with the same name. */
+export function copyOf(x: tf.Tensor, name: string): Float32Array {
+  const out = scratch(name, x.size);
+  out.set(heapValues(x));
+  return out;
 }
 
 /** The first n rows of a [m, ·] tensor (itself when m = n). */

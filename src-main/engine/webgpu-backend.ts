@@ -8,7 +8,7 @@
  * driver; on macOS Metal; on Windows D3D12. A software adapter (SwiftShader, lavapipe: the GPU emulated on the CPU,
  * far slower than wasm) is never picked automatically, only when webgpu is asked for by name.
  * In Node this backend has no synchronous reads (dataSync throws): the trainer uses the device training pass
- * (decoder-train-device.ts) on it.
+ * (decoder-train-device.ts) on it, and decoding the asynchronous step (decode.ts `…Async`, captionFeaturesAsync).
  */
 import { existsSync } from 'node:fs';
 import * as tf from '@tensorflow/tfjs';

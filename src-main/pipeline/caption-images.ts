@@ -4,7 +4,7 @@
  * file that cannot be read becomes an error result while the rest go on. Shared by the CLI and the app's jobs.
  */
 import { loadImages } from '../data/images.ts';
-import { captionFeatures, type CaptionOptions, type CaptionResult } from '../engine/captioner.ts';
+import { captionFeaturesAsync, type CaptionOptions, type CaptionResult } from '../engine/captioner.ts';
 import type { CaptionModel } from '../engine/caption-model.ts';
 import type { ImageEncoder, ImageTag } from '../engine/encoder.ts';
 import { CancelledError, RateMeter, type ProgressListener } from '../util/progress.ts';
@@ -43,7 +43,7 @@ export async function* captionImages(paths: readonly string[], opts: CaptionImag
     const loaded = await loadImages(paths.slice(start, start + chunkSize), { concurrency: opts.concurrency ?? 4 });
     const good = loaded.flatMap((r) => (r.ok ? [r.image.pixels] : []));
     const encoded = good.length ? await opts.encoder.encode(good, { topK }) : { features: [], tags: [] };
-    const captions = good.length ? captionFeatures(opts.model, encoded.features, { ...opts.caption, encoderId: opts.encoder.id }) : [];
+    const captions = good.length ? await captionFeaturesAsync(opts.model, encoded.features, { ...opts.caption, encoderId: opts.encoder.id }) : [];
     let g = 0;
     for (const r of loaded) {
       if (r.ok) {

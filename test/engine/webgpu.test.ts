@@ -12,6 +12,8 @@ import * as tf from '@tensorflow/tfjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { initBackend } from '../../src-main/engine/backend.ts';
 import { disposeCaptionModel } from '../../src-main/engine/caption-model.ts';
+import { captionFeaturesAsync } from '../../src-main/engine/captioner.ts';
+import { beamSearchAsync, greedyDecodeAsync, type DecodedCaption } from '../../src-main/engine/decode.ts';
 import { createStepModel, disposeDecoderWeights, initDecoderWeights, lossAndGradients } from '../../src-main/engine/decoder.ts';
 import { deviceLossAndGradients } from '../../src-main/engine/decoder-train-device.ts';
 import { exampleRngs } from '../../src-main/engine/example-randomness.ts';
@@ -19,6 +21,7 @@ import { DECODER_WEIGHT_NAMES, END, START, type CaptionBatch, type DecoderConfig
 import { train } from '../../src-main/engine/train.ts';
 import { probeWebGpu } from '../../src-main/engine/webgpu-backend.ts';
 import { Rng } from '../../src-main/util/rng.ts';
+import { TOY_ENCODER, toyCaptionModel } from './toy-caption-model.ts';
 import { SMALL_CONFIG, syntheticData } from './train-fixtures.ts';
 
 const SWIFTSHADER_ICD = '/usr/lib/chromium/vk_swiftshader_icd.json';
@@ -146,14 +149,49 @@ describe.skipIf(!adapter.ok)('on the webgpu backend', () => {
     const w = weightsFrom(initial, like);
     disposeDecoderWeights(like);
     for (let k = 0; k < OPTS.length; k++) expectSamePass(await pass('device', w, OPTS[k]!), reference[k]!, 1e-4);
-    // Captioning (the synchronous decoding step) refuses in one clear line rather than failing inside tfjs.
-    const features = tf.zeros([1, CFG.featureDim]) as tf.Tensor2D;
-    expect(() => createStepModel(w, CFG, features)).toThrow('captioning does not run on the webgpu backend yet');
-    features.dispose();
     disposeDecoderWeights(w);
   });
 
-  it('trains a tiny model for two epochs like wasm does (every batch loss, validation loss and the weights to 1e-4)', async () => {
+  it('decodes on the device: beam-3 captions and greedy ones equal wasm\'s, the toy model says "cat" and "dog", no tensor left behind', async () => {
+    const rng = new Rng(8);
+    const featureArrays = Float32Array.from({ length: 2 * CFG.featureDim }, () => rng.next() * 4 - 2);
+    const options = { maxLength: 5, blockRepeatedNgram: 2 };
+    const decodeOn = async (backend: 'wasm' | 'webgpu') => {
+      await initBackend({ prefer: backend });
+      const like = initDecoderWeights(CFG, 5);
+      const w = weightsFrom(initial, like);
+      disposeDecoderWeights(like);
+      const features = tf.tensor2d(featureArrays, [2, CFG.featureDim]);
+      const model = createStepModel(w, CFG, features);
+      const before = tf.memory().numTensors;
+      const beams = await beamSearchAsync(model, { ...options, beamSize: 3, topN: 3 });
+      const greedy = await greedyDecodeAsync(model, options);
+      expect(tf.memory().numTensors).toBe(before);
+      if (backend === 'webgpu') expect(() => model.step(Int32Array.of(START, START), model.initialState())).toThrow('has no synchronous reads');
+      features.dispose();
+      disposeDecoderWeights(w);
+      return { beams, greedy };
+    };
+    const cpu = await decodeOn('wasm');
+    const gpu = await decodeOn('webgpu');
+    expect(tf.getBackend()).toBe('webgpu');
+    const same = (a: DecodedCaption, b: DecodedCaption): void => {
+      expect(a.tokens).toEqual(b.tokens);
+      expect(Math.abs(a.logProb - b.logProb)).toBeLessThan(1e-4 * Math.abs(b.logProb));
+    };
+    gpu.beams.forEach((row, r) => {
+      expect(row).toHaveLength(3);
+      row.forEach((c, k) => same(c, cpu.beams[r]![k]!));
+    });
+    gpu.greedy.forEach((c, r) => same(c, cpu.greedy[r]!));
+    // The whole captioning path (captionFeaturesAsync) on a model whose captions are known.
+    const toy = toyCaptionModel();
+    const captions = await captionFeaturesAsync(toy, [Float32Array.of(1, 0), Float32Array.of(0, 1)], { encoderId: TOY_ENCODER, beamSize: 3, blockRepeatedNgram: 1 });
+    expect(captions.map((c) => c.caption)).toEqual(['cat', 'dog']);
+    disposeCaptionModel(toy);
+  });
+
+  it('trains a tiny model for two epochs like wasm does (every batch loss, validation loss and the weights to 1e-4; the same validation captions and scores)', async () => {
     const root = await mkdtemp(path.join(tmpdir(), 'cs-webgpu-train-'));
     const data = syntheticData(1, 1);
     const config = { ...SMALL_CONFIG, epochs: 2, batchSize: 6, embedDim: 4, hiddenDim: 8, learningRate: { lr: 0.05, decayRate: 1, decayEvery: 1 } };
@@ -173,9 +211,11 @@ describe.skipIf(!adapter.ok)('on the webgpu backend', () => {
       expect(gpu.result.batchLog).toHaveLength(cpu.result.batchLog.length);
       gpu.result.batchLog.forEach((b, k) => expect(Math.abs(b.loss - cpu.result.batchLog[k]!.loss) / b.loss).toBeLessThan(1e-4));
       gpu.result.history.forEach((e, k) => expect(Math.abs(e.valLoss! - cpu.result.history[k]!.valLoss!) / e.valLoss!).toBeLessThan(1e-4));
-      // Without synchronous reads there are no greedy captions: no BLEU-4 / CIDEr-D, the best epoch is chosen by validation loss.
-      expect(gpu.result.history.map((e) => e.bleu4)).toEqual([null, null]);
-      expect(gpu.result.best!.metric).toBe('valLoss');
+      // The validation captions come from the asynchronous decoder: the same BLEU-4, CIDEr-D and samples as wasm's.
+      expect(gpu.result.history.map((e) => e.bleu4)).toEqual(cpu.result.history.map((e) => e.bleu4));
+      expect(gpu.result.history.map((e) => e.ciderD)).toEqual(cpu.result.history.map((e) => e.ciderD));
+      expect(gpu.result.history.every((e) => typeof e.bleu4 === 'number')).toBe(true);
+      expect(gpu.result.best).toEqual(cpu.result.best);
       for (const n of DECODER_WEIGHT_NAMES) expect(relative(cpu.weights[n]!, gpu.weights[n]!), n).toBeLessThan(1e-4);
       expect(existsSync(path.join(root, 'webgpu', 'latest', 'checkpoint.json'))).toBe(true);
     } finally {

@@ -1,11 +1,13 @@
 /**
  * Data-parallel training on every core: a pool of worker threads (train-worker.ts), each with its own wasm
- * backend and a replica of the decoder and of Adam. Per mini-batch the pool splits the rows into one contiguous
- * shard per worker, the workers compute their shards' gradients and reduce them through shared memory in a fixed
- * order (train-protocol.ts), the pool takes the global norm of the reduced gradient once, and — unless the step
- * diverged — every replica applies the same clipped gradient with the same Adam step, so the replicas stay
- * identical. The caller's own weights and optimiser (the trainer's) are brought up to date with `syncInto` only
- * when it needs them (validation, checkpoints), from worker 0's replica.
+ * backend and a replica of the decoder. Per mini-batch the pool splits the rows into one contiguous shard per
+ * worker, the workers compute their shards' gradients and reduce them through shared memory in a fixed order
+ * (train-protocol.ts), the pool takes the global norm of the reduced gradient once, and — unless the step
+ * diverged — each worker takes the clipped Adam step (optimizer.ts) for its own slice of the flat weights, writes
+ * it into the one shared copy, and every replica then copies the new weights: the replicas stay identical and no
+ * update is computed twice. The caller's own weights and optimiser (the
+ * trainer's) are brought up to date with `syncInto` only when it needs them (validation, checkpoints), from
+ * shared memory.
  */
 import { Worker } from 'node:worker_threads';
 import * as tf from '@tensorflow/tfjs';
@@ -16,11 +18,11 @@ import type { AdamConfig } from '../train-config.ts';
 import {
   allocateShared,
   evenRange,
-  flatParams,
   paramLayout,
-  type FlatAdamState,
+  writeFlat,
   type FromTrainWorker,
   type ParamLayout,
+  type SharedBuffers,
   type ShardMessage,
   type StepTimes,
   type ToTrainWorker,
@@ -99,7 +101,6 @@ class Replica {
 }
 
 export class TrainPool {
-  private generation = 0;
   private failure: Error | null = null;
   private closed = false;
 
@@ -107,6 +108,9 @@ export class TrainPool {
     private readonly replicas: Replica[],
     private readonly cfg: DecoderConfig,
     private readonly layout: ParamLayout,
+    private readonly shared: SharedBuffers,
+    /** Adam steps taken so far. */
+    private adamStep: number,
   ) {}
 
   /** Starts `workers` threads with copies of the given weights and optimiser state; resolves when all are ready. */
@@ -115,17 +119,18 @@ export class TrainPool {
     const layout = paramLayout(opts.decoderConfig);
     const shared = allocateShared(opts.workers, layout.total);
     const state = opts.adam.state();
-    const weights = flatParams(opts.weights);
-    const adam: FlatAdamState = { step: state.step, m: flatParams(state.m), v: flatParams(state.v) };
+    writeFlat(layout, opts.weights, new Float32Array(shared.weights));
+    writeFlat(layout, state.m, new Float32Array(shared.m));
+    writeFlat(layout, state.v, new Float32Array(shared.v));
     const replicas: Replica[] = [];
     let pool: TrainPool | null = null;
     const onFailure = (err: Error): void => pool?.fail(err) ?? replicas.forEach((r) => r.fail(err));
     for (let index = 0; index < opts.workers; index++) {
-      const init: TrainWorkerInit = { index, workers: opts.workers, decoderConfig: opts.decoderConfig, adamConfig: opts.adamConfig, weights, adam, shared };
+      const init: TrainWorkerInit = { index, workers: opts.workers, decoderConfig: opts.decoderConfig, adamConfig: opts.adamConfig, shared, adamStep: state.step };
       const worker = new Worker(trainWorkerUrl(), { workerData: init });
       replicas.push(new Replica(worker, onFailure));
     }
-    pool = new TrainPool(replicas, opts.decoderConfig, layout);
+    pool = new TrainPool(replicas, opts.decoderConfig, layout, shared, state.step);
     try {
       await Promise.all(replicas.map((r) => r.reply('ready')));
     } catch (err) {
@@ -149,12 +154,10 @@ export class TrainPool {
     const F = this.cfg.featureDim;
     const L = batch.length;
     const features = batch.features.dataSync() as Float32Array;
-    this.generation += 1;
     const replies = this.replicas.map((replica, w) => {
       const { lo, hi } = evenRange(batch.batchSize, w, this.replicas.length);
       const message: ShardMessage = {
         type: 'step',
-        generation: this.generation,
         features: features.slice(lo * F, hi * F),
         tokens: batch.tokens.slice(lo * L, hi * L),
         batchSize: hi - lo,
@@ -191,29 +194,35 @@ export class TrainPool {
     };
   }
 
-  /** Every replica applies the last step's reduced gradient, clipped to global norm `clipNorm` (0: none), with Adam at lr. */
+  /** The workers apply the last step's reduced gradient, clipped to global norm `clipNorm` (0: none), with Adam at lr. */
   apply(step: PoolStep, lr: number, clipNorm: number): void {
     this.throwIfFailed();
     const scale = clipNorm > 0 && step.gradNorm > clipNorm ? clipNorm / step.gradNorm : 1;
-    for (const r of this.replicas) r.send({ type: 'apply', lr, scale });
+    this.adamStep += 1;
+    for (const r of this.replicas) r.send({ type: 'apply', lr, scale, step: this.adamStep });
   }
 
-  /** Copies worker 0's weights and optimiser state into the caller's (after every step sent so far). */
+  /** Copies the shared weights and optimiser state into the caller's (after every step sent so far). */
   async syncInto(weights: DecoderWeights, adam: Adam): Promise<void> {
     this.throwIfFailed();
-    const replica = this.replicas[0]!;
-    const reply = replica.reply('state');
-    replica.send({ type: 'state' });
-    const state = await reply;
+    // Each worker answers after its last update and after writing its slice of the moments.
+    await Promise.all(
+      this.replicas.map((replica) => {
+        const reply = replica.reply('synced');
+        replica.send({ type: 'sync' });
+        return reply;
+      }),
+    );
+    const flat = { weights: new Float32Array(this.shared.weights), m: new Float32Array(this.shared.m), v: new Float32Array(this.shared.v) };
     tf.tidy(() => {
       const m: Record<string, tf.Tensor> = {};
       const v: Record<string, tf.Tensor> = {};
-      for (const { name, shape } of this.layout.entries) {
-        weights[name].assign(tf.tensor(state.weights[name], shape));
-        m[name] = tf.tensor(state.adam.m[name], shape);
-        v[name] = tf.tensor(state.adam.v[name], shape);
+      for (const { name, offset, size, shape } of this.layout.entries) {
+        weights[name].assign(tf.tensor(flat.weights.slice(offset, offset + size), shape));
+        m[name] = tf.tensor(flat.m.slice(offset, offset + size), shape);
+        v[name] = tf.tensor(flat.v.slice(offset, offset + size), shape);
       }
-      adam.load({ step: state.adam.step, m, v });
+      adam.load({ step: this.adamStep, m, v });
     });
   }
 

@@ -1,33 +1,28 @@
 /**
  * What the data-parallel training pool (train-pool.ts) and its workers (train-worker.ts) say to each other, and
- * the layout of the shared memory they reduce gradients through.
+ * the layout of the shared memory they reduce gradients and update the weights through.
  *
  * Shared memory: `grads` holds one slot per worker, each all decoder gradients flattened in DECODER_WEIGHT_NAMES
- * order (P floats); `reduced` holds their sum (P floats); `sync` is the barrier counter. Worker w writes its slot,
- * arrives at the barrier, then sums elements [lo_w, hi_w) of every slot in worker order (0, 1, …, n−1) into
- * `reduced` — a fixed summation order, so the result does not depend on timing.
+ * order (P floats); `weights` the one current copy of the weights, `m` and `v` Adam's moments (P floats each; the
+ * moments only at the start and when the pool asks for them); `sync` is the barrier counter. Per step, worker w
+ * writes its slot, arrives at the barrier, then sums elements [lo_w, hi_w) of every slot in worker order
+ * (0, 1, …, n−1) — a fixed summation order, so the result does not depend on timing. Told the clip scale, it
+ * takes the Adam step for its elements [lo_w, hi_w) only, writes them into `weights`, arrives at the barrier
+ * again, and copies the whole of `weights` into its replica.
  */
 import type * as tf from '@tensorflow/tfjs';
 import { decoderWeightShapes } from '../decoder.ts';
 import { DECODER_WEIGHT_NAMES, type DecoderConfig, type DecoderWeightName } from '../model-types.ts';
 import type { AdamConfig } from '../train-config.ts';
 
-/** Flat per-parameter arrays, in DECODER_WEIGHT_NAMES order when iterated. */
-export type FlatParams = Record<DecoderWeightName, Float32Array>;
-
-/** A replica's optimiser state in flat form. */
-export interface FlatAdamState {
-  readonly step: number;
-  readonly m: FlatParams;
-  readonly v: FlatParams;
-}
-
 export interface SharedBuffers {
   /** n × P float32: one gradient slot per worker. */
   readonly grads: SharedArrayBuffer;
-  /** P float32: the reduced gradient. */
-  readonly reduced: SharedArrayBuffer;
-  /** int32 [arrivals]: the barrier before the reduction. */
+  /** P float32 each: the weights (updated slice by slice by the workers), Adam's first and second moments. */
+  readonly weights: SharedArrayBuffer;
+  readonly m: SharedArrayBuffer;
+  readonly v: SharedArrayBuffer;
+  /** int32 [arrivals]: the barrier (after the gradients are written, and after the update). */
   readonly sync: SharedArrayBuffer;
 }
 
@@ -36,16 +31,15 @@ export interface TrainWorkerInit {
   readonly workers: number;
   readonly decoderConfig: DecoderConfig;
   readonly adamConfig: AdamConfig;
-  readonly weights: FlatParams;
-  readonly adam: FlatAdamState;
+  /** Holds the starting weights and moments. */
   readonly shared: SharedBuffers;
+  /** Adam steps taken before (the bias correction's t). */
+  readonly adamStep: number;
 }
 
 /** A worker's share of a mini-batch: rows firstRow … firstRow + batchSize − 1 (batchSize may be 0). */
 export interface ShardMessage {
   readonly type: 'step';
-  /** 1 for the first step of the pool, then +1 per step: the barrier waits for generation × workers arrivals. */
-  readonly generation: number;
   readonly features: Float32Array;
   readonly tokens: Int32Array;
   readonly batchSize: number;
@@ -60,10 +54,10 @@ export interface ShardMessage {
 
 export type ToTrainWorker =
   | ShardMessage
-  /** Apply the reduced gradient, times `scale` (the global-norm clip), with one Adam step of size lr. */
-  | { readonly type: 'apply'; readonly lr: number; readonly scale: number }
-  /** Send the replica's weights and optimiser state. */
-  | { readonly type: 'state' };
+  /** Apply the reduced gradient, times `scale` (the global-norm clip), with Adam step number `step` of size lr. */
+  | { readonly type: 'apply'; readonly lr: number; readonly scale: number; readonly step: number }
+  /** Write this worker's slice of Adam's moments into shared memory and answer 'synced' (after every update sent before). */
+  | { readonly type: 'sync' };
 
 export type FromTrainWorker =
   | { readonly type: 'ready' }
@@ -80,13 +74,19 @@ export type FromTrainWorker =
       /** Where this worker's time went: its shard's pass, waiting at the barrier, its slice of the reduction. */
       readonly ms: StepTimes;
     }
-  | { readonly type: 'state'; readonly weights: FlatParams; readonly adam: FlatAdamState }
+  | { readonly type: 'synced' }
   | { readonly type: 'error'; readonly message: string };
 
 export interface StepTimes {
   readonly compute: number;
   readonly wait: number;
   readonly reduce: number;
+  /**
+   * CPU time of the worker's thread since its previous step's reply (the previous update, this pass and this
+   * reduction; not waiting): unlike the wall times, barely affected by other programs. Null where the system
+   * does not report it (util/thread-cpu.ts).
+   */
+  readonly cpu: number | null;
 }
 
 /** Where each parameter lives in a flat gradient vector. */
@@ -119,14 +119,14 @@ export function evenRange(count: number, index: number, parts: number): { lo: nu
 export function allocateShared(workers: number, total: number): SharedBuffers {
   return {
     grads: new SharedArrayBuffer(workers * total * 4),
-    reduced: new SharedArrayBuffer(total * 4),
+    weights: new SharedArrayBuffer(total * 4),
+    m: new SharedArrayBuffer(total * 4),
+    v: new SharedArrayBuffer(total * 4),
     sync: new SharedArrayBuffer(4),
   };
 }
 
-/** Copies of the decoder tensors named in DECODER_WEIGHT_NAMES (weights, gradients or Adam moments) as flat arrays. */
-export function flatParams(tensors: Readonly<Record<string, tf.Tensor>>): FlatParams {
-  const out = {} as Record<string, Float32Array>;
-  for (const name of DECODER_WEIGHT_NAMES) out[name] = (tensors[name]!.dataSync() as Float32Array).slice();
-  return out as FlatParams;
+/** Copies the tensors named in DECODER_WEIGHT_NAMES into one flat vector laid out as `layout`. */
+export function writeFlat(layout: ParamLayout, tensors: Readonly<Record<string, tf.Tensor>>, into: Float32Array): void {
+  for (const { name, offset } of layout.entries) into.set(tensors[name]!.dataSync() as Float32Array, offset);
 }
