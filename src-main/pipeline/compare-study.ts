@@ -382,7 +382,10 @@ export async function compareSchedules(opts: CompareOptions, events: CompareEven
     mean: r.valCiderD,
     runs: results.filter((x) => x.schedule === r.schedule).map((x) => x.epochs.map((e) => e.valCiderD)),
   }));
-  await writeFileAtomic(files.png, await chartPng(series, `Validation CIDEr-D per epoch — ${path.basename(data.dataset.source)}, ${opts.seeds} seed${opts.seeds > 1 ? 's' : ''} per schedule`));
+  // A dataset file (captions.json) is named with its folder, which says more.
+  const source = data.dataset.source;
+  const shown = path.extname(source) ? `${path.basename(path.dirname(source))}/${path.basename(source)}` : path.basename(source);
+  await writeFileAtomic(files.png, await chartPng(series, `Validation CIDEr-D per epoch — ${shown}, ${opts.seeds} seed${opts.seeds > 1 ? 's' : ''} per schedule`));
   return {
     outDir,
     rows,
