@@ -1,7 +1,8 @@
 import { randomBytes } from 'node:crypto';
+import { renameSync } from 'node:fs';
 import { mkdir, open, readdir, rename, rm, stat } from 'node:fs/promises';
 import path from 'node:path';
-import { FileChangedError, fileIdentity, sameIdentity, type FileIdentity } from './file-identity.ts';
+import { FileChangedError, fileIdentity, fileIdentitySync, sameIdentity, type FileIdentity } from './file-identity.ts';
 
 /** The name of a temporary file `writeFileAtomic` writes beside `target`: `.<name>.<12 hex>.tmp`. */
 function tempName(target: string): string {
@@ -100,9 +101,11 @@ export async function writeFileAtomic(target: string, data: string | Uint8Array,
   inFlight.add(tmp);
   try {
     await writeFileSynced(tmp, data, target);
-    if (options.unchangedSince !== undefined && !sameIdentity(options.unchangedSince, await fileIdentity(target))) throw new FileChangedError(target);
+    // The check and the rename run back to back, synchronously: no await between them where this process could
+    // stall (under load that window let another program's append slip in and be lost).
+    if (options.unchangedSince !== undefined && !sameIdentity(options.unchangedSince, fileIdentitySync(target))) throw new FileChangedError(target);
     try {
-      await rename(tmp, target);
+      renameSync(tmp, target);
     } catch (err) {
       throw writeError(target, err);
     }

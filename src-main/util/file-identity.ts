@@ -4,6 +4,7 @@
  * another program appended would otherwise be lost).
  */
 import { createHash } from 'node:crypto';
+import { readFileSync, statSync } from 'node:fs';
 import { readFile, stat } from 'node:fs/promises';
 
 export interface FileIdentity {
@@ -23,6 +24,22 @@ export async function fileIdentity(file: string): Promise<FileIdentity | null> {
     throw err;
   }
   const sha256 = createHash('sha256').update(await readFile(file)).digest('hex');
+  return { size: st.size, mtimeMs: st.mtimeMs, ino: st.ino, sha256 };
+}
+
+/**
+ * `fileIdentity` without yielding to the event loop: for the last check right before a rename, so that nothing of
+ * this process runs between the check and the rename (the window another program's write can fall into).
+ */
+export function fileIdentitySync(file: string): FileIdentity | null {
+  let st;
+  try {
+    st = statSync(file);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return null;
+    throw err;
+  }
+  const sha256 = createHash('sha256').update(readFileSync(file)).digest('hex');
   return { size: st.size, mtimeMs: st.mtimeMs, ino: st.ino, sha256 };
 }
 
