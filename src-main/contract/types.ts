@@ -368,3 +368,4 @@ export type { DatasetPlan, TrainingDefaults as TrainDefaults, RunPlan as TrainPl
 export type { ScheduleRow, MeanSd } from '../pipeline/compare-table.ts';
 /** The ε schedules a study compares, in table order, and the colour each is drawn in. */
 export { SCHEDULE_COLOURS, STUDY_SCHEDULES } from '../pipeline/schedule-colours.ts';
+export { CAPTION_METRICS } from '../engine/metrics/metric-names.ts';

@@ -22,7 +22,7 @@ import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { z } from 'zod';
 import { assignSplits } from '../data/dataset.ts';
-import type { Dataset, DatasetProblem, SplitSpec } from '../data/dataset-types.ts';
+import type { Dataset, SplitSpec } from '../data/dataset-types.ts';
 import type { FeatureEncoder } from '../data/feature-cache.ts';
 import { copyBundle } from '../engine/bundle.ts';
 import { disposeCaptionModel } from '../engine/caption-model.ts';
@@ -33,12 +33,11 @@ import type { EpochRecord } from '../engine/train-history.ts';
 import { resolveTrainConfig, type TrainConfig, type TrainConfigInput } from '../engine/train-config.ts';
 import { pathExists } from '../util/path-exists.ts';
 import { writeFileAtomic } from '../util/atomic-write.ts';
-import type { ProgressListener } from '../util/progress.ts';
 import { chartPng, type ChartSeries } from './compare-chart.ts';
 import { scheduleRows, tableCsv, type RunEpoch, type RunResult, type ScheduleRow } from './compare-table.ts';
 import { evaluateModel } from './evaluate.ts';
 import { splitProvenance } from './model-split.ts';
-import type { DatasetSourceOptions } from './train-model.ts';
+import type { DatasetSourceOptions, TrainModelEvents } from './train-model.ts';
 import { DEFAULT_SPLIT, featuresOf, itemsOf, openDataset, toTrainImages, type FeaturedItem } from './training-data.ts';
 
 /** How test captions are decoded: `eval`'s defaults (beam 3, no repeated bigram). */
@@ -81,13 +80,8 @@ export interface RunRef {
   readonly total: number;
 }
 
-export interface CompareEvents {
-  readonly onDatasetProblems?: (dataset: { source: string; problems: readonly DatasetProblem[] }) => void;
-  readonly onProgress?: ProgressListener;
-  /** A safe point between images and mini-batches, where a pause blocks (cancel through `signal`). */
-  readonly pausePoint?: () => void;
-  readonly onWarning?: (message: string) => void;
-  readonly onUnreadable?: (failures: readonly { path: string; error: string }[]) => void;
+/** The dataset and feature events of a training run (train-model.ts), then the study's own. */
+export interface CompareEvents extends Pick<TrainModelEvents, 'onDatasetProblems' | 'onProgress' | 'pausePoint' | 'onWarning' | 'onUnreadable'> {
   readonly onStart?: (info: { train: number; val: number; test: number; source: string; split: string; runs: readonly RunRef[] }) => void;
   /** A run starts: afresh, or from its checkpoint (`resumed`, with the epochs that checkpoint holds). */
   readonly onRunStart?: (run: RunRef & { readonly resumed: boolean; readonly epochsBefore: readonly RunEpoch[] }) => void;

@@ -6,17 +6,8 @@
  */
 import { stringify } from 'csv-stringify/sync';
 import type { CaptionScores } from '../engine/metrics/evaluate.ts';
+import { CAPTION_METRICS } from '../engine/metrics/metric-names.ts';
 import type { EpsilonScheduleType } from '../engine/schedules.ts';
-
-/** The metrics of the table, in column order, with their printed names. */
-export const COMPARE_METRICS = [
-  ['bleu1', 'BLEU-1'],
-  ['bleu2', 'BLEU-2'],
-  ['bleu3', 'BLEU-3'],
-  ['bleu4', 'BLEU-4'],
-  ['rougeL', 'ROUGE-L'],
-  ['ciderD', 'CIDEr-D'],
-] as const satisfies readonly (readonly [keyof CaptionScores, string])[];
 
 /** One epoch of a run, as the study keeps it. */
 export interface RunEpoch {
@@ -88,7 +79,7 @@ export function scheduleRows(schedules: readonly EpsilonScheduleType[], runs: re
   for (const schedule of schedules) {
     const mine = runs.filter((r) => r.schedule === schedule);
     if (mine.length === 0) continue;
-    const test = Object.fromEntries(COMPARE_METRICS.map(([key]) => [key, meanSd(mine.map((r) => r.test[key]))])) as ScheduleRow['test'];
+    const test = Object.fromEntries(CAPTION_METRICS.map(([key]) => [key, meanSd(mine.map((r) => r.test[key]))])) as ScheduleRow['test'];
     rows.push({
       schedule,
       runs: mine.length,
@@ -109,8 +100,8 @@ export function formatMeanSd(v: MeanSd, digits = 3): string {
 
 /** The table as aligned text, one row per schedule (what the CLI prints). */
 export function formatTable(rows: readonly ScheduleRow[]): string {
-  const header = ['schedule', 'runs', ...COMPARE_METRICS.map(([, label]) => label), 'final ε'];
-  const body = rows.map((r) => [r.schedule, String(r.runs), ...COMPARE_METRICS.map(([key]) => formatMeanSd(r.test[key])), fixed(r.finalEpsilon, 3)]);
+  const header = ['schedule', 'runs', ...CAPTION_METRICS.map(([, label]) => label), 'final ε'];
+  const body = rows.map((r) => [r.schedule, String(r.runs), ...CAPTION_METRICS.map(([key]) => formatMeanSd(r.test[key])), fixed(r.finalEpsilon, 3)]);
   const widths = header.map((h, c) => Math.max(h.length, ...body.map((row) => row[c]!.length)));
   const line = (cells: readonly string[]): string => cells.map((cell, c) => (c === 0 ? cell.padEnd(widths[c]!) : cell.padStart(widths[c]!))).join('  ');
   return `${[line(header), ...body.map(line)].join('\n')}\n`;
@@ -120,11 +111,11 @@ const round4 = (x: number): number => Math.round(x * 1e4) / 1e4;
 
 /** The table as CSV: one row per schedule, a mean and an sd column per metric (sd empty with one seed). */
 export function tableCsv(rows: readonly ScheduleRow[]): string {
-  const columns = ['schedule', 'runs', ...COMPARE_METRICS.flatMap(([key]) => [`${key}_mean`, `${key}_sd`]), 'final_epsilon'];
+  const columns = ['schedule', 'runs', ...CAPTION_METRICS.flatMap(([key]) => [`${key}_mean`, `${key}_sd`]), 'final_epsilon'];
   const records = rows.map((r) => [
     r.schedule,
     r.runs,
-    ...COMPARE_METRICS.flatMap(([key]) => [round4(r.test[key].mean), r.test[key].sd === null ? '' : round4(r.test[key].sd!)]),
+    ...CAPTION_METRICS.flatMap(([key]) => [round4(r.test[key].mean), r.test[key].sd === null ? '' : round4(r.test[key].sd!)]),
     round4(r.finalEpsilon),
   ]);
   return stringify(records, { header: true, columns });

@@ -16,7 +16,8 @@ import { initBackend } from '../../src-main/engine/backend.ts';
 import { readBundleInfo } from '../../src-main/engine/bundle.ts';
 import { EPSILON_SCHEDULE_TYPES, type EpsilonScheduleType } from '../../src-main/engine/schedules.ts';
 import { compareSchedules, runId, type CompareEvents, type CompareOptions, type CompareResult, type RunRef } from '../../src-main/pipeline/compare-study.ts';
-import { COMPARE_METRICS, meanSd } from '../../src-main/pipeline/compare-table.ts';
+import { CAPTION_METRICS } from '../../src-main/engine/metrics/metric-names.ts';
+import { meanSd } from '../../src-main/pipeline/compare-table.ts';
 import { CancelledError } from '../../src-main/util/progress.ts';
 import { tempDir, writeShapesDataset } from '../cli/cli-fixtures.ts';
 
@@ -94,7 +95,7 @@ describe('compareSchedules', () => {
     for (const row of whole.rows) {
       const mine = whole.runs.filter((r) => r.schedule === row.schedule);
       expect(mine.map((r) => r.seed)).toEqual([1, 2]);
-      for (const [key] of COMPARE_METRICS) {
+      for (const [key] of CAPTION_METRICS) {
         expect(row.test[key]).toEqual(meanSd(mine.map((r) => r.test[key])));
         expect(row.test[key].mean).toBeGreaterThanOrEqual(0);
       }

@@ -10,8 +10,7 @@ import path from 'node:path';
 import { Option, type Command } from 'commander';
 import { DATASET_FORMATS, type DatasetFormat } from '../../data/dataset-types.ts';
 import { currentBackend } from '../../engine/backend.ts';
-import { BUNDLED_ENCODERS, bundledEncoderSpec, DEFAULT_ENCODER, loadEncoder, type BundledEncoderName } from '../../engine/encoder.ts';
-import { EncoderPool } from '../../engine/parallel/encoder-pool.ts';
+import { BUNDLED_ENCODERS, DEFAULT_ENCODER, type BundledEncoderName } from '../../engine/encoder.ts';
 import { EPSILON_SCHEDULE_TYPES, type EpsilonScheduleType } from '../../engine/schedules.ts';
 import { DEFAULT_TRAIN_CONFIG as D, type TrainConfigInput } from '../../engine/train-config.ts';
 import { checkStudyRequest, compareSchedules, type CompareResult } from '../../pipeline/compare-study.ts';
@@ -21,6 +20,7 @@ import { DEFAULT_SPLIT } from '../../pipeline/training-data.ts';
 import { CancelledError } from '../../util/progress.ts';
 import { featureNotes } from '../loaded-model.ts';
 import { ProgressBar } from '../progress-bar.ts';
+import { cancelOnSigint, openTrainingEncoder } from '../training-session.ts';
 import { ExitError, finiteNumber, fraction, MORE_PROBLEMS, nonNegativeInt, note, positiveInt, problemLines, startBackend, type GlobalOptions } from '../options.ts';
 
 interface CompareCommandOptions extends GlobalOptions {
@@ -124,18 +124,9 @@ async function runCompare(datasetPath: string, opts: CompareCommandOptions): Pro
   }
   const out = path.resolve(opts.out ?? `compare-${path.basename(datasetPath.replace(/[\\/]+$/, '')).replace(/\.[^.]+$/, '')}`);
   await startBackend(opts, true);
-  const controller = new AbortController();
-  let interrupts = 0;
-  const onSigint = (): void => {
-    interrupts++;
-    if (interrupts > 1) process.exit(130);
-    note(opts, '\ninterrupted: finishing the current mini-batch and writing a checkpoint (Ctrl-C again to quit at once)');
-    controller.abort();
-  };
-  process.on('SIGINT', onSigint);
+  const interrupt = cancelOnSigint(opts, () => '\ninterrupted: finishing the current mini-batch and writing a checkpoint (Ctrl-C again to quit at once)');
   const bar = new ProgressBar(process.stderr, opts.quiet);
-  const encoder = await loadEncoder(bundledEncoderSpec(opts.encoder));
-  const pool = opts.workers > 1 && currentBackend()?.tfjsBackend === 'wasm' ? new EncoderPool(bundledEncoderSpec(opts.encoder), opts.workers, encoder.id, encoder.featureDim) : null;
+  const { encoder, pool, close } = await openTrainingEncoder(opts);
   try {
     const result = await compareSchedules(
       {
@@ -150,7 +141,7 @@ async function runCompare(datasetPath: string, opts: CompareCommandOptions): Pro
         ...(pool ? { featureEncoder: pool } : {}),
         workers: opts.workers,
         ...(opts.cache ? { cacheDir: opts.cache } : {}),
-        signal: controller.signal,
+        signal: interrupt.signal,
         name: path.basename(out),
         provenance: { command: ['caption-studio', ...process.argv.slice(2)].join(' ') },
         backend: currentBackend()?.backend ?? 'unknown',
@@ -192,8 +183,7 @@ async function runCompare(datasetPath: string, opts: CompareCommandOptions): Pro
     if (err instanceof CancelledError) throw new ExitError(`${err.message}; run the same command again to resume the study (finished runs are kept)`, 130);
     throw err;
   } finally {
-    process.off('SIGINT', onSigint);
-    await pool?.close();
-    encoder.dispose();
+    interrupt.release();
+    await close();
   }
 }

@@ -9,6 +9,7 @@ import { DATASET_FORMATS, type DatasetFormat } from '../../data/dataset-types.ts
 import { checkExportOutput, exportCaptions } from '../../data/export.ts';
 import { modelLabel } from '../../engine/caption-model.ts';
 import type { CaptionScores } from '../../engine/metrics/evaluate.ts';
+import { CAPTION_METRICS } from '../../engine/metrics/metric-names.ts';
 import { evaluateOnDataset } from '../../pipeline/evaluate-dataset.ts';
 import { featureNotes, LoadedModel } from '../loaded-model.ts';
 import { ProgressBar } from '../progress-bar.ts';
@@ -110,15 +111,6 @@ async function runEval(modelDir: string, datasetPath: string, opts: EvalCommandO
   }
 }
 
-const METRIC_NAMES: readonly [keyof CaptionScores, string][] = [
-  ['bleu1', 'BLEU-1'],
-  ['bleu2', 'BLEU-2'],
-  ['bleu3', 'BLEU-3'],
-  ['bleu4', 'BLEU-4'],
-  ['rougeL', 'ROUGE-L'],
-  ['ciderD', 'CIDEr-D'],
-];
-
 function round4(x: number): number {
   return Math.round(x * 1e4) / 1e4;
 }
@@ -130,7 +122,7 @@ function rounded(scores: CaptionScores): CaptionScores {
 
 function formatTable(model: CaptionScores, baseline?: CaptionScores): string {
   const lines = [`${'metric'.padEnd(8)}  ${'model'.padStart(7)}${baseline ? `  ${'nearest neighbour'.padStart(17)}` : ''}`];
-  for (const [key, label] of METRIC_NAMES) {
+  for (const [key, label] of CAPTION_METRICS) {
     lines.push(`${label.padEnd(8)}  ${model[key].toFixed(4).padStart(7)}${baseline ? `  ${baseline[key].toFixed(4).padStart(17)}` : ''}`);
   }
   return `${lines.join('\n')}\n`;

@@ -9,18 +9,18 @@ import path from 'node:path';
 import { Option, type Command } from 'commander';
 import { DATASET_FORMATS, type DatasetFormat, type SplitSpec } from '../../data/dataset-types.ts';
 import { currentBackend } from '../../engine/backend.ts';
-import { BUNDLED_ENCODERS, bundledEncoderSpec, DEFAULT_ENCODER, loadEncoder, type BundledEncoderName } from '../../engine/encoder.ts';
+import { BUNDLED_ENCODERS, DEFAULT_ENCODER, type BundledEncoderName } from '../../engine/encoder.ts';
 import { EPSILON_SCHEDULE_TYPES, SCHEDULE_PRESETS, type EpsilonSchedule } from '../../engine/schedules.ts';
 import { DEFAULT_TRAIN_CONFIG as D } from '../../engine/train-config.ts';
 import { DEFAULT_SPLIT } from '../../pipeline/training-data.ts';
 import { CHECKPOINT_FILE } from '../../engine/checkpoint.ts';
 import { recoverRun, runPaths } from '../../engine/train.ts';
-import { EncoderPool } from '../../engine/parallel/encoder-pool.ts';
 import type { TrainConfigInput } from '../../engine/train-config.ts';
 import { trainModel } from '../../pipeline/train-model.ts';
 import { CancelledError } from '../../util/progress.ts';
 import { featureNotes } from '../loaded-model.ts';
 import { ProgressBar } from '../progress-bar.ts';
+import { cancelOnSigint, openTrainingEncoder } from '../training-session.ts';
 import { ExitError, finiteNumber, fraction, nonNegativeInt, MORE_PROBLEMS, note, positiveInt, problemLines, startBackend, type GlobalOptions } from '../options.ts';
 
 const SCHEDULES = EPSILON_SCHEDULE_TYPES;
@@ -174,25 +174,14 @@ async function runTrain(datasetPath: string, opts: TrainCommandOptions, given: S
   };
   await startBackend(opts, true);
 
-  const controller = new AbortController();
   let phase = 'features' as 'features' | 'training';
-  let interrupts = 0;
-  const onSigint = (): void => {
-    interrupts++;
-    if (interrupts > 1) process.exit(130);
-    note(
-      opts,
-      phase === 'training'
-        ? '\ninterrupted: finishing the current mini-batch and writing a checkpoint (Ctrl-C again to quit at once)'
-        : '\ninterrupted: stopping feature extraction (Ctrl-C again to quit at once)',
-    );
-    controller.abort();
-  };
-  process.on('SIGINT', onSigint);
+  const interrupt = cancelOnSigint(opts, () =>
+    phase === 'training'
+      ? '\ninterrupted: finishing the current mini-batch and writing a checkpoint (Ctrl-C again to quit at once)'
+      : '\ninterrupted: stopping feature extraction (Ctrl-C again to quit at once)',
+  );
   const bar = new ProgressBar(process.stderr, opts.quiet);
-  const encoder = await loadEncoder(bundledEncoderSpec(opts.encoder));
-  // Features of uncached images are computed on every core too (the threads start only if something is uncached).
-  const pool = opts.workers > 1 && currentBackend()?.tfjsBackend === 'wasm' ? new EncoderPool(bundledEncoderSpec(opts.encoder), opts.workers, encoder.id, encoder.featureDim) : null;
+  const { encoder, pool, close } = await openTrainingEncoder(opts);
   try {
     const result = await trainModel(
       {
@@ -210,7 +199,7 @@ async function runTrain(datasetPath: string, opts: TrainCommandOptions, given: S
         workers: opts.workers,
         ...(opts.cache ? { cacheDir: opts.cache } : {}),
         provenance: { command: ['caption-studio', ...process.argv.slice(2)].join(' ') },
-        signal: controller.signal,
+        signal: interrupt.signal,
       },
       {
         onDatasetProblems: (d) => {
@@ -247,8 +236,7 @@ async function runTrain(datasetPath: string, opts: TrainCommandOptions, given: S
     }
     throw err;
   } finally {
-    process.off('SIGINT', onSigint);
-    await pool?.close();
-    encoder.dispose();
+    interrupt.release();
+    await close();
   }
 }
