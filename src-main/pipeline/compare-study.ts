@@ -38,7 +38,7 @@ import { scheduleRows, tableCsv, type RunEpoch, type RunResult, type ScheduleRow
 import { evaluateModel } from './evaluate.ts';
 import { splitProvenance } from './model-split.ts';
 import type { DatasetSourceOptions, TrainModelEvents } from './train-model.ts';
-import { DEFAULT_SPLIT, featuresOf, itemsOf, openDataset, toTrainImages, type FeaturedItem } from './training-data.ts';
+import { DEFAULT_SPLIT, featureOptionsOf, featuresOf, itemsOf, openDataset, toTrainImages, type FeaturedItem } from './training-data.ts';
 
 /** How test captions are decoded: `eval`'s defaults (beam 3, no repeated bigram). */
 export const TEST_DECODING = { beamSize: 3, blockRepeatedNgram: 2 } as const;
@@ -191,13 +191,7 @@ async function prepareStudyData(opts: CompareOptions, events: CompareEvents): Pr
   const val = itemsOf(dataset, 'val');
   const test = itemsOf(dataset, 'test');
   if (test.length === 0) throw new Error(`${dataset.source}: no held-out test images to score the schedules on (give a test fraction > 0)`);
-  const { featured, failures } = await featuresOf([...train, ...val, ...test], opts.featureEncoder ?? opts.encoder, {
-    ...(opts.cacheDir ? { cacheDir: opts.cacheDir } : {}),
-    ...(opts.signal ? { signal: opts.signal } : {}),
-    ...(events.pausePoint ? { checkpoint: events.pausePoint } : {}),
-    ...(events.onProgress ? { onProgress: events.onProgress } : {}),
-    ...(events.onWarning ? { onWarning: events.onWarning } : {}),
-  });
+  const { featured, failures } = await featuresOf([...train, ...val, ...test], opts.featureEncoder ?? opts.encoder, featureOptionsOf(opts, events));
   if (failures.length) events.onUnreadable?.(failures);
   const part = (items: readonly unknown[]): FeaturedItem[] => {
     const set = new Set(items);

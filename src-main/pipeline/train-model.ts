@@ -19,7 +19,7 @@ import type { WeightStorage } from '../engine/weight-quantize.ts';
 import type { ProgressListener } from '../util/progress.ts';
 import { installModel } from './install-model.ts';
 import { recordedSplit, splitProvenance } from './model-split.ts';
-import { DEFAULT_SPLIT, openDataset, prepareTrainData } from './training-data.ts';
+import { DEFAULT_SPLIT, featureOptionsOf, openDataset, prepareTrainData } from './training-data.ts';
 
 export interface DatasetSourceOptions {
   readonly path: string;
@@ -119,13 +119,7 @@ export async function trainModel(opts: TrainModelOptions, events: TrainModelEven
     split,
   });
   if (dataset.problems.length) events.onDatasetProblems?.({ source: dataset.source, problems: dataset.problems });
-  const { data, failures } = await prepareTrainData(dataset, opts.featureEncoder ?? opts.encoder, {
-    ...(opts.cacheDir ? { cacheDir: opts.cacheDir } : {}),
-    ...(opts.signal ? { signal: opts.signal } : {}),
-    ...(events.pausePoint ? { checkpoint: events.pausePoint } : {}),
-    ...(events.onProgress ? { onProgress: events.onProgress } : {}),
-    ...(events.onWarning ? { onWarning: events.onWarning } : {}),
-  });
+  const { data, failures } = await prepareTrainData(dataset, opts.featureEncoder ?? opts.encoder, featureOptionsOf(opts, events));
   if (failures.length) events.onUnreadable?.(failures);
   if (data.train.length === 0) throw new Error(`${dataset.source}: no readable captioned images to train on`);
   const testImages = dataset.items.filter((i) => i.captions.length > 0 && i.split === 'test').length;

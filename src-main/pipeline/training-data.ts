@@ -47,6 +47,20 @@ export interface FeatureOptions {
   readonly onWarning?: (message: string) => void;
 }
 
+/** A run's feature options: its cache folder and cancel signal, its pause point and its progress/warning events. */
+export function featureOptionsOf(
+  run: { readonly cacheDir?: string; readonly signal?: AbortSignal },
+  events: { readonly pausePoint?: () => void; readonly onProgress?: ProgressListener; readonly onWarning?: (message: string) => void },
+): FeatureOptions {
+  return {
+    ...(run.cacheDir ? { cacheDir: run.cacheDir } : {}),
+    ...(run.signal ? { signal: run.signal } : {}),
+    ...(events.pausePoint ? { checkpoint: events.pausePoint } : {}),
+    ...(events.onProgress ? { onProgress: events.onProgress } : {}),
+    ...(events.onWarning ? { onWarning: events.onWarning } : {}),
+  };
+}
+
 /** An item with its image feature. */
 export interface FeaturedItem {
   readonly item: DatasetItem;
