@@ -9,7 +9,7 @@ import { lossAndGradients } from '../decoder.ts';
 import { exampleRngs } from '../example-randomness.ts';
 import type { CaptionBatch, DecoderConfig, DecoderWeights } from '../model-types.ts';
 import { deviceLossAndGradients } from '../decoder-train-device.ts';
-import { clipByGlobalNorm, clipByGlobalNormAsync, type Adam } from '../optimizer.ts';
+import { clipScale, globalNorm, globalNormAsync, type Adam } from '../optimizer.ts';
 import { hasSyncReads } from '../webgpu-backend.ts';
 import { Rng } from '../../util/rng.ts';
 import type { PoolStep, TrainPool } from './train-pool.ts';
@@ -36,9 +36,9 @@ export interface StepSettings {
 /** Runs the step and applies it; throws (applying nothing) when the loss or the gradient norm is not finite. */
 export async function optimisationStep(ctx: StepContext, batch: CaptionBatch, s: StepSettings): Promise<PoolStep> {
   if (ctx.pool) {
+    // The workers check the step themselves and apply nothing when it diverged.
     const step = await ctx.pool.step(batch, s);
     checkFinite(step.loss, step.gradNorm, s.where);
-    ctx.pool.apply(step, s.lr, s.clipNorm);
     return step;
   }
   const opts = {
@@ -51,19 +51,14 @@ export async function optimisationStep(ctx: StepContext, batch: CaptionBatch, s:
   // Backends without synchronous reads (webgpu) take the device pass, which reads back asynchronously.
   const sync = hasSyncReads();
   const pass = sync ? lossAndGradients(ctx.weights, ctx.decoderConfig, batch, opts) : await deviceLossAndGradients(ctx.weights, ctx.decoderConfig, batch, opts);
-  let clipped: ReturnType<typeof clipByGlobalNorm<string>>;
   try {
-    clipped = sync ? clipByGlobalNorm(pass.grads, s.clipNorm) : await clipByGlobalNormAsync(pass.grads, s.clipNorm);
+    const norm = sync ? globalNorm(pass.grads) : await globalNormAsync(pass.grads);
+    checkFinite(pass.loss, norm, s.where);
+    ctx.adam.apply(pass.grads, s.lr, clipScale(norm, s.clipNorm));
+    return { loss: pass.loss, tokens: pass.tokens, teacherForcedFraction: pass.teacherForcedFraction, gradNorm: norm };
   } finally {
     tf.dispose(Object.values(pass.grads));
   }
-  try {
-    checkFinite(pass.loss, clipped.norm, s.where);
-    ctx.adam.apply(clipped.grads, s.lr);
-  } finally {
-    tf.dispose(Object.values(clipped.grads));
-  }
-  return { loss: pass.loss, tokens: pass.tokens, teacherForcedFraction: pass.teacherForcedFraction, gradNorm: clipped.norm };
 }
 
 function checkFinite(loss: number, norm: number, where: string): void {

@@ -2,12 +2,12 @@
  * Data-parallel training on every core: a pool of worker threads (train-worker.ts), each with its own wasm
  * backend and a replica of the decoder. Per mini-batch the pool splits the rows into one contiguous shard per
  * worker, the workers compute their shards' gradients and reduce them through shared memory in a fixed order
- * (train-protocol.ts), the pool takes the global norm of the reduced gradient once, and — unless the step
- * diverged — each worker takes the clipped Adam step (optimizer.ts) for its own slice of the flat weights, writes
- * it into the one shared copy, and every replica then copies the new weights: the replicas stay identical and no
- * update is computed twice. The caller's own weights and optimiser (the
- * trainer's) are brought up to date with `syncInto` only when it needs them (validation, checkpoints), from
- * shared memory.
+ * (train-protocol.ts), each computes the same global norm of the reduced gradient, and — unless the step
+ * diverged — each takes the clipped Adam step (kernels/update-kernels.ts) for its own slice of the one shared copy of the
+ * weights and moments, and every replica then copies the new weights: the replicas stay identical and no update
+ * is computed twice. One message per worker and step, no round trip through this thread in between. The
+ * caller's own weights and optimiser (the trainer's) are brought up to date with `syncInto` only when it needs
+ * them (validation, checkpoints), from shared memory.
  */
 import { Worker } from 'node:worker_threads';
 import * as tf from '@tensorflow/tfjs';
@@ -18,6 +18,7 @@ import type { AdamConfig } from '../train-config.ts';
 import {
   allocateShared,
   evenRange,
+  sharedViews,
   paramLayout,
   writeFlat,
   type FromTrainWorker,
@@ -29,7 +30,7 @@ import {
   type TrainWorkerInit,
 } from './train-protocol.ts';
 
-/** What one data-parallel step measured (the gradient is not applied yet: see `apply`). */
+/** What one optimisation step measured. */
 export interface PoolStep {
   /** Mean cross-entropy per target token over the whole mini-batch. */
   readonly loss: number;
@@ -37,7 +38,7 @@ export interface PoolStep {
   readonly teacherForcedFraction: number;
   /** Global L2 norm of the reduced gradient, before clipping. */
   readonly gradNorm: number;
-  /** Per worker: milliseconds of its pass, of waiting at the barrier and of its share of the reduction (pool only). */
+  /** Per worker: where its time went (pool only). */
   readonly workerMs?: readonly StepTimes[];
 }
 
@@ -119,14 +120,15 @@ export class TrainPool {
     const layout = paramLayout(opts.decoderConfig);
     const shared = allocateShared(opts.workers, layout.total);
     const state = opts.adam.state();
-    writeFlat(layout, opts.weights, new Float32Array(shared.weights));
-    writeFlat(layout, state.m, new Float32Array(shared.m));
-    writeFlat(layout, state.v, new Float32Array(shared.v));
+    const views = sharedViews(shared, opts.workers, layout.total);
+    writeFlat(layout, opts.weights, views.weights);
+    writeFlat(layout, state.m, views.m);
+    writeFlat(layout, state.v, views.v);
     const replicas: Replica[] = [];
     let pool: TrainPool | null = null;
     const onFailure = (err: Error): void => pool?.fail(err) ?? replicas.forEach((r) => r.fail(err));
     for (let index = 0; index < opts.workers; index++) {
-      const init: TrainWorkerInit = { index, workers: opts.workers, decoderConfig: opts.decoderConfig, adamConfig: opts.adamConfig, shared, adamStep: state.step };
+      const init: TrainWorkerInit = { index, workers: opts.workers, decoderConfig: opts.decoderConfig, adamConfig: opts.adamConfig, shared };
       const worker = new Worker(trainWorkerUrl(), { workerData: init });
       replicas.push(new Replica(worker, onFailure));
     }
@@ -145,10 +147,15 @@ export class TrainPool {
   }
 
   /**
-   * Loss and reduced gradient of one mini-batch over all workers. `batchSeed` keys every row's randomness
-   * (rows are numbered across the whole mini-batch). The gradient waits in shared memory for `apply`.
+   * One optimisation step of one mini-batch over all workers: loss, reduced gradient, and — unless a loss or the
+   * gradient norm is not finite, when nothing changes — the Adam step of size lr with the gradient clipped to
+   * global norm `clipNorm` (0: none). `batchSeed` keys every row's randomness (rows are numbered across the whole
+   * mini-batch).
    */
-  async step(batch: CaptionBatch, opts: { readonly batchSeed: number; readonly epsilon: number; readonly sampling: 'sample' | 'argmax' }): Promise<PoolStep> {
+  async step(
+    batch: CaptionBatch,
+    opts: { readonly batchSeed: number; readonly epsilon: number; readonly sampling: 'sample' | 'argmax'; readonly lr: number; readonly clipNorm: number },
+  ): Promise<PoolStep> {
     this.throwIfFailed();
     const gradientTokens = packBatch(batch, this.cfg, 'train pool').tokens;
     const F = this.cfg.featureDim;
@@ -167,6 +174,9 @@ export class TrainPool {
         epsilon: opts.epsilon,
         sampling: opts.sampling,
         gradientTokens,
+        lr: opts.lr,
+        clipNorm: opts.clipNorm,
+        adamStep: this.adamStep + 1,
       };
       const reply = replica.reply('stepped');
       replica.send(message);
@@ -177,43 +187,27 @@ export class TrainPool {
     let tokens = 0;
     let decisions = 0;
     let forced = 0;
-    let sumSquares = 0;
     for (const r of results) {
       lossSum += r.loss * r.tokens;
       tokens += r.tokens;
       decisions += r.decisions;
       forced += r.teacherForced;
-      sumSquares += r.sumSquares;
     }
+    // Every worker computed the same norm and made the same decision.
+    if (results[0]!.applied) this.adamStep += 1;
     return {
       loss: tokens > 0 ? lossSum / tokens : 0,
       tokens,
       teacherForcedFraction: decisions > 0 ? forced / decisions : 1,
-      gradNorm: Math.sqrt(sumSquares),
+      gradNorm: results[0]!.gradNorm,
       workerMs: results.map((r) => r.ms),
     };
   }
 
-  /** The workers apply the last step's reduced gradient, clipped to global norm `clipNorm` (0: none), with Adam at lr. */
-  apply(step: PoolStep, lr: number, clipNorm: number): void {
-    this.throwIfFailed();
-    const scale = clipNorm > 0 && step.gradNorm > clipNorm ? clipNorm / step.gradNorm : 1;
-    this.adamStep += 1;
-    for (const r of this.replicas) r.send({ type: 'apply', lr, scale, step: this.adamStep });
-  }
-
-  /** Copies the shared weights and optimiser state into the caller's (after every step sent so far). */
+  /** Copies the shared weights and optimiser state into the caller's (call between steps). */
   async syncInto(weights: DecoderWeights, adam: Adam): Promise<void> {
     this.throwIfFailed();
-    // Each worker answers after its last update and after writing its slice of the moments.
-    await Promise.all(
-      this.replicas.map((replica) => {
-        const reply = replica.reply('synced');
-        replica.send({ type: 'sync' });
-        return reply;
-      }),
-    );
-    const flat = { weights: new Float32Array(this.shared.weights), m: new Float32Array(this.shared.m), v: new Float32Array(this.shared.v) };
+    const flat = sharedViews(this.shared, this.replicas.length, this.layout.total);
     tf.tidy(() => {
       const m: Record<string, tf.Tensor> = {};
       const v: Record<string, tf.Tensor> = {};

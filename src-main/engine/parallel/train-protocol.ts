@@ -2,28 +2,47 @@
  * What the data-parallel training pool (train-pool.ts) and its workers (train-worker.ts) say to each other, and
  * the layout of the shared memory they reduce gradients and update the weights through.
  *
- * Shared memory: `grads` holds one slot per worker, each all decoder gradients flattened in DECODER_WEIGHT_NAMES
- * order (P floats); `weights` the one current copy of the weights, `m` and `v` Adam's moments (P floats each; the
- * moments only at the start and when the pool asks for them); `sync` is the barrier counter. Per step, worker w
- * writes its slot, arrives at the barrier, then sums elements [lo_w, hi_w) of every slot in worker order
- * (0, 1, …, n−1) — a fixed summation order, so the result does not depend on timing. Told the clip scale, it
- * takes the Adam step for its elements [lo_w, hi_w) only, writes them into `weights`, arrives at the barrier
- * again, and copies the whole of `weights` into its replica.
+ * Shared memory (one WebAssembly memory, so the update kernels work on it in place): one gradient slot per worker,
+ * each all decoder gradients flattened in DECODER_WEIGHT_NAMES order (P floats); the one current copy of the
+ * weights, and Adam's moments m and v (P floats each, always current); `stats` per worker the Σ g² of its slice
+ * and its shard's loss; `sync` is the barrier counter.
+ * Per step (one 'step' message, one 'stepped' reply), worker w writes its slot and arrives at the barrier; sums
+ * elements [lo_w, hi_w) of every slot in worker order (0, 1, …, n−1: a fixed order, so the result does not depend
+ * on timing) into slot 0's elements [lo_w, hi_w), writes its stats and arrives again; then every worker computes
+ * the same global norm from all stats (in worker order) and, unless the step diverged (a loss or the norm not
+ * finite: then nobody applies anything), takes the clipped Adam step for its elements [lo_w, hi_w) of `weights`,
+ * `m` and `v` in place (kernels/update-kernels.ts), arrives a third time and copies the whole of `weights` into its replica.
  */
 import type * as tf from '@tensorflow/tfjs';
 import { decoderWeightShapes } from '../decoder.ts';
 import { DECODER_WEIGHT_NAMES, type DecoderConfig, type DecoderWeightName } from '../model-types.ts';
+import { allocateKernelMemory } from '../kernels/update-kernels.ts';
 import type { AdamConfig } from '../train-config.ts';
 
 export interface SharedBuffers {
-  /** n × P float32: one gradient slot per worker. */
-  readonly grads: SharedArrayBuffer;
-  /** P float32 each: the weights (updated slice by slice by the workers), Adam's first and second moments. */
-  readonly weights: SharedArrayBuffer;
-  readonly m: SharedArrayBuffer;
-  readonly v: SharedArrayBuffer;
-  /** int32 [arrivals]: the barrier (after the gradients are written, and after the update). */
+  /**
+   * The update kernels' shared WebAssembly memory (kernels/update-kernels.ts): n gradient slots of P float32 (one
+   * per worker, all decoder gradients flattened in DECODER_WEIGHT_NAMES order), then the weights, Adam's first and
+   * second moments (P float32 each; updated slice by slice by the workers). Where each lies: `sharedViews`.
+   */
+  readonly memory: WebAssembly.Memory;
+  /** n × 2 float64: per worker, Σ g² over its slice of the reduced gradient and its shard's mean loss. */
+  readonly stats: SharedArrayBuffer;
+  /** int32 [arrivals]: the barrier (after the gradients are written, after the reduction, after the update). */
   readonly sync: SharedArrayBuffer;
+}
+
+/** Float32 views of the shared memory's parts, and their byte offsets (the kernels' pointers). */
+export interface SharedViews {
+  readonly slots: readonly Float32Array[];
+  readonly weights: Float32Array;
+  readonly m: Float32Array;
+  readonly v: Float32Array;
+}
+
+export function sharedViews(shared: SharedBuffers, workers: number, total: number): SharedViews {
+  const at = (index: number): Float32Array => new Float32Array(shared.memory.buffer, index * total * 4, total);
+  return { slots: Array.from({ length: workers }, (_, w) => at(w)), weights: at(workers), m: at(workers + 1), v: at(workers + 2) };
 }
 
 export interface TrainWorkerInit {
@@ -33,8 +52,6 @@ export interface TrainWorkerInit {
   readonly adamConfig: AdamConfig;
   /** Holds the starting weights and moments. */
   readonly shared: SharedBuffers;
-  /** Adam steps taken before (the bias correction's t). */
-  readonly adamStep: number;
 }
 
 /** A worker's share of a mini-batch: rows firstRow … firstRow + batchSize − 1 (batchSize may be 0). */
@@ -50,14 +67,14 @@ export interface ShardMessage {
   readonly sampling: 'sample' | 'argmax';
   /** Target tokens of the whole mini-batch: every shard's gradients are divided by it, so they add up. */
   readonly gradientTokens: number;
+  /** Adam's step size, and the global norm the reduced gradient is clipped to (0: none). */
+  readonly lr: number;
+  readonly clipNorm: number;
+  /** The number t of the Adam step this one applies (bias correction). */
+  readonly adamStep: number;
 }
 
-export type ToTrainWorker =
-  | ShardMessage
-  /** Apply the reduced gradient, times `scale` (the global-norm clip), with Adam step number `step` of size lr. */
-  | { readonly type: 'apply'; readonly lr: number; readonly scale: number; readonly step: number }
-  /** Write this worker's slice of Adam's moments into shared memory and answer 'synced' (after every update sent before). */
-  | { readonly type: 'sync' };
+export type ToTrainWorker = ShardMessage;
 
 export type FromTrainWorker =
   | { readonly type: 'ready' }
@@ -69,22 +86,28 @@ export type FromTrainWorker =
       /** Positions t ≥ 1 and how many of them were fed the true word. */
       readonly decisions: number;
       readonly teacherForced: number;
-      /** Σ g² over this worker's slice of the reduced gradient (float64). */
-      readonly sumSquares: number;
+      /** Global L2 norm of the reduced gradient before clipping (every worker computes the same). */
+      readonly gradNorm: number;
+      /** Whether the update was applied (false: a loss or the norm was not finite, nothing changed). */
+      readonly applied: boolean;
       /** Where this worker's time went: its shard's pass, waiting at the barrier, its slice of the reduction. */
       readonly ms: StepTimes;
     }
-  | { readonly type: 'synced' }
   | { readonly type: 'error'; readonly message: string };
 
+/** Where a worker's time went in one step, in milliseconds. */
 export interface StepTimes {
+  /** Its shard's pass and writing its slot. */
   readonly compute: number;
+  /** Waiting at the barrier for the other workers' passes. */
   readonly wait: number;
+  /** Its slice of the reduction. */
   readonly reduce: number;
+  /** The Adam step of its slice, waiting for every slice, and copying the new weights into its replica. */
+  readonly update: number;
   /**
-   * CPU time of the worker's thread since its previous step's reply (the previous update, this pass and this
-   * reduction; not waiting): unlike the wall times, barely affected by other programs. Null where the system
-   * does not report it (util/thread-cpu.ts).
+   * CPU time of the worker's thread in this step (not waiting): unlike the wall times, barely affected by other
+   * programs. Null where the system does not report it (util/thread-cpu.ts).
    */
   readonly cpu: number | null;
 }
@@ -118,10 +141,8 @@ export function evenRange(count: number, index: number, parts: number): { lo: nu
 
 export function allocateShared(workers: number, total: number): SharedBuffers {
   return {
-    grads: new SharedArrayBuffer(workers * total * 4),
-    weights: new SharedArrayBuffer(total * 4),
-    m: new SharedArrayBuffer(total * 4),
-    v: new SharedArrayBuffer(total * 4),
+    memory: allocateKernelMemory((workers + 3) * total * 4, `train pool of ${workers} workers`),
+    stats: new SharedArrayBuffer(workers * 2 * 8),
     sync: new SharedArrayBuffer(4),
   };
 }

@@ -1,16 +1,17 @@
 /**
- * One data-parallel training worker: its own wasm backend and its own replica of the decoder. Per mini-batch it
- * computes the loss and gradients of its shard (rows keyed by their index in the whole mini-batch, see
- * example-randomness.ts), writes them into its slot of shared memory, waits at the barrier for every worker, sums
- * its slice [lo, hi) of all slots in worker order into its share of the reduced gradient, and reports; then, told
- * the clip scale and learning rate, it takes the Adam step for that slice only (optimizer.ts's Adam over the flat
- * slice: the same float32 kernels as the one-thread trainer), writes the slice's new weights into the shared copy,
- * waits for every slice, and copies the whole updated weights into its replica. Its slice of Adam's moments stays
- * in its own wasm memory until the pool asks for it (`sync`). The protocol and the shared layout are in
+ * One data-parallel training worker: its own wasm backend and its own replica of the decoder. Per mini-batch (one
+ * 'step' message) it computes the loss and gradients of its shard (rows keyed by their index in the whole
+ * mini-batch, see example-randomness.ts) and writes them into its slot of shared memory; after the barrier it sums
+ * its slice [lo, hi) of all slots in worker order; after the next, it computes the global norm from every worker's
+ * share and — unless the step diverged — takes the clipped Adam step for its slice of the shared weights and
+ * moments (kernels/update-kernels.ts: the same float32 arithmetic as the one-thread trainer's Adam); after the last, it copies
+ * the whole updated weights into its replica and replies. The protocol and the shared layout are in
  * train-protocol.ts.
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import * as tf from '@tensorflow/tfjs';
+import { updateKernels } from '../kernels/update-kernels.ts';
+import { clipScale } from '../optimizer.ts';
 import { initBackend } from '../backend.ts';
 import { packBatch } from '../decoder-batch.ts';
 import { lossAndGradients } from '../decoder.ts';
@@ -19,8 +20,7 @@ import { END, type DecoderWeights } from '../model-types.ts';
 import { heapValues } from '../wasm-lstm.ts';
 import { Rng } from '../../util/rng.ts';
 import { threadCpuMs } from '../../util/thread-cpu.ts';
-import { Adam } from '../optimizer.ts';
-import { evenRange, paramLayout, type FromTrainWorker, type ShardMessage, type ToTrainWorker, type TrainWorkerInit } from './train-protocol.ts';
+import { evenRange, paramLayout, sharedViews, type FromTrainWorker, type ShardMessage, type ToTrainWorker, type TrainWorkerInit } from './train-protocol.ts';
 
 const port = parentPort;
 if (!port) throw new Error('engine/parallel/train-worker.ts must run in a worker thread');
@@ -28,14 +28,18 @@ const init = workerData as TrainWorkerInit;
 const cfg = init.decoderConfig;
 const layout = paramLayout(cfg);
 const P = layout.total;
-const slot = new Float32Array(init.shared.grads, init.index * P * 4, P);
-const slots = Array.from({ length: init.workers }, (_, w) => new Float32Array(init.shared.grads, w * P * 4, P));
-const shared = { weights: new Float32Array(init.shared.weights), m: new Float32Array(init.shared.m), v: new Float32Array(init.shared.v) };
+const shared = sharedViews(init.shared, init.workers, P);
+const { slots } = shared;
+const slot = slots[init.index]!;
+const kernels = updateKernels(init.shared.memory);
+/** Byte offset of element k of a shared view (the kernels' pointers). */
+const at = (view: Float32Array, k: number): number => view.byteOffset + 4 * k;
+/** Per worker: [Σ g² of its slice, its shard's loss]. */
+const stats = new Float64Array(init.shared.stats);
 const arrivals = new Int32Array(init.shared.sync);
 const mine = evenRange(P, init.index, init.workers);
 /** Barriers this worker has passed; every worker passes the same ones in the same order. */
 let barriers = 0;
-let cpuAtLastReply = threadCpuMs();
 
 function post(message: FromTrainWorker): void {
   port!.postMessage(message);
@@ -59,15 +63,8 @@ function variablesFromShared(): DecoderWeights {
 
 await initBackend({ prefer: 'wasm' });
 const weights = tf.tidy(variablesFromShared);
-/** This worker's slice of the flat weights, and Adam over it alone. */
-const ownWeights = tf.tidy(() => tf.variable(tf.tensor1d(shared.weights.subarray(mine.lo, mine.hi)), false));
-const ownAdam = new Adam({ slice: ownWeights }, init.adamConfig);
-tf.tidy(() => ownAdam.load({ step: init.adamStep, m: { slice: tf.tensor1d(shared.m.subarray(mine.lo, mine.hi)) }, v: { slice: tf.tensor1d(shared.v.subarray(mine.lo, mine.hi)) } }));
-/** The reduced gradient of this worker's slice, from the reduction until the update (or the next reduction). */
-let ownGradient: tf.Tensor | null = null;
-
 /** Loss and gradients of this worker's shard, gradients written into its slot (zeros for an empty shard). */
-function computeShard(msg: ShardMessage): Omit<Extract<FromTrainWorker, { type: 'stepped' }>, 'type' | 'sumSquares' | 'ms'> {
+function computeShard(msg: ShardMessage): Pick<Extract<FromTrainWorker, { type: 'stepped' }>, 'loss' | 'tokens' | 'decisions' | 'teacherForced'> {
   if (msg.batchSize === 0) {
     slot.fill(0);
     return { loss: 0, tokens: 0, decisions: 0, teacherForced: 0 };
@@ -98,33 +95,36 @@ function computeShard(msg: ShardMessage): Omit<Extract<FromTrainWorker, { type: 
   }
 }
 
-/** Waits until every worker has written its slot, then sums this worker's slice of every slot, in worker order. */
-function reduceMySlice(): { sumSquares: number; waited: number } {
-  barrier();
-  const waited = performance.now();
-  ownGradient?.dispose();
-  ownGradient = tf.tidy(() => {
-    let sum = tf.tensor1d(slots[0]!.subarray(mine.lo, mine.hi));
-    for (let w = 1; w < init.workers; w++) sum = tf.add(sum, tf.tensor1d(slots[w]!.subarray(mine.lo, mine.hi)));
-    return sum;
-  });
-  const squares = tf.tidy(() => tf.sum(tf.square(ownGradient!)));
-  const sumSquares = squares.dataSync()[0]!;
-  squares.dispose();
-  return { sumSquares, waited };
+/** Sums this worker's slice of every slot, in worker order, into slot 0's slice (no other worker reads it); returns its Σ g² (float64). */
+function reduceMySlice(): number {
+  const n = mine.hi - mine.lo;
+  for (let w = 1; w < init.workers; w++) kernels.addInto(at(slots[0]!, mine.lo), at(slots[w]!, mine.lo), n);
+  return kernels.sumOfSquares(at(slots[0]!, mine.lo), n);
 }
 
-/** Adam on this worker's slice; once every slice is in the shared weights, the replica takes them all. */
-function applyReduced(lr: number, scale: number, step: number): void {
+/** The global norm from every worker's share (summed in worker order: the same in every worker) and whether every shard's loss is finite. */
+function readStats(): { norm: number; finite: boolean } {
+  let squares = 0;
+  let finite = true;
+  for (let w = 0; w < init.workers; w++) {
+    squares += stats[2 * w]!;
+    if (!Number.isFinite(stats[2 * w + 1]!)) finite = false;
+  }
+  const norm = Math.sqrt(squares);
+  return { norm, finite: finite && Number.isFinite(norm) };
+}
+
+/** Adam on this worker's slice of the shared weights and moments; once every slice is updated, the replica takes them all. */
+function update(msg: ShardMessage, norm: number): void {
+  const { lo, hi } = mine;
   try {
-    if (!ownGradient) throw new Error('no reduced gradient to apply');
-    const g = ownGradient;
-    tf.tidy(() => ownAdam.apply({ slice: scale === 1 ? g : tf.mul(g, scale) }, lr));
-    if (ownAdam.step !== step) throw new Error(`Adam step ${ownAdam.step}, the pool's is ${step}`);
-    shared.weights.set(heapValues(ownWeights), mine.lo);
+    kernels.adam(at(shared.weights, lo), at(slots[0]!, lo), at(shared.m, lo), at(shared.v, lo), hi - lo, {
+      config: init.adamConfig,
+      lr: msg.lr,
+      step: msg.adamStep,
+      scale: clipScale(norm, msg.clipNorm),
+    });
   } finally {
-    ownGradient?.dispose();
-    ownGradient = null;
     // Always arrive, so a failure here never leaves the other workers waiting at the barrier.
     barrier();
   }
@@ -133,43 +133,43 @@ function applyReduced(lr: number, scale: number, step: number): void {
   });
 }
 
-/** Writes this worker's slice of Adam's moments into shared memory. */
-function shareMoments(): void {
-  const s = ownAdam.state();
-  shared.m.set(heapValues(s.m.slice!), mine.lo);
-  shared.v.set(heapValues(s.v.slice!), mine.lo);
+function step(msg: ShardMessage): FromTrainWorker {
+  const cpu0 = threadCpuMs();
+  const t0 = performance.now();
+  let result: ReturnType<typeof computeShard> | null = null;
+  let failure: string | null = null;
+  try {
+    result = computeShard(msg);
+  } catch (err) {
+    failure = (err as Error).message;
+    slot.fill(0);
+  }
+  // Every worker passes every barrier whatever happened to it, so none is left waiting.
+  const t1 = performance.now();
+  barrier();
+  const t2 = performance.now();
+  stats[2 * init.index] = reduceMySlice();
+  stats[2 * init.index + 1] = failure === null && result ? result.loss : NaN;
+  barrier();
+  const t3 = performance.now();
+  // Every worker reads the same stats, so all take the same branch (and pass the same barriers).
+  const { norm, finite } = readStats();
+  if (finite) update(msg, norm);
+  const t4 = performance.now();
+  const cpu1 = threadCpuMs();
+  if (failure !== null || !result) return { type: 'error', message: failure ?? 'no result' };
+  return {
+    type: 'stepped',
+    ...result,
+    gradNorm: norm,
+    applied: finite,
+    ms: { compute: t1 - t0, wait: t2 - t1, reduce: t3 - t2, update: t4 - t3, cpu: cpu0 !== null && cpu1 !== null ? cpu1 - cpu0 : null },
+  };
 }
 
 port.on('message', (msg: ToTrainWorker) => {
   try {
-    switch (msg.type) {
-      case 'step': {
-        let result: ReturnType<typeof computeShard> | null = null;
-        let failure: string | null = null;
-        const t0 = performance.now();
-        try {
-          result = computeShard(msg);
-        } catch (err) {
-          failure = (err as Error).message;
-          slot.fill(0);
-        }
-        // Always arrive, so a failure here never leaves the other workers waiting at the barrier.
-        const t1 = performance.now();
-        const { sumSquares, waited } = reduceMySlice();
-        const cpu = threadCpuMs();
-        const ms = { compute: t1 - t0, wait: waited - t1, reduce: performance.now() - waited, cpu: cpu !== null && cpuAtLastReply !== null ? cpu - cpuAtLastReply : null };
-        cpuAtLastReply = cpu;
-        post(failure !== null || !result ? { type: 'error', message: failure ?? 'no result' } : { type: 'stepped', ...result, sumSquares, ms });
-        break;
-      }
-      case 'apply':
-        applyReduced(msg.lr, msg.scale, msg.step);
-        break;
-      case 'sync':
-        shareMoments();
-        post({ type: 'synced' });
-        break;
-    }
+    post(step(msg));
   } catch (err) {
     post({ type: 'error', message: (err as Error).message });
   }

@@ -1,0 +1,105 @@
+;; The data-parallel trainer's reduction and Adam step over shared memory, in WebAssembly SIMD (4 float32 lanes).
+;; Every lane operation is a single IEEE float32 operation in the order optimizer.ts's tensor ops use, so the
+;; results equal the one-thread trainer's Adam bit for bit. Pointers are byte offsets into the imported memory;
+;; n counts float32 elements. Assembled by `npm run build:kernels` into update-kernels.wasm.ts.
+(module
+  (import "env" "memory" (memory 1 65536 shared))
+
+  ;; dst[k] = dst[k] + src[k], k < n
+  (func (export "addInto") (param $dst i32) (param $src i32) (param $n i32)
+    (local $end i32) (local $end4 i32)
+    (local.set $end (i32.add (local.get $dst) (i32.shl (local.get $n) (i32.const 2))))
+    (local.set $end4 (i32.add (local.get $dst) (i32.shl (i32.and (local.get $n) (i32.const -4)) (i32.const 2))))
+    (block $done4 (loop $loop4
+      (br_if $done4 (i32.ge_u (local.get $dst) (local.get $end4)))
+      (v128.store (local.get $dst) (f32x4.add (v128.load (local.get $dst)) (v128.load (local.get $src))))
+      (local.set $dst (i32.add (local.get $dst) (i32.const 16)))
+      (local.set $src (i32.add (local.get $src) (i32.const 16)))
+      (br $loop4)))
+    (block $done (loop $loop
+      (br_if $done (i32.ge_u (local.get $dst) (local.get $end)))
+      (f32.store (local.get $dst) (f32.add (f32.load (local.get $dst)) (f32.load (local.get $src))))
+      (local.set $dst (i32.add (local.get $dst) (i32.const 4)))
+      (local.set $src (i32.add (local.get $src) (i32.const 4)))
+      (br $loop))))
+
+  ;; Σ x[k]², k < n, accumulated in float64 (two f64x2 accumulators, then the tail, then the four lanes).
+  (func (export "sumOfSquares") (param $x i32) (param $n i32) (result f64)
+    (local $end i32) (local $end4 i32) (local $v v128) (local $lo v128) (local $hi v128) (local $acc0 v128) (local $acc1 v128) (local $s f64) (local $t f64)
+    (local.set $end (i32.add (local.get $x) (i32.shl (local.get $n) (i32.const 2))))
+    (local.set $end4 (i32.add (local.get $x) (i32.shl (i32.and (local.get $n) (i32.const -4)) (i32.const 2))))
+    (local.set $acc0 (f64x2.splat (f64.const 0)))
+    (local.set $acc1 (f64x2.splat (f64.const 0)))
+    (block $done4 (loop $loop4
+      (br_if $done4 (i32.ge_u (local.get $x) (local.get $end4)))
+      (local.set $v (v128.load (local.get $x)))
+      (local.set $lo (f64x2.promote_low_f32x4 (local.get $v)))
+      (local.set $hi (f64x2.promote_low_f32x4 (i8x16.shuffle 8 9 10 11 12 13 14 15 0 1 2 3 4 5 6 7 (local.get $v) (local.get $v))))
+      (local.set $acc0 (f64x2.add (local.get $acc0) (f64x2.mul (local.get $lo) (local.get $lo))))
+      (local.set $acc1 (f64x2.add (local.get $acc1) (f64x2.mul (local.get $hi) (local.get $hi))))
+      (local.set $x (i32.add (local.get $x) (i32.const 16)))
+      (br $loop4)))
+    (local.set $acc0 (f64x2.add (local.get $acc0) (local.get $acc1)))
+    (local.set $s (f64.add (f64x2.extract_lane 0 (local.get $acc0)) (f64x2.extract_lane 1 (local.get $acc0))))
+    (block $done (loop $loop
+      (br_if $done (i32.ge_u (local.get $x) (local.get $end)))
+      (local.set $t (f64.promote_f32 (f32.load (local.get $x))))
+      (local.set $s (f64.add (local.get $s) (f64.mul (local.get $t) (local.get $t))))
+      (local.set $x (i32.add (local.get $x) (i32.const 4)))
+      (br $loop)))
+    (local.get $s))
+
+  ;; Adam, k < n: g ← g·scale; m ← m·b1 + g·a1; v ← v·b2 + (g·g)·a2; p ← p − ((m ÷ c1) ÷ (√(v ÷ c2) + eps))·lr,
+  ;; with a1 = 1 − β1, a2 = 1 − β2, c1 = 1 − β1^t, c2 = 1 − β2^t (all float32). g is read only.
+  (func (export "adam") (param $p i32) (param $g i32) (param $m i32) (param $v i32) (param $n i32)
+    (param $b1 f32) (param $b2 f32) (param $a1 f32) (param $a2 f32) (param $c1 f32) (param $c2 f32) (param $eps f32) (param $lr f32) (param $scale f32)
+    (local $end i32) (local $end4 i32)
+    (local $B1 v128) (local $B2 v128) (local $A1 v128) (local $A2 v128) (local $C1 v128) (local $C2 v128) (local $EPS v128) (local $LR v128) (local $SCALE v128)
+    (local $gv v128) (local $mv v128) (local $vv v128)
+    (local $gs f32) (local $ms f32) (local $vs f32)
+    (local.set $end (i32.add (local.get $p) (i32.shl (local.get $n) (i32.const 2))))
+    (local.set $end4 (i32.add (local.get $p) (i32.shl (i32.and (local.get $n) (i32.const -4)) (i32.const 2))))
+    (local.set $B1 (f32x4.splat (local.get $b1)))
+    (local.set $B2 (f32x4.splat (local.get $b2)))
+    (local.set $A1 (f32x4.splat (local.get $a1)))
+    (local.set $A2 (f32x4.splat (local.get $a2)))
+    (local.set $C1 (f32x4.splat (local.get $c1)))
+    (local.set $C2 (f32x4.splat (local.get $c2)))
+    (local.set $EPS (f32x4.splat (local.get $eps)))
+    (local.set $LR (f32x4.splat (local.get $lr)))
+    (local.set $SCALE (f32x4.splat (local.get $scale)))
+    (block $done4 (loop $loop4
+      (br_if $done4 (i32.ge_u (local.get $p) (local.get $end4)))
+      (local.set $gv (f32x4.mul (v128.load (local.get $g)) (local.get $SCALE)))
+      (local.set $mv (f32x4.add (f32x4.mul (v128.load (local.get $m)) (local.get $B1)) (f32x4.mul (local.get $gv) (local.get $A1))))
+      (local.set $vv (f32x4.add (f32x4.mul (v128.load (local.get $v)) (local.get $B2)) (f32x4.mul (f32x4.mul (local.get $gv) (local.get $gv)) (local.get $A2))))
+      (v128.store (local.get $m) (local.get $mv))
+      (v128.store (local.get $v) (local.get $vv))
+      (v128.store (local.get $p)
+        (f32x4.sub (v128.load (local.get $p))
+          (f32x4.mul
+            (f32x4.div (f32x4.div (local.get $mv) (local.get $C1)) (f32x4.add (f32x4.sqrt (f32x4.div (local.get $vv) (local.get $C2))) (local.get $EPS)))
+            (local.get $LR))))
+      (local.set $p (i32.add (local.get $p) (i32.const 16)))
+      (local.set $g (i32.add (local.get $g) (i32.const 16)))
+      (local.set $m (i32.add (local.get $m) (i32.const 16)))
+      (local.set $v (i32.add (local.get $v) (i32.const 16)))
+      (br $loop4)))
+    (block $done (loop $loop
+      (br_if $done (i32.ge_u (local.get $p) (local.get $end)))
+      (local.set $gs (f32.mul (f32.load (local.get $g)) (local.get $scale)))
+      (local.set $ms (f32.add (f32.mul (f32.load (local.get $m)) (local.get $b1)) (f32.mul (local.get $gs) (local.get $a1))))
+      (local.set $vs (f32.add (f32.mul (f32.load (local.get $v)) (local.get $b2)) (f32.mul (f32.mul (local.get $gs) (local.get $gs)) (local.get $a2))))
+      (f32.store (local.get $m) (local.get $ms))
+      (f32.store (local.get $v) (local.get $vs))
+      (f32.store (local.get $p)
+        (f32.sub (f32.load (local.get $p))
+          (f32.mul
+            (f32.div (f32.div (local.get $ms) (local.get $c1)) (f32.add (f32.sqrt (f32.div (local.get $vs) (local.get $c2))) (local.get $eps)))
+            (local.get $lr))))
+      (local.set $p (i32.add (local.get $p) (i32.const 4)))
+      (local.set $g (i32.add (local.get $g) (i32.const 4)))
+      (local.set $m (i32.add (local.get $m) (i32.const 4)))
+      (local.set $v (i32.add (local.get $v) (i32.const 4)))
+      (br $loop))))
+)
