@@ -10,10 +10,11 @@
  *   z_t = [x_t | h_{t-1} | 1]                                 [n_t, E+H+1]
  *   pre_t^j = z_t · [W_x; W_h; b][:, gate j] (+ v·W_v)        one matMul per gate j ∈ {i, f, g, o}
  *   p_t = softmax(dropout(h_t) · W_out + b_out)
- * Backward: per step dLogits_t and dh_t = dLogits_t·W_outᵀ feed BPTT; then all steps at once:
+ * Backward: per step dLogits_t = (p_t − onehot(target_t)) / tokens and dh_t = dLogits_t·W_outᵀ feed BPTT; then all steps at once:
  * d[W_x; W_h; b] = Zᵀ·dG, dW_out = Hdᵀ·dLogits, db_out = 1ᵀ·dLogits, dX = dG·W_xᵀ.
  * The wasm workarounds (per-gate weight blocks with the g gate pre-scaled, tanh through σ, row taking / padding /
- * splitting without tf.slice, embedding lookup and scatter-add in JS) live in wasm-lstm.ts.
+ * splitting without tf.slice, embedding lookup and scatter-add in JS, the output layer's gradient and the sampled words
+ * read from the probabilities in place) live in wasm-lstm.ts.
  * RNG order: dropout masks, then the coins, then the samples step by step.
  */
 import * as tf from '@tensorflow/tfjs';
@@ -21,7 +22,7 @@ import type { Rng } from '../util/rng.ts';
 import type { PackedBatch } from './decoder-batch.ts';
 import { drawPerRow } from './example-randomness.ts';
 import { END, type CaptionBatch, type DecoderConfig, type DecoderGrads, type DecoderWeights } from './model-types.ts';
-import { copyOf, embedRows, fastTanh, gateBlocks, injectedTerms, lstmGates, padRows, scatterAddRows, splitRows, takeRows } from './wasm-lstm.ts';
+import { copyOf, embedRows, fastTanh, gateBlocks, heapValues, injectedTerms, lstmGates, padRows, scatterAddRows, softmaxCrossEntropyGradient, splitRows, takeRows } from './wasm-lstm.ts';
 
 /** How a training pass feeds its inputs and whether dropout is on. */
 export interface TrainingPassOptions {
@@ -160,12 +161,12 @@ function forward(w: DecoderWeights, cfg: DecoderConfig, batch: CaptionBatch, pk:
       const own: number[] = [];
       for (let r = 0; r < nNext; r++) if (!teacher[offNext + r]) own.push(r);
       if (own.length > 0) {
-        const picked = own.length === n ? probs : tf.gather(probs, tf.tensor1d(own, 'int32'));
-        const data = picked.dataSync() as Float32Array;
-        own.forEach((r, k) => {
-          const row = data.subarray(k * cfg.vocabSize, (k + 1) * cfg.vocabSize);
+        // Read in place (wasm: a view of its memory, valid while no tensor is made; elsewhere a copy).
+        const data = heapValues(probs);
+        for (const r of own) {
+          const row = data.subarray(r * cfg.vocabSize, (r + 1) * cfg.vocabSize);
           fed[offNext + r] = mode.sampling === 'argmax' ? argmax(row) : sampleFrom(row, rngOrThrow(mode.rowRngs?.[pk.order[r]!] ?? rng));
-        });
+        }
       }
     }
   }
@@ -214,8 +215,7 @@ export function trainingPass(
       const n = pk.rowsAt[t]!;
       const off = pk.offsetAt[t]!;
       const s = fw.cache[t]!;
-      const targets = tf.tensor1d(pk.targets.subarray(off, off + n), 'int32');
-      const dl = tf.mul(tf.sub(s.probs, tf.oneHot(targets, V)), 1 / (opts.gradientTokens ?? N));
+      const dl = softmaxCrossEntropyGradient(s.probs, pk.targets.subarray(off, off + n), 1 / (opts.gradientTokens ?? N));
       dLogits[t] = dl;
       let dh: tf.Tensor = tf.matMul(dl, WoutT);
       if (fw.maskH) dh = tf.mul(dh, tf.tensor2d(fw.maskH.subarray(off * H, (off + n) * H), [n, H]));
@@ -278,14 +278,13 @@ export function zeroGrads(w: DecoderWeights): DecoderGrads {
 }
 
 function targetProbabilities(cache: StepCache[], pk: PackedBatch, V: number): Float32Array {
-  const picked = cache.map((s, t) => {
-    const n = pk.rowsAt[t]!;
+  const out = new Float32Array(pk.tokens);
+  cache.forEach((s, t) => {
     const off = pk.offsetAt[t]!;
-    const idx = new Int32Array(n);
-    for (let r = 0; r < n; r++) idx[r] = r * V + pk.targets[off + r]!;
-    return tf.gather(tf.reshape(s.probs, [-1]), tf.tensor1d(idx, 'int32'));
+    const probs = heapValues(s.probs); // read in place: no tensor is made in this loop
+    for (let r = 0; r < pk.rowsAt[t]!; r++) out[off + r] = probs[r * V + pk.targets[off + r]!]!;
   });
-  return tf.concat(picked, 0).dataSync() as Float32Array;
+  return out;
 }
 
 function meanNegLog(ps: Float32Array): number {

@@ -123,6 +123,20 @@ export function scatterAddRows(rows: Float32Array, mask: Float32Array | null, id
   return out;
 }
 
+/**
+ * The softmax cross-entropy's gradient with respect to the logits, (p − onehot(target)) · scale, as an [n, V]
+ * tensor made in JS from `probs` [n, V] (one read and one tensor instead of oneHot, cast, sub and mul kernels;
+ * the same float32 roundings: the subtraction, then the product).
+ */
+export function softmaxCrossEntropyGradient(probs: tf.Tensor, targets: Int32Array, scale: number): tf.Tensor {
+  const [n, V] = probs.shape as [number, number];
+  const out = copyOf(probs, 'softmax gradient');
+  const s = Math.fround(scale); // a float32 scalar, as tf.mul's
+  for (let r = 0; r < n; r++) out[r * V + targets[r]!]! -= 1;
+  for (let k = 0; k < out.length; k++) out[k]! *= s;
+  return tf.tensor2d(out, [n, V]);
+}
+
 /** tanh(x) = 2σ(2x) − 1: wasm's sigmoid kernel is much faster than its tanh. */
 export function fastTanh(x: tf.Tensor): tf.Tensor {
   return tf.sub(tf.mul(tf.sigmoid(tf.mul(x, 2)), 2), 1);
