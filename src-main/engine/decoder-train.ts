@@ -19,6 +19,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import type { Rng } from '../util/rng.ts';
+import { lstmKernels } from './kernels/lstm-kernels.ts';
 import type { PackedBatch } from './decoder-batch.ts';
 import { drawPerRow } from './example-randomness.ts';
 import { END, type CaptionBatch, type DecoderConfig, type DecoderGrads, type DecoderWeights } from './model-types.ts';
@@ -38,6 +39,8 @@ export interface TrainingPassOptions {
   readonly rowRngs?: readonly Rng[];
   /** Divides the summed cross-entropy in the gradients (default: this batch's token count); a shard passes its whole mini-batch's. */
   readonly gradientTokens?: number;
+  /** false: the cell's backward step as tensor ops even where the fused kernel can run (for comparing the two). */
+  readonly fusedCell?: boolean;
 }
 
 /** What one training pass gives: the loss, the token count and the gradients (owned by the caller). */
@@ -205,6 +208,8 @@ export function trainingPass(
     // (per-step products instead of one big one: slicing a big tensor per step costs a full copy on wasm).
     // Rows only grow going backwards, so the carried terms are zero-padded.
     const WoutT = tf.transpose(w.W_out);
+    // The cell's element-wise backward step as one kernel where it can run (kernels/lstm-kernels.ts), else tensor ops.
+    const fusedCell = opts.fusedCell === false ? null : lstmKernels(H);
     const WhT = tf.transpose(w.W_h);
     const dLogits: tf.Tensor[] = new Array<tf.Tensor>(pk.steps);
     const dGates: tf.Tensor[] = new Array<tf.Tensor>(pk.steps);
@@ -217,20 +222,27 @@ export function trainingPass(
       const s = fw.cache[t]!;
       const dl = softmaxCrossEntropyGradient(s.probs, pk.targets.subarray(off, off + n), 1 / (opts.gradientTokens ?? N));
       dLogits[t] = dl;
-      let dh: tf.Tensor = tf.matMul(dl, WoutT);
-      if (fw.maskH) dh = tf.mul(dh, tf.tensor2d(fw.maskH.subarray(off * H, (off + n) * H), [n, H]));
-      if (dhNext) dh = tf.add(dh, padRows(dhNext, n));
-      let dc = tf.mul(tf.mul(dh, s.o), tf.sub(1, tf.square(s.tc)));
-      if (dcNext) dc = tf.add(dc, padRows(dcNext, n));
-      const di = tf.mul(tf.mul(dc, s.g), tf.mul(s.i, tf.sub(1, s.i)));
-      const df = s.cPrev ? tf.mul(tf.mul(dc, s.cPrev), tf.mul(s.f, tf.sub(1, s.f))) : tf.zeros([n, H]);
-      const dg = tf.mul(tf.mul(dc, s.i), tf.sub(1, tf.square(s.g)));
-      const dO = tf.mul(tf.mul(dh, s.tc), tf.mul(s.o, tf.sub(1, s.o)));
-      const dg4 = tf.concat([di, df, dg, dO], 1);
+      const dhOut: tf.Tensor = tf.matMul(dl, WoutT);
+      const mask = fw.maskH ? tf.tensor2d(fw.maskH.subarray(off * H, (off + n) * H), [n, H]) : null;
+      let dg4: tf.Tensor;
+      let dcPrev: tf.Tensor | null = null;
+      if (fusedCell) ({ dg4, dcPrev } = fusedCell.backwardStep({ dhOut, mask, dhNext, dcNext, i: s.i, f: s.f, g: s.g, o: s.o, tc: s.tc, cPrev: s.cPrev, wantDc: t > 0 }));
+      else {
+        let dh = mask ? tf.mul(dhOut, mask) : dhOut;
+        if (dhNext) dh = tf.add(dh, padRows(dhNext, n));
+        let dc = tf.mul(tf.mul(dh, s.o), tf.sub(1, tf.square(s.tc)));
+        if (dcNext) dc = tf.add(dc, padRows(dcNext, n));
+        const di = tf.mul(tf.mul(dc, s.g), tf.mul(s.i, tf.sub(1, s.i)));
+        const df = s.cPrev ? tf.mul(tf.mul(dc, s.cPrev), tf.mul(s.f, tf.sub(1, s.f))) : tf.zeros([n, H]);
+        const dg = tf.mul(tf.mul(dc, s.i), tf.sub(1, tf.square(s.g)));
+        const dO = tf.mul(tf.mul(dh, s.tc), tf.mul(s.o, tf.sub(1, s.o)));
+        dg4 = tf.concat([di, df, dg, dO], 1);
+        if (t > 0) dcPrev = tf.mul(dc, s.f);
+      }
       dGates[t] = dg4;
       if (t > 0) {
         dhNext = tf.matMul(dg4, WhT);
-        dcNext = tf.mul(dc, s.f);
+        dcNext = dcPrev;
       }
       if (cfg.injection === 'every') gateSum = gateSum ? tf.add(padRows(gateSum, n), dg4) : dg4;
     }

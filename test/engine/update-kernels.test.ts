@@ -7,7 +7,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { initBackend } from '../../src-main/engine/backend.ts';
-import { assembleUpdateKernels } from '../../src-main/engine/kernels/build-kernels.ts';
+import { assembleKernels } from '../../src-main/engine/kernels/build-kernels.ts';
 import { allocateKernelMemory, updateKernels } from '../../src-main/engine/kernels/update-kernels.ts';
 import { UPDATE_KERNELS_WASM_BASE64 } from '../../src-main/engine/kernels/update-kernels.wasm.ts';
 import { Adam } from '../../src-main/engine/optimizer.ts';
@@ -37,7 +37,7 @@ function adamWithOps(p: Float32Array, g: Float32Array, m: Float32Array, v: Float
 
 describe('update kernels', () => {
   it('the committed module is update-kernels.wat assembled (npm run build:kernels)', async () => {
-    expect(Buffer.from(await assembleUpdateKernels()).toString('base64')).toBe(UPDATE_KERNELS_WASM_BASE64);
+    expect(Buffer.from(await assembleKernels('update-kernels')).toString('base64')).toBe(UPDATE_KERNELS_WASM_BASE64);
   });
 
   it('Adam equals the tensor-op formulation bit for bit, SIMD lanes and scalar tail, several steps, with a clip scale', () => {
