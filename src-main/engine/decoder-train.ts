@@ -207,10 +207,11 @@ export function trainingPass(
     // Backpropagation through time. Per step: dLogits_t = (softmax − onehot) / N and dh_t = dLogits_t·W_outᵀ
     // (per-step products instead of one big one: slicing a big tensor per step costs a full copy on wasm).
     // Rows only grow going backwards, so the carried terms are zero-padded.
-    const WoutT = tf.transpose(w.W_out);
-    // The cell's element-wise backward step as one kernel where it can run (kernels/lstm-kernels.ts), else tensor ops.
+    // The cell's element-wise backward step and the transposes as kernels where they can run (kernels/lstm-kernels.ts), else tensor ops.
     const fusedCell = opts.fusedCell === false ? null : lstmKernels(H);
-    const WhT = tf.transpose(w.W_h);
+    const transpose = (x: tf.Tensor): tf.Tensor => (fusedCell ? fusedCell.transpose(x) : tf.transpose(x));
+    const WoutT = transpose(w.W_out);
+    const WhT = transpose(w.W_h);
     const dLogits: tf.Tensor[] = new Array<tf.Tensor>(pk.steps);
     const dGates: tf.Tensor[] = new Array<tf.Tensor>(pk.steps);
     let dhNext: tf.Tensor | null = null;
@@ -249,18 +250,18 @@ export function trainingPass(
 
     // Output layer, all positions at once.
     const dLog = tf.concat(dLogits, 0); // [N, V]
-    const dW_out = tf.matMul(tf.transpose(tf.concat(fw.cache.map((s) => s.hd), 0)), dLog);
+    const dW_out = tf.matMul(transpose(tf.concat(fw.cache.map((s) => s.hd), 0)), dLog);
     const db_out = tf.reshape(tf.matMul(tf.ones([1, N]), dLog), [V]);
 
     // Gates: d[W_x; W_h; b] = Zᵀ·dG, split into its row blocks in JS (contiguous, one copy).
     const dG = tf.concat(dGates, 0); // [N, 4H]
     const z = tf.concat(fw.cache.map((s) => s.z), 0); // [N, E+H+1]
-    const [dW_x, dW_h, db] = splitRows(tf.matMul(tf.transpose(z), dG), [E, H, 1]) as [tf.Tensor, tf.Tensor, tf.Tensor];
+    const [dW_x, dW_h, db] = splitRows(tf.matMul(transpose(z), dG), [E, H, 1]) as [tf.Tensor, tf.Tensor, tf.Tensor];
     const dInjected = cfg.injection === 'every' ? gateSum! : dGates[0]!;
-    const dW_v = tf.matMul(tf.transpose(fw.feats), dInjected);
+    const dW_v = tf.matMul(transpose(fw.feats), dInjected);
 
     // Embedding: dX = dG·W_xᵀ, scatter-added into the rows of the words that were fed.
-    const dX = copyOf(tf.matMul(dG, tf.transpose(w.W_x)), 'embedding input gradient'); // [N, E]
+    const dX = copyOf(tf.matMul(dG, transpose(w.W_x)), 'embedding input gradient'); // [N, E]
     const dEmbedding = tf.tensor2d(scatterAddRows(dX, fw.maskX, fw.fed, V, E), [V, E]);
 
     return { embedding: dEmbedding, W_x: dW_x, W_h: dW_h, W_v: dW_v, b: tf.reshape(db, [4 * H]), W_out: dW_out, b_out: db_out };

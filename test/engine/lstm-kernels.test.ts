@@ -1,5 +1,5 @@
 /**
- * The fused LSTM backward step (engine/kernels/lstm-kernels): the committed bytes are the assembled .wat; a training
+ * The fused LSTM backward step and the transpose (engine/kernels/lstm-kernels): the committed bytes are the assembled .wat; a training
  * pass with it gives the same loss and the same gradient bits as with tensor ops — with dropout, scheduled sampling,
  * captions of different lengths (the carried terms cover only the first rows) — and leaks no tensor; where it cannot
  * run (a hidden size not a multiple of 4, the cpu backend) the pass takes the tensor ops.
@@ -58,6 +58,20 @@ describe('fused LSTM backward step', () => {
   it('runs on wasm for a hidden size that is a multiple of 4, not otherwise', () => {
     expect(lstmKernels(20)).not.toBeNull();
     expect(lstmKernels(18)).toBeNull();
+  });
+
+  it('transposes like tf.transpose, whatever the shape (4×4 blocks and the edges), leaking nothing', () => {
+    const k = lstmKernels(20)!;
+    const before = tf.memory().numTensors;
+    for (const [rows, cols] of [[1, 1], [3, 5], [4, 4], [8, 12], [9, 14], [13, 7], [64, 769]] as const) {
+      tf.tidy(() => {
+        const x = tf.tensor2d(Float32Array.from({ length: rows * cols }, (_, i) => i * 0.5 - 3), [rows, cols]);
+        const t = k.transpose(x);
+        expect(t.shape).toEqual([cols, rows]);
+        expect(Array.from(t.dataSync())).toEqual(Array.from(tf.transpose(x).dataSync()));
+      });
+    }
+    expect(tf.memory().numTensors).toBe(before);
   });
 
   for (const injection of ['every', 'init'] as const) {

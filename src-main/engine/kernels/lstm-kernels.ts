@@ -1,5 +1,5 @@
 /**
- * The LSTM cell's backward step fused into one WebAssembly SIMD kernel (lstm-kernels.wat) that reads and writes the
+ * The LSTM cell's backward step fused into one WebAssembly SIMD kernel, and a 4×4-block transpose, (lstm-kernels.wat) that reads and writes the
  * tensors where they are, in tfjs-backend-wasm's own memory: one call instead of ~30 element-wise tensor ops per
  * step of backpropagation through time (each op costs ~10 µs of dispatch besides its work), with the same float32
  * results bit for bit. Where it cannot run — another backend, a wasm build whose memory is not reachable or is
@@ -33,12 +33,17 @@ export interface LstmBackwardStep {
 export interface LstmKernels {
   /** dG = [di | df | dg | dO] as [n, 4H], and dc ⊙ f as [n, H] when wanted (new tensors, tracked like any op's). */
   backwardStep(x: LstmBackwardStep): { dg4: tf.Tensor; dcPrev: tf.Tensor | null };
+  /** xᵀ of a 2-D float32 tensor, as a new tensor (a plain copy of the elements: the same values as tf.transpose). */
+  transpose(x: tf.Tensor): tf.Tensor;
 }
 
-type LstmBackwardExport = (...args: number[]) => void;
+interface KernelExports {
+  lstmBackward(...args: number[]): void;
+  transpose(src: number, dst: number, rows: number, cols: number): void;
+}
 
 let compiled: WebAssembly.Module | null = null;
-const instances = new WeakMap<WebAssembly.Memory, LstmBackwardExport>();
+const instances = new WeakMap<WebAssembly.Memory, KernelExports>();
 
 /** The kernels for hidden size H on the running backend, or null where they cannot run (see the module comment). */
 export function lstmKernels(H: number): LstmKernels | null {
@@ -46,13 +51,13 @@ export function lstmKernels(H: number): LstmKernels | null {
   const backend = tf.backend() as BackendWasm;
   const memory = (backend.wasm as unknown as { asm?: { memory?: unknown } }).asm?.memory;
   if (!(memory instanceof WebAssembly.Memory) || memory.buffer instanceof SharedArrayBuffer) return null;
-  let run = instances.get(memory);
-  if (!run) {
+  let exports = instances.get(memory);
+  if (!exports) {
     compiled ??= new WebAssembly.Module(Buffer.from(LSTM_KERNELS_WASM_BASE64, 'base64'));
-    run = (new WebAssembly.Instance(compiled, { env: { memory } }).exports as { lstmBackward: LstmBackwardExport }).lstmBackward;
-    instances.set(memory, run);
+    exports = new WebAssembly.Instance(compiled, { env: { memory } }).exports as unknown as KernelExports;
+    instances.set(memory, exports);
   }
-  const kernel = run;
+  const kernel = exports;
   const engine = tf.engine();
   const output = (shape: number[]): tf.Tensor => engine.makeTensorFromTensorInfo(backend.makeOutput(shape, 'float32'));
   const at = (t: tf.Tensor | null): number => (t === null ? 0 : backend.typedArrayFromHeap(t).byteOffset);
@@ -63,8 +68,15 @@ export function lstmKernels(H: number): LstmKernels | null {
       if (h !== H || (x.dcNext?.shape[0] ?? 0) !== m || m > n) throw new Error(`lstm kernel: dh [${n}, ${h}] with carried terms of ${m} rows (H = ${H})`);
       const dg4 = output([n, 4 * H]);
       const dcPrev = x.wantDc ? output([n, H]) : null;
-      kernel(n, m, H, at(x.dhOut), at(x.mask), at(x.dhNext), at(x.dcNext), at(x.o), at(x.tc), at(x.i), at(x.f), at(x.g), at(x.cPrev), at(dg4), at(dcPrev));
+      kernel.lstmBackward(n, m, H, at(x.dhOut), at(x.mask), at(x.dhNext), at(x.dcNext), at(x.o), at(x.tc), at(x.i), at(x.f), at(x.g), at(x.cPrev), at(dg4), at(dcPrev));
       return { dg4, dcPrev };
+    },
+    transpose(x) {
+      const [rows, cols] = x.shape as [number, number];
+      if (x.rank !== 2 || x.dtype !== 'float32') throw new Error(`lstm kernel: transpose of a ${x.rank}-D ${x.dtype} tensor`);
+      const out = output([cols, rows]);
+      kernel.transpose(at(x), at(out), rows, cols);
+      return out;
     },
   };
 }
