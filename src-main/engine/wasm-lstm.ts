@@ -10,6 +10,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
+import { lstmKernels } from './kernels/lstm-kernels.ts';
 import type { DecoderWeights } from './model-types.ts';
 
 /**
@@ -64,9 +65,15 @@ export function gateBlocks(w: DecoderWeights, E: number, H: number): tf.Tensor[]
   return blocks.map((out) => tf.tensor2d(out, [K, H]));
 }
 
-/** The image term v·W_v split per gate (g scaled by 2), as tensors of the first n rows, made on demand. */
+/**
+ * The image term v·W_v split per gate (g scaled by 2), as tensors of the first n rows, made on demand. Where the
+ * transpose kernel runs it is computed as (W_vᵀ·vᵀ)ᵀ: a matMul packs its right operand first, and packing W_v
+ * [F, 4H] for a product of a few dozen rows costs twice the product itself.
+ */
 export function injectedTerms(feats: tf.Tensor, w: DecoderWeights, H: number): (gate: number, n: number) => tf.Tensor {
-  const all = tf.matMul(feats, w.W_v).dataSync() as Float32Array; // [n0, 4H]
+  const kernels = lstmKernels(H);
+  const projected = kernels ? kernels.transpose(tf.matMul(kernels.transpose(w.W_v), kernels.transpose(feats))) : tf.matMul(feats, w.W_v);
+  const all = projected.dataSync() as Float32Array; // [n0, 4H]
   const n0 = feats.shape[0]!;
   const perGate = [0, 1, 2, 3].map((j) => {
     const out = new Float32Array(n0 * H);
