@@ -1,6 +1,7 @@
 /**
  * Data-parallel training (engine/parallel): one and two workers from the same seed train the same weights (up to
- * floating-point summation order), and a two-worker run cancelled mid-epoch resumes exactly.
+ * floating-point summation order), a two-worker run cancelled mid-epoch resumes exactly, and a diverged step
+ * changes nothing in either.
  */
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -10,6 +11,11 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { initBackend } from '../../src-main/engine/backend.ts';
 import { disposeCheckpointTensors, loadCheckpoint } from '../../src-main/engine/checkpoint.ts';
 import { disposeCaptionModel } from '../../src-main/engine/caption-model.ts';
+import { disposeDecoderWeights, initDecoderWeights } from '../../src-main/engine/decoder.ts';
+import { END, type CaptionBatch, type DecoderConfig, type DecoderWeights } from '../../src-main/engine/model-types.ts';
+import { Adam } from '../../src-main/engine/optimizer.ts';
+import { optimisationStep } from '../../src-main/engine/parallel/optimisation-step.ts';
+import { TrainPool } from '../../src-main/engine/parallel/train-pool.ts';
 import { train } from '../../src-main/engine/train.ts';
 import { CancelledError } from '../../src-main/util/progress.ts';
 import { SMALL_CONFIG, syntheticData } from './train-fixtures.ts';
@@ -100,5 +106,40 @@ describe('data-parallel training', () => {
     disposeCaptionModel(resumed.model);
     expect(resumed.batchLog.map((b) => b.loss)).toEqual(full.batchLog.map((b) => b.loss));
     expect(await checkpointState(runDir)).toEqual(await checkpointState(path.join(root, 'full')));
+  });
+
+  it('a step whose loss is not finite applies nothing and says so, with 1 worker and with 2; the next step goes on', async () => {
+    const cfg: DecoderConfig = { vocabSize: 30, embedDim: 8, hiddenDim: 12, featureDim: 6, injection: 'every', dropout: 0 };
+    const adamConfig = { beta1: 0.9, beta2: 0.999, epsilon: 1e-8 };
+    const batchOf = (feature: number): CaptionBatch => {
+      const tokens = new Int32Array(4 * 5);
+      for (let b = 0; b < 4; b++) tokens.set([1, 5 + b, 6 + b, 7, END], b * 5);
+      return { features: tf.fill([4, cfg.featureDim], feature), tokens, batchSize: 4, length: 5 };
+    };
+    const values = (w: DecoderWeights): number[] => Object.values(w).flatMap((t) => Array.from(t.dataSync()));
+    const settings = { batchSeed: 1, epsilon: 1, sampling: 'argmax' as const, lr: 0.01, clipNorm: 5, where: 'batch 3 (epoch 1)' };
+    for (const workers of [1, 2]) {
+      const weights = initDecoderWeights(cfg, 8);
+      const adam = new Adam(weights, adamConfig);
+      const pool = workers > 1 ? await TrainPool.start({ workers, decoderConfig: cfg, adamConfig, weights, adam }) : null;
+      const [bad, good] = [batchOf(NaN), batchOf(0.5)];
+      try {
+        const before = values(weights);
+        await expect(optimisationStep({ weights, adam, decoderConfig: cfg, pool }, bad, settings)).rejects.toThrow(/diverged at batch 3 \(epoch 1\): loss .*, gradient norm NaN/);
+        await pool?.syncInto(weights, adam);
+        expect(values(weights), `${workers} worker(s)`).toEqual(before);
+        expect(adam.step).toBe(0);
+        const step = await optimisationStep({ weights, adam, decoderConfig: cfg, pool }, good, settings);
+        expect(Number.isFinite(step.loss) && step.gradNorm > 0).toBe(true);
+        await pool?.syncInto(weights, adam);
+        expect(adam.step).toBe(1);
+        expect(values(weights)).not.toEqual(before);
+      } finally {
+        await pool?.close();
+        tf.dispose([bad.features, good.features]);
+        adam.dispose();
+        disposeDecoderWeights(weights);
+      }
+    }
   });
 });
