@@ -1,4 +1,4 @@
-/** Feature extraction over worker threads: the same features, in the same order, as the encoder in this thread. */
+/** Feature extraction over worker threads: the same features and tags, in the same order, as the encoder in this thread. */
 import { describe, expect, it } from 'vitest';
 import { initBackend } from '../../src-main/engine/backend.ts';
 import { defaultEncoderSpec, loadEncoder } from '../../src-main/engine/encoder.ts';
@@ -33,6 +33,12 @@ describe('EncoderPool', () => {
           expect(diff / scale).toBeLessThan(1e-5);
         });
       }
+      // ImageNet tags when asked for: the same classes, probabilities up to floating-point detail.
+      const mineTagged = await encoder.encode(images, { topK: 5 });
+      const theirsTagged = await pool.encode(images, { topK: 5 });
+      expect(theirsTagged.tags.map((t) => t.map((x) => x.label))).toEqual(mineTagged.tags.map((t) => t.map((x) => x.label)));
+      theirsTagged.tags.forEach((t, k) => t.forEach((x, j) => expect(x.score).toBeCloseTo(mineTagged.tags[k]![j]!.score, 4)));
+      expect((await pool.encode(images)).tags.every((t) => t.length === 0)).toBe(true);
       // The images really differ (so order mistakes would show).
       expect(Math.abs(mine[0]![0]! - mine[1]![0]!) + Math.abs(mine[0]![1]! - mine[1]![1]!)).toBeGreaterThan(1e-4);
     } finally {
