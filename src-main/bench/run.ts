@@ -70,7 +70,7 @@ const SUITES: Record<SuiteName, Suite> = {
     needs: null, // decodes generated JPEGs when the COCO images are absent
     run: async (quick, shared) => [
       ...(await runEncoderBench({ imagesDir: path.join(shared, 'data/coco/images'), ...(quick ? { repeats: 2, decodeImages: 16 } : {}) })),
-      ...(await runParallelEncodeBench(quick ? { images: 8, repeats: 1 } : {})),
+      ...(await runParallelEncodeBench(quick ? { images: 8, captionImages: 8, repeats: 1 } : {})),
     ],
   },
   decode: { needs: null, run: (quick) => runDecodeBench(quick ? { repeats: 2 } : {}) },

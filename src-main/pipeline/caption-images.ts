@@ -5,9 +5,10 @@
  *
  * With `workers` ≥ 2 on the wasm backend, encoding and beam search run on a pool of worker threads
  * (engine/parallel/encoder-pool.ts), each with its own copy of the encoder and the model, which caption a
- * contiguous share of each chunk; this thread decodes the next chunk meanwhile. The results are the same as on one
- * thread (captions equal; scores and tags up to floating-point detail), in the same order. The threads start with
- * the first chunk and stop when the generator ends (finished, failed, cancelled or left early).
+ * contiguous share of each chunk; this thread reads the next chunk meanwhile and queues it to them, so a thread
+ * that finishes its share early goes on with the next. The results are the same as on one thread (captions equal;
+ * scores and tags up to floating-point detail), in the same order. The threads start with the first chunk and stop
+ * when the generator ends (finished, failed, cancelled or left early).
  */
 import { loadImages, type ImageLoadResult } from '../data/images.ts';
 import { currentBackend } from '../engine/backend.ts';
@@ -39,6 +40,11 @@ export interface CaptionImagesOptions {
    * bundled encoder; never more than `ceil(files / MIN_IMAGES_PER_WORKER)`, so a few files stay in this thread.
    */
   readonly workers?: number;
+  /**
+   * An open pool made with this `model` (and `encoder`'s spec) to caption on instead, whatever `workers` says; the
+   * caller closes it. For callers that caption many batches (the bench) and should not start threads for each.
+   */
+  readonly pool?: EncoderPool;
   readonly signal?: AbortSignal;
   /** Awaited between chunks (a job's pause gate); may throw to stop. */
   readonly checkpoint?: () => void | Promise<void>;
@@ -62,6 +68,10 @@ export function captionWorkers(files: number, opts: Pick<CaptionImagesOptions, '
 
 /** Captions `paths`, yielding each file's result in order as its chunk finishes. */
 export async function* captionImages(paths: readonly string[], opts: CaptionImagesOptions): AsyncGenerator<ImageCaption> {
+  if (opts.pool) {
+    yield* captionOnPool(paths, opts, opts.pool);
+    return;
+  }
   const workers = captionWorkers(paths.length, opts);
   if (workers < 2) {
     yield* captionInThread(paths, opts);
@@ -88,34 +98,47 @@ function captionInThread(paths: readonly string[], opts: CaptionImagesOptions): 
   });
 }
 
-/** The pool path: each chunk split among the workers, the next chunk's files read meanwhile. */
+/** The pool path: each chunk split among the workers, the next one read and queued to them meanwhile. */
 function captionOnPool(paths: readonly string[], opts: CaptionImagesOptions, pool: EncoderPool): AsyncGenerator<ImageCaption> {
   const chunkSize = Math.max(1, opts.chunkSize ?? 16, 2 * pool.workers);
   return captionChunks(paths, opts, chunkSize, true, (pixels) => pool.caption(pixels, { topK: opts.tags ?? 5, caption: opts.caption ?? {} }));
 }
 
+/** A chunk's files as read, and the results of those that could be read. */
+interface ChunkWork {
+  readonly loaded: readonly ImageLoadResult[];
+  readonly captions: Awaited<ReturnType<ChunkCaptioner>>;
+}
+
 /**
- * Reads `paths` chunk by chunk (with `prefetch`, the next chunk's files while this one is captioned), captions the
- * images that could be read and yields every file's result in order, reporting progress after each chunk.
+ * Reads `paths` chunk by chunk, captions the images that could be read and yields every file's result in order,
+ * reporting progress after each chunk. With `ahead`, the next chunk is read and handed to `captionChunk` while this
+ * one is yielded (so worker threads never wait between chunks; at most two chunks are held).
  */
 async function* captionChunks(
   paths: readonly string[],
   opts: CaptionImagesOptions,
   chunkSize: number,
-  prefetch: boolean,
+  ahead: boolean,
   captionChunk: ChunkCaptioner,
 ): AsyncGenerator<ImageCaption> {
   const meter = new RateMeter();
   const total = paths.length;
-  const load = (start: number): Promise<ImageLoadResult[]> => loadImages(paths.slice(start, start + chunkSize), { concurrency: opts.concurrency ?? 4 });
-  let next: Promise<ImageLoadResult[]> | null = null;
+  const launch = (start: number): Promise<ChunkWork> => {
+    const work = loadImages(paths.slice(start, start + chunkSize), { concurrency: opts.concurrency ?? 4 }).then(async (loaded) => {
+      const good = loaded.flatMap((r) => (r.ok ? [r.image.pixels] : []));
+      return { loaded, captions: good.length ? await captionChunk(good) : [] };
+    });
+    work.catch(() => {}); // awaited below, or dropped when the run stops early (cancelled, failed, left)
+    return work;
+  };
+  let next: Promise<ChunkWork> | null = null;
   for (let start = 0; start < total; start += chunkSize) {
     if (opts.signal?.aborted) throw new CancelledError();
     await opts.checkpoint?.();
-    const loaded = await (next ?? load(start));
-    next = prefetch && start + chunkSize < total ? load(start + chunkSize) : null;
-    const good = loaded.flatMap((r) => (r.ok ? [r.image.pixels] : []));
-    const captions = good.length ? await captionChunk(good) : [];
+    const current = next ?? launch(start);
+    next = ahead && start + chunkSize < total ? launch(start + chunkSize) : null;
+    const { loaded, captions } = await current;
     let g = 0;
     for (const r of loaded) {
       if (r.ok) {

@@ -79,17 +79,20 @@ afterAll(async () => {
   await cleanup();
 });
 
+/** The files of `mixed` in the order the CLI walks it: circle, cut, empty, notes, sub/…, triangle (readme.md is not an image name). */
+function walkOrder(): string[] {
+  return [good[0]!.file, bad[0]!.file, bad[2]!.file, bad[1]!.file, good[1]!.file, good[2]!.file];
+}
+
 /** Captions from `caption --json` on the good pictures, by path. */
 const captionsByPath = new Map<string, CaptionLine>();
 
 describe('caption', () => {
-  it('--json: one line per file in folder order, captions for pictures and errors for broken files; exit 0', async () => {
-    const r = await runCli(['caption', mixed, '--model', modelDir, '--json']);
+  it('--json --workers 2: one line per file in folder order, captions for pictures and errors for broken files; exit 0', async () => {
+    const r = await runCli(['caption', mixed, '--model', modelDir, '--json', '--workers', '2']);
     expect(r.code).toBe(0);
     const lines = r.stdout.trimEnd().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
-    // Sorted walk: circle, cut, empty, notes, sub/…, triangle (readme.md is not an image name).
-    const order = [good[0]!.file, bad[0]!.file, bad[2]!.file, bad[1]!.file, good[1]!.file, good[2]!.file];
-    expect(lines.map((l) => l.path)).toEqual(order);
+    expect(lines.map((l) => l.path)).toEqual(walkOrder());
     for (const { file, error } of bad) {
       expect(lines.find((l) => l.path === file)).toEqual({ path: file, error });
     }
@@ -115,6 +118,23 @@ describe('caption', () => {
       captionsByPath.set(file, line);
     }
     expect(r.stderr).not.toMatch(/^caption-studio:/m);
+  });
+
+  it('--workers 1 (all in one thread) prints what the worker threads printed', async () => {
+    const r = await runCli(['caption', mixed, '--model', modelDir, '--json', '--workers', '1']);
+    expect(r.code).toBe(0);
+    const lines = r.stdout.trimEnd().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
+    expect(lines.map((l) => l.path)).toEqual(walkOrder());
+    for (const { file, error } of bad) expect(lines.find((l) => l.path === file)).toEqual({ path: file, error });
+    expect(captionsByPath.size).toBe(good.length);
+    for (const [file, pooled] of captionsByPath) {
+      const line = lines.find((l) => l.path === file) as unknown as CaptionLine;
+      expect(line.caption).toBe(pooled.caption);
+      expect(line.score).toBeCloseTo(pooled.score, 3);
+      expect(line.alternatives.map((a) => a.caption)).toEqual(pooled.alternatives.map((a) => a.caption));
+      expect(line.tags.map((t) => t.label)).toEqual(pooled.tags.map((t) => t.label));
+      line.tags.forEach((t, j) => expect(t.score).toBeCloseTo(pooled.tags[j]!.score, 3));
+    }
   });
 
   it('--top 1 --tags 0: no alternatives and no tags, same best caption', async () => {

@@ -98,7 +98,7 @@ describe('captionImages on worker threads', () => {
     }
   });
 
-  it('stops between chunks when cancelled, and stops its threads', async () => {
+  it('stops between chunks when cancelled or left early, and stops its threads', async () => {
     const controller = new AbortController();
     const close = vi.spyOn(EncoderPool.prototype, 'close');
     const seen: ImageCaption[] = [];
@@ -111,6 +111,12 @@ describe('captionImages on worker threads', () => {
     await expect(run).rejects.toBeInstanceOf(CancelledError);
     expect(seen).toHaveLength(4); // the first chunk (2 per worker), then no more
     expect(close).toHaveBeenCalledTimes(1);
+    // A caller that stops reading early stops the threads too.
+    for await (const r of captionImages(paths, options(2))) {
+      expect(r.path).toBe(paths[0]);
+      break;
+    }
+    expect(close).toHaveBeenCalledTimes(2);
     close.mockRestore();
   });
 

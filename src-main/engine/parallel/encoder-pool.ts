@@ -93,6 +93,11 @@ export class EncoderPool implements FeatureEncoder {
     return this.threads;
   }
 
+  /** Starts the threads now (they otherwise start with the first request); resolves once all are ready. */
+  async ready(): Promise<void> {
+    await this.start();
+  }
+
   /** Features (and `topK` tags per image; default none) of each image, in order. */
   async encode(pixels: readonly Uint8Array[], opts: Pick<EncodeOptions, 'topK'> = {}): Promise<{ features: Float32Array[]; tags: ImageTag[][] }> {
     const shares = await this.spread(pixels, (share) => ({ type: 'encode', pixels: share, topK: opts.topK ?? 0 }), (m) =>
