@@ -3,12 +3,13 @@
  * (engine/captioner). Works in chunks so memory stays bounded, yields one result per file in input order, and a
  * file that cannot be read becomes an error result while the rest go on. Shared by the CLI and the app's jobs.
  *
- * With `workers` ≥ 2 on the wasm backend, encoding and beam search run on a pool of worker threads
- * (engine/parallel/encoder-pool.ts), each with its own copy of the encoder and the model, which caption a
- * contiguous share of each chunk; this thread reads the next chunk meanwhile and queues it to them, so a thread
- * that finishes its share early goes on with the next. The results are the same as on one thread (captions equal;
- * scores and tags up to floating-point detail), in the same order. The threads start with the first chunk and stop
- * when the generator ends (finished, failed, cancelled or left early).
+ * With `workers` ≥ 2 on the wasm backend (and more than two chunks of files), encoding and beam search run on a
+ * pool of worker threads (engine/parallel/encoder-pool.ts), each with its own copy of the encoder and the model,
+ * which caption a contiguous share of each chunk; this thread reads the next chunk meanwhile and queues it to them,
+ * so a thread that finishes its share early goes on with the next. While the threads start (each loads its encoder
+ * and model, about a second) the chunks are captioned in this thread. The results are the same either way
+ * (captions equal; scores and tags up to floating-point detail), in the same order. The threads stop when the
+ * generator ends (finished, failed, cancelled or left early).
  */
 import { loadImages, type ImageLoadResult } from '../data/images.ts';
 import { currentBackend } from '../engine/backend.ts';
@@ -17,6 +18,7 @@ import type { CaptionModel } from '../engine/caption-model.ts';
 import type { ImageEncoder, ImageTag } from '../engine/encoder.ts';
 import { encoderSpecFor } from '../engine/encoder-registry.ts';
 import { EncoderPool } from '../engine/parallel/encoder-pool.ts';
+import type { WorkerCaption, WorkerCaptionOptions } from '../engine/parallel/encoder-worker.ts';
 import { CancelledError, RateMeter, type ProgressListener } from '../util/progress.ts';
 
 /** The captions of one file, or why it failed. */
@@ -37,12 +39,12 @@ export interface CaptionImagesOptions {
   readonly concurrency?: number;
   /**
    * Worker threads that encode and caption (default 1: all in this thread). Used on the wasm backend with a
-   * bundled encoder; never more than `ceil(files / MIN_IMAGES_PER_WORKER)`, so a few files stay in this thread.
+   * bundled encoder, for more than two chunks of files (fewer are done before the threads would be ready).
    */
   readonly workers?: number;
   /**
-   * An open pool made with this `model` (and `encoder`'s spec) to caption on instead, whatever `workers` says; the
-   * caller closes it. For callers that caption many batches (the bench) and should not start threads for each.
+   * An open pool made with this `model` (and `encoder`'s spec) to caption every chunk on, whatever `workers` says;
+   * the caller closes it. For callers that caption many batches (the bench) and should not start threads for each.
    */
   readonly pool?: EncoderPool;
   readonly signal?: AbortSignal;
@@ -51,13 +53,15 @@ export interface CaptionImagesOptions {
   readonly onProgress?: ProgressListener;
 }
 
-/** Fewest files per worker thread worth starting it for (a thread loads its own encoder and model first). */
-export const MIN_IMAGES_PER_WORKER = 4;
+/** Images per chunk with `workers` threads: the asked chunk size, and at least 2 per thread. */
+function poolChunkSize(opts: Pick<CaptionImagesOptions, 'chunkSize'>, workers: number): number {
+  return Math.max(1, opts.chunkSize ?? 16, 2 * workers);
+}
 
-/** How many worker threads `captionImages` uses for `files` files (1: none, all in this thread). */
-export function captionWorkers(files: number, opts: Pick<CaptionImagesOptions, 'workers' | 'encoder'>): number {
-  const wanted = Math.min(Math.floor(opts.workers ?? 1), Math.ceil(files / MIN_IMAGES_PER_WORKER));
-  if (wanted < 2 || currentBackend()?.tfjsBackend !== 'wasm') return 1;
+/** How many worker threads `captionImages` starts for `files` files (1: none, all in this thread). */
+export function captionWorkers(files: number, opts: Pick<CaptionImagesOptions, 'workers' | 'encoder' | 'chunkSize'>): number {
+  const wanted = Math.floor(opts.workers ?? 1);
+  if (wanted < 2 || files <= 2 * poolChunkSize(opts, wanted) || currentBackend()?.tfjsBackend !== 'wasm') return 1;
   try {
     encoderSpecFor(opts.encoder.id);
   } catch {
@@ -69,45 +73,56 @@ export function captionWorkers(files: number, opts: Pick<CaptionImagesOptions, '
 /** Captions `paths`, yielding each file's result in order as its chunk finishes. */
 export async function* captionImages(paths: readonly string[], opts: CaptionImagesOptions): AsyncGenerator<ImageCaption> {
   if (opts.pool) {
-    yield* captionOnPool(paths, opts, opts.pool);
+    const pool = opts.pool;
+    yield* captionChunks(paths, opts, poolChunkSize(opts, pool.workers), true, (pixels) => pool.caption(pixels, poolOptions(opts)));
     return;
   }
   const workers = captionWorkers(paths.length, opts);
+  const inThread = inThreadCaptioner(opts);
   if (workers < 2) {
-    yield* captionInThread(paths, opts);
+    yield* captionChunks(paths, opts, Math.max(1, opts.chunkSize ?? 16), false, inThread);
     return;
   }
+  // The threads load their encoder and model (about a second); meanwhile the chunks are captioned here.
   const pool = new EncoderPool(encoderSpecFor(opts.encoder.id), workers, opts.encoder.id, opts.encoder.featureDim, opts.model);
+  let ready = false;
+  pool.ready().then(
+    () => (ready = true),
+    () => {}, // threads that cannot start leave the work to this thread
+  );
   try {
-    yield* captionOnPool(paths, opts, pool);
+    yield* captionChunks(paths, opts, poolChunkSize(opts, workers), true, (pixels) => (ready ? pool.caption(pixels, poolOptions(opts)) : inThread(pixels)));
   } finally {
     await pool.close();
   }
 }
 
-/** The tags and captions of each decoded image of a chunk, in order. */
-type ChunkCaptioner = (pixels: readonly Uint8Array[]) => Promise<readonly { readonly tags: readonly ImageTag[]; readonly result: CaptionResult }[]>;
-
-/** The one-thread path: encode and beam-search each chunk in this thread. */
-function captionInThread(paths: readonly string[], opts: CaptionImagesOptions): AsyncGenerator<ImageCaption> {
-  const topK = opts.tags ?? 5;
-  return captionChunks(paths, opts, Math.max(1, opts.chunkSize ?? 16), false, async (pixels) => {
-    const encoded = await opts.encoder.encode(pixels, { topK });
-    const captions = await captionFeaturesAsync(opts.model, encoded.features, { ...opts.caption, encoderId: opts.encoder.id });
-    return captions.map((result, k) => ({ tags: encoded.tags[k] ?? [], result }));
-  });
+function poolOptions(opts: CaptionImagesOptions): WorkerCaptionOptions {
+  return { topK: opts.tags ?? 5, caption: opts.caption ?? {} };
 }
 
-/** The pool path: each chunk split among the workers, the next one read and queued to them meanwhile. */
-function captionOnPool(paths: readonly string[], opts: CaptionImagesOptions, pool: EncoderPool): AsyncGenerator<ImageCaption> {
-  const chunkSize = Math.max(1, opts.chunkSize ?? 16, 2 * pool.workers);
-  return captionChunks(paths, opts, chunkSize, true, (pixels) => pool.caption(pixels, { topK: opts.tags ?? 5, caption: opts.caption ?? {} }));
+/** The tags and captions of each decoded image of a chunk, in order. */
+type ChunkCaptioner = (pixels: readonly Uint8Array[]) => Promise<readonly WorkerCaption[]>;
+
+/** Encodes and beam-searches chunks in this thread, one chunk at a time. */
+function inThreadCaptioner(opts: CaptionImagesOptions): ChunkCaptioner {
+  const topK = opts.tags ?? 5;
+  let previous: Promise<unknown> = Promise.resolve();
+  return (pixels) => {
+    const work = previous.then(async () => {
+      const encoded = await opts.encoder.encode(pixels, { topK });
+      const captions = await captionFeaturesAsync(opts.model, encoded.features, { ...opts.caption, encoderId: opts.encoder.id });
+      return captions.map((result, k) => ({ tags: encoded.tags[k] ?? [], result }));
+    });
+    previous = work.catch(() => {});
+    return work;
+  };
 }
 
 /** A chunk's files as read, and the results of those that could be read. */
 interface ChunkWork {
   readonly loaded: readonly ImageLoadResult[];
-  readonly captions: Awaited<ReturnType<ChunkCaptioner>>;
+  readonly captions: readonly WorkerCaption[];
 }
 
 /**

@@ -79,20 +79,17 @@ afterAll(async () => {
   await cleanup();
 });
 
-/** The files of `mixed` in the order the CLI walks it: circle, cut, empty, notes, sub/…, triangle (readme.md is not an image name). */
-function walkOrder(): string[] {
-  return [good[0]!.file, bad[0]!.file, bad[2]!.file, bad[1]!.file, good[1]!.file, good[2]!.file];
-}
-
 /** Captions from `caption --json` on the good pictures, by path. */
 const captionsByPath = new Map<string, CaptionLine>();
 
 describe('caption', () => {
-  it('--json --workers 2: one line per file in folder order, captions for pictures and errors for broken files; exit 0', async () => {
-    const r = await runCli(['caption', mixed, '--model', modelDir, '--json', '--workers', '2']);
+  it('--json: one line per file in folder order, captions for pictures and errors for broken files; exit 0', async () => {
+    const r = await runCli(['caption', mixed, '--model', modelDir, '--json']);
     expect(r.code).toBe(0);
     const lines = r.stdout.trimEnd().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
-    expect(lines.map((l) => l.path)).toEqual(walkOrder());
+    // Sorted walk: circle, cut, empty, notes, sub/…, triangle (readme.md is not an image name).
+    const order = [good[0]!.file, bad[0]!.file, bad[2]!.file, bad[1]!.file, good[1]!.file, good[2]!.file];
+    expect(lines.map((l) => l.path)).toEqual(order);
     for (const { file, error } of bad) {
       expect(lines.find((l) => l.path === file)).toEqual({ path: file, error });
     }
@@ -120,21 +117,46 @@ describe('caption', () => {
     expect(r.stderr).not.toMatch(/^caption-studio:/m);
   });
 
-  it('--workers 1 (all in one thread) prints what the worker threads printed', async () => {
-    const r = await runCli(['caption', mixed, '--model', modelDir, '--json', '--workers', '1']);
-    expect(r.code).toBe(0);
-    const lines = r.stdout.trimEnd().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
-    expect(lines.map((l) => l.path)).toEqual(walkOrder());
-    for (const { file, error } of bad) expect(lines.find((l) => l.path === file)).toEqual({ path: file, error });
-    expect(captionsByPath.size).toBe(good.length);
-    for (const [file, pooled] of captionsByPath) {
-      const line = lines.find((l) => l.path === file) as unknown as CaptionLine;
-      expect(line.caption).toBe(pooled.caption);
-      expect(line.score).toBeCloseTo(pooled.score, 3);
-      expect(line.alternatives.map((a) => a.caption)).toEqual(pooled.alternatives.map((a) => a.caption));
-      expect(line.tags.map((t) => t.label)).toEqual(pooled.tags.map((t) => t.label));
-      line.tags.forEach((t, j) => expect(t.score).toBeCloseTo(pooled.tags[j]!.score, 3));
+  it('--workers 2 (more than two chunks of files: worker threads) prints what --workers 1 prints, and exits', async () => {
+    const many = path.join(root, 'many');
+    await mkdir(many, { recursive: true });
+    const files: string[] = [];
+    for (const [i, colour] of (['red', 'green', 'blue', 'yellow'] as const).entries()) {
+      for (const [j, kind] of (['circle', 'square', 'triangle'] as const).entries()) {
+        for (const background of ['white', 'black'] as const) {
+          for (const variant of [1, 2]) {
+            const file = path.join(many, `${i}${j}-${background}-${variant}.jpg`);
+            await writeFile(file, await shapeJpeg(kind, colour, background, variant));
+            files.push(file);
+          }
+        }
+      }
     }
+    const broken = path.join(many, 'broken.jpg');
+    await writeFile(broken, 'not a picture\n');
+    expect(files.length + 1).toBeGreaterThan(32); // the CLI's chunks hold 16
+    const parse = (stdout: string): Record<string, unknown>[] => stdout.trimEnd().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
+    const one = await runCli(['caption', many, '--model', modelDir, '--json', '--workers', '1']);
+    const two = await runCli(['caption', many, '--model', modelDir, '--json', '--workers', '2']);
+    expect(one.code).toBe(0);
+    expect(two.code).toBe(0); // …and the process ended: no thread left running
+    const [a, b] = [parse(one.stdout), parse(two.stdout)];
+    expect(b.map((l) => l.path)).toEqual(a.map((l) => l.path));
+    expect([...b.map((l) => l.path)].sort()).toEqual([...files, broken].sort());
+    expect(new Set(b.map((l) => l.caption)).size).toBeGreaterThan(2);
+    b.forEach((line, k) => {
+      if (line.path === broken) {
+        expect(line).toEqual({ path: broken, error: 'not an image (file content is text)' });
+        expect(a[k]).toEqual(line);
+        return;
+      }
+      const [x, y] = [line as unknown as CaptionLine, a[k] as unknown as CaptionLine];
+      expect(x.caption).toBe(y.caption);
+      expect(x.score).toBeCloseTo(y.score, 3);
+      expect(x.alternatives.map((c) => c.caption)).toEqual(y.alternatives.map((c) => c.caption));
+      expect(x.tags.map((t) => t.label)).toEqual(y.tags.map((t) => t.label));
+      x.tags.forEach((t, j) => expect(t.score).toBeCloseTo(y.tags[j]!.score, 3));
+    });
   });
 
   it('--top 1 --tags 0: no alternatives and no tags, same best caption', async () => {

@@ -1,6 +1,6 @@
 /**
- * The app's caption job on worker threads: started inside the inference worker, the pool captions a folder (a
- * broken file among the pictures) into the same items, in the same order, as the job on one thread, with the
+ * The app's caption job on worker threads: started inside the inference worker, the pool captions 40 files (a
+ * broken file among the pictures; the first chunks are done on the job's thread while the pool starts) into the same items, in the same order, as the job on one thread, with the
  * shipped model; the threads stop with the job, so the idle inference worker is still stopped on time.
  */
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
@@ -20,7 +20,7 @@ beforeAll(async () => {
   root = await mkdtemp(path.join(os.tmpdir(), 'cs-caption-job-workers-'));
   const rng = new Rng(3);
   paths = [];
-  for (const [i, c] of allSceneContents().slice(20, 29).entries()) {
+  for (const [i, c] of allSceneContents().slice(20, 59).entries()) {
     const file = path.join(root, `scene-${i}.png`);
     await writeFile(file, await renderShapes(sceneShapes(placeScene(c, rng, 240)), { size: 240, format: 'png' }));
     paths.push(file);
@@ -28,6 +28,7 @@ beforeAll(async () => {
   const broken = path.join(root, 'broken.jpg');
   await writeFile(broken, 'not a picture\n');
   paths.splice(3, 0, broken);
+  expect(paths.length).toBeGreaterThan(16); // more than two of the job's chunks of 8: threads are started
 });
 
 afterAll(async () => {

@@ -66,36 +66,51 @@ async function collect(list: readonly string[], opts: CaptionImagesOptions): Pro
   return out;
 }
 
+/** Expects `got` to be `want` (the one-thread results): same files in order, same captions, numbers up to float detail. */
+function expectSameResults(got: readonly ImageCaption[], want: readonly ImageCaption[]): void {
+  expect(got.map((r) => r.path)).toEqual(paths);
+  expect(got[BROKEN]).toEqual(want[BROKEN]);
+  expect(got[BROKEN]!.ok).toBe(false);
+  expect(got.filter((r) => r.ok)).toHaveLength(paths.length - 1);
+  for (const [k, a] of got.entries()) {
+    const b = want[k]!;
+    if (!a.ok || !b.ok) continue;
+    expect(a.caption).toBe(b.caption);
+    expect(a.words).toEqual(b.words);
+    expect(a.score).toBeCloseTo(b.score, 4);
+    expect(a.logProb).toBeCloseTo(b.logProb, 3);
+    expect(a.alternatives.map((x) => x.caption)).toEqual(b.alternatives.map((x) => x.caption));
+    a.alternatives.forEach((x, j) => expect(x.score).toBeCloseTo(b.alternatives[j]!.score, 4));
+    expect(a.tags.length).toBeGreaterThan(0);
+    expect(a.tags.map((t) => t.label)).toEqual(b.tags.map((t) => t.label));
+    a.tags.forEach((t, j) => expect(t.score).toBeCloseTo(b.tags[j]!.score, 4));
+  }
+}
+
 describe('captionImages on worker threads', () => {
   it('gives the one-thread results, in input order, a broken file included', async () => {
-    expect(captionWorkers(paths.length, options(2))).toBe(2);
-    const close = vi.spyOn(EncoderPool.prototype, 'close');
     const one = await collect(paths, options(1));
-    expect(close).not.toHaveBeenCalled();
-    const pooled = await collect(paths, options(2));
-    expect(close).toHaveBeenCalledTimes(1);
-    close.mockRestore();
-
-    expect(pooled.map((r) => r.path)).toEqual(paths);
     expect(one.map((r) => r.path)).toEqual(paths);
-    expect(pooled[BROKEN]).toEqual(one[BROKEN]);
-    expect(pooled[BROKEN]!.ok).toBe(false);
-    expect(pooled.filter((r) => r.ok)).toHaveLength(paths.length - 1);
     // The pictures differ, so an order mistake would show.
     expect(new Set(one.flatMap((r) => (r.ok ? [r.caption] : []))).size).toBeGreaterThan(1);
-    for (const [k, a] of pooled.entries()) {
-      const b = one[k]!;
-      if (!a.ok || !b.ok) continue;
-      expect(a.caption).toBe(b.caption);
-      expect(a.words).toEqual(b.words);
-      expect(a.score).toBeCloseTo(b.score, 4);
-      expect(a.logProb).toBeCloseTo(b.logProb, 3);
-      expect(a.alternatives.map((x) => x.caption)).toEqual(b.alternatives.map((x) => x.caption));
-      a.alternatives.forEach((x, j) => expect(x.score).toBeCloseTo(b.alternatives[j]!.score, 4));
-      expect(a.tags.length).toBeGreaterThan(0);
-      expect(a.tags.map((t) => t.label)).toEqual(b.tags.map((t) => t.label));
-      a.tags.forEach((t, j) => expect(t.score).toBeCloseTo(b.tags[j]!.score, 4));
+
+    // Every chunk on threads that are ready from the start…
+    const pool = new EncoderPool(encoderSpecFor(model.encoderId), 2, encoder.id, encoder.featureDim, model);
+    const caption = vi.spyOn(EncoderPool.prototype, 'caption');
+    try {
+      await pool.ready();
+      expectSameResults(await collect(paths, { ...options(2), pool }), one);
+      expect(caption).toHaveBeenCalledTimes(3); // 10 files in chunks of 4, each split between the two threads
+    } finally {
+      caption.mockRestore();
+      await pool.close();
     }
+    // …and on threads captionImages starts itself (the first chunks are done here while they load), stopped at the end.
+    expect(captionWorkers(paths.length, options(2))).toBe(2);
+    const close = vi.spyOn(EncoderPool.prototype, 'close');
+    expectSameResults(await collect(paths, options(2)), one);
+    expect(close).toHaveBeenCalledTimes(1);
+    close.mockRestore();
   });
 
   it('stops between chunks when cancelled or left early, and stops its threads', async () => {
@@ -120,9 +135,12 @@ describe('captionImages on worker threads', () => {
     close.mockRestore();
   });
 
-  it('keeps a few files, another backend or an uninstalled encoder in this thread', () => {
-    expect(captionWorkers(7, { workers: 4, encoder })).toBe(2);
-    expect(captionWorkers(4, { workers: 4, encoder })).toBe(1);
+  it('keeps two chunks of files or fewer, one worker or an uninstalled encoder in this thread', () => {
+    expect(captionWorkers(33, { workers: 2, encoder })).toBe(2); // chunks of 16
+    expect(captionWorkers(32, { workers: 2, encoder })).toBe(1);
+    expect(captionWorkers(65, { workers: 16, encoder })).toBe(16); // chunks of 32: 2 images per thread
+    expect(captionWorkers(64, { workers: 16, encoder })).toBe(1);
+    expect(captionWorkers(9, { workers: 2, encoder, chunkSize: 4 })).toBe(2);
     expect(captionWorkers(100, { workers: 1, encoder })).toBe(1);
     expect(captionWorkers(100, { workers: 4, encoder: { ...encoder, id: 'toy-encoder' } })).toBe(1);
   });

@@ -58,6 +58,10 @@ class EncoderThread {
 
 export class EncoderPool implements FeatureEncoder {
   private threads: Promise<EncoderThread[]> | null = null;
+  /** Every worker started, ready or not (so `close` need not wait for them to load). */
+  private spawned: Worker[] = [];
+  /** Counts starts and closes: a start that a close overtook spawns nothing. */
+  private generation = 0;
 
   /**
    * `id` and `featureDim` are the in-process encoder's (the workers load the same spec and must agree). With
@@ -74,9 +78,13 @@ export class EncoderPool implements FeatureEncoder {
   }
 
   private start(): Promise<EncoderThread[]> {
-    this.threads ??= (async () => {
+    if (this.threads) return this.threads;
+    const generation = ++this.generation;
+    const started = (async () => {
       const init: EncoderWorkerInit = { spec: this.spec, ...(this.captionModel ? { model: await transferableModel(this.captionModel) } : {}) };
+      if (generation !== this.generation) throw new Error('encoder pool: closed while starting');
       const threads = Array.from({ length: this.workers }, () => new EncoderThread(new Worker(encoderWorkerUrl(), { workerData: init })));
+      this.spawned.push(...threads.map((t) => t.worker));
       try {
         for (const t of threads) {
           const ready = await t.next();
@@ -90,7 +98,8 @@ export class EncoderPool implements FeatureEncoder {
         throw err;
       }
     })();
-    return this.threads;
+    this.threads = started;
+    return started;
   }
 
   /** Starts the threads now (they otherwise start with the first request); resolves once all are ready. */
@@ -135,8 +144,9 @@ export class EncoderPool implements FeatureEncoder {
 
   /** Stops the threads (if they were started). */
   async close(): Promise<void> {
-    const threads = this.threads;
+    const spawned = this.spawned.splice(0);
     this.threads = null;
-    if (threads) await Promise.all((await threads.catch(() => [])).map((t) => t.worker.terminate()));
+    this.generation++;
+    await Promise.all(spawned.map((w) => w.terminate()));
   }
 }
