@@ -6,7 +6,9 @@
  * - `caption_workers`: images/s of captioning files as `caption`/`export` do it (pipeline/caption-images.ts: read +
  *   decode generated 640×480 JPEGs, encode with 5 ImageNet tags, beam 3 with the 3 best captions) with the shipped
  *   model (models/default) and its encoder; the pool's start (each thread loading the encoder and the model) is
- *   timed apart (`start_s`), the images/s are of warm threads.
+ *   timed apart (`start_s`), the images/s are of warm threads. `cpu_ms_per_image` is the process's CPU time (all
+ *   threads) per image, and the ratio line's `ratio_if_cores_idle` N × that on 1 thread over that on N: the ratio
+ *   with N idle cores, which other programs' load hardly moves (as the train suite's).
  */
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { availableParallelism, tmpdir } from 'node:os';
@@ -93,19 +95,24 @@ async function captionBench(backend: string, workers: number, count: number, rep
     const run = async (list: readonly string[], opts: CaptionImagesOptions): Promise<void> => {
       for await (const r of captionImages(list, opts)) if (!r.ok) throw new Error(`caption bench: ${r.path}: ${r.error}`);
     };
-    const time = async (opts: CaptionImagesOptions): Promise<number> => {
+    /** Images/s (median wall clock) and the process's CPU ms per image (median), threads included. */
+    const time = async (opts: CaptionImagesOptions): Promise<{ rate: number; cpuMsPerImage: number }> => {
       await run(files.slice(0, Math.min(count, 2 * workers)), opts); // warm-up
       const ms: number[] = [];
+      const cpu: number[] = [];
       for (let r = 0; r < repeats; r++) {
         const t0 = performance.now();
+        const c0 = process.cpuUsage();
         await run(files, opts);
         ms.push(performance.now() - t0);
+        const c = process.cpuUsage(c0);
+        cpu.push((c.user + c.system) / 1000);
       }
-      return (count / median(ms)) * 1000;
+      return { rate: (count / median(ms)) * 1000, cpuMsPerImage: median(cpu) / count };
     };
     const line = { bench: 'caption_workers', backend, model: 'models/default', encoder: encoder.id, image: 'generated 640×480 JPEG', beam: 3, tags: 5, images: count };
     const one = await time({ ...base, workers: 1 });
-    lines.push({ ...line, workers: 1, images_per_s: round(one, 2) });
+    lines.push({ ...line, workers: 1, images_per_s: round(one.rate, 2), cpu_ms_per_image: round(one.cpuMsPerImage) });
     if (workers >= 2) {
       const pool = new EncoderPool(encoderSpecFor(model.encoderId), workers, encoder.id, encoder.featureDim, model);
       try {
@@ -113,8 +120,16 @@ async function captionBench(backend: string, workers: number, count: number, rep
         await pool.ready();
         const startS = (performance.now() - t0) / 1000;
         const many = await time({ ...base, pool });
-        lines.push({ ...line, workers, images_per_s: round(many, 2), start_s: round(startS, 2) });
-        lines.push({ bench: 'caption_workers_ratio', backend, workers, cores: availableParallelism(), ratio: round(many / one, 2) });
+        lines.push({ ...line, workers, images_per_s: round(many.rate, 2), cpu_ms_per_image: round(many.cpuMsPerImage), start_s: round(startS, 2) });
+        lines.push({
+          bench: 'caption_workers_ratio',
+          backend,
+          workers,
+          cores: availableParallelism(),
+          ratio: round(many.rate / one.rate, 2),
+          // As train_workers_ratio's: N × (CPU per image on 1 thread) / (CPU per image on N), which others' load hardly moves.
+          ratio_if_cores_idle: round((workers * one.cpuMsPerImage) / many.cpuMsPerImage, 2),
+        });
       } finally {
         await pool.close();
       }
