@@ -114,7 +114,7 @@ async function captionBench(backend: string, workers: number, count: number, rep
     const one = await time({ ...base, workers: 1 });
     lines.push({ ...line, workers: 1, images_per_s: round(one.rate, 2), cpu_ms_per_image: round(one.cpuMsPerImage) });
     if (workers >= 2) {
-      const pool = new EncoderPool(encoderSpecFor(model.encoderId), workers, encoder.id, encoder.featureDim, model);
+      const pool = new EncoderPool(encoderSpecFor(model.encoderId), workers, encoder.id, encoder.featureDim, { captionModel: model });
       try {
         const t0 = performance.now();
         await pool.ready();

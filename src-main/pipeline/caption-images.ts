@@ -53,6 +53,9 @@ export interface CaptionImagesOptions {
   readonly onProgress?: ProgressListener;
 }
 
+/** How long a paused run keeps its threads. */
+const POOL_IDLE_MS = 30_000;
+
 /** Images per chunk with `workers` threads: the asked chunk size, and at least 2 per thread. */
 function poolChunkSize(opts: Pick<CaptionImagesOptions, 'chunkSize'>, workers: number): number {
   return Math.max(1, opts.chunkSize ?? 16, 2 * workers);
@@ -84,7 +87,10 @@ export async function* captionImages(paths: readonly string[], opts: CaptionImag
     return;
   }
   // The threads load their encoder and model (about a second); meanwhile the chunks are captioned here.
-  const pool = new EncoderPool(encoderSpecFor(opts.encoder.id), workers, opts.encoder.id, opts.encoder.featureDim, opts.model);
+  const pool = new EncoderPool(encoderSpecFor(opts.encoder.id), workers, opts.encoder.id, opts.encoder.featureDim, {
+    captionModel: opts.model,
+    idleMs: POOL_IDLE_MS, // a run paused for long gives its threads back (they start again on resume)
+  });
   let ready = false;
   pool.ready().then(
     () => (ready = true),

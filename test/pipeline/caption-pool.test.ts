@@ -95,7 +95,7 @@ describe('captionImages on worker threads', () => {
     expect(new Set(one.flatMap((r) => (r.ok ? [r.caption] : []))).size).toBeGreaterThan(1);
 
     // Every chunk on threads that are ready from the start…
-    const pool = new EncoderPool(encoderSpecFor(model.encoderId), 2, encoder.id, encoder.featureDim, model);
+    const pool = new EncoderPool(encoderSpecFor(model.encoderId), 2, encoder.id, encoder.featureDim, { captionModel: model });
     const caption = vi.spyOn(EncoderPool.prototype, 'caption');
     try {
       await pool.ready();

@@ -3,7 +3,7 @@
  * into one contiguous share per worker thread (encoder-worker.ts: own wasm backend, own encoder) and puts the
  * features (and ImageNet tags, when asked for) back in order; given a caption model, `caption` does the same for
  * encode + beam search (each worker holds a copy of the model). The threads start on the first request, so a run
- * whose features are all cached pays nothing. Each image's results do not depend on which worker computed them
+ * whose features are all cached pays nothing, and (with `idleMs`) stop after that long without one. Each image's results do not depend on which worker computed them
  * beyond floating-point detail.
  */
 import { Worker } from 'node:worker_threads';
@@ -56,25 +56,36 @@ class EncoderThread {
   }
 }
 
+export interface EncoderPoolOptions {
+  /** Each worker gets a copy of this model (read when the threads start), and `caption` works. */
+  readonly captionModel?: CaptionModel;
+  /** Stop the threads after this long without a request (the next request starts them again). Default: never. */
+  readonly idleMs?: number;
+}
+
 export class EncoderPool implements FeatureEncoder {
+  private readonly captionModel: CaptionModel | undefined;
+  private readonly idleMs: number | undefined;
+  /** Requests under way, and the timer that stops idle threads. */
+  private busy = 0;
+  private idleTimer: NodeJS.Timeout | undefined;
   private threads: Promise<EncoderThread[]> | null = null;
   /** Every worker started, ready or not (so `close` need not wait for them to load). */
   private spawned: Worker[] = [];
   /** Counts starts and closes: a start that a close overtook spawns nothing. */
   private generation = 0;
 
-  /**
-   * `id` and `featureDim` are the in-process encoder's (the workers load the same spec and must agree). With
-   * `captionModel`, each worker gets a copy of it (read when the threads start) and `caption` works.
-   */
+  /** `id` and `featureDim` are the in-process encoder's (the workers load the same spec and must agree). */
   constructor(
     private readonly spec: EncoderSpec,
     readonly workers: number,
     readonly id: string,
     readonly featureDim: number,
-    private readonly captionModel?: CaptionModel,
+    options: EncoderPoolOptions = {},
   ) {
     if (!(Number.isInteger(workers) && workers >= 2)) throw new Error(`encoder pool: needs at least 2 workers, got ${workers}`);
+    this.captionModel = options.captionModel;
+    this.idleMs = options.idleMs;
   }
 
   private start(): Promise<EncoderThread[]> {
@@ -104,7 +115,7 @@ export class EncoderPool implements FeatureEncoder {
 
   /** Starts the threads now (they otherwise start with the first request); resolves once all are ready. */
   async ready(): Promise<void> {
-    await this.start();
+    await this.whileBusy(() => this.start());
   }
 
   /** Features (and `topK` tags per image; default none) of each image, in order. */
@@ -127,6 +138,14 @@ export class EncoderPool implements FeatureEncoder {
     request: (share: readonly Uint8Array[]) => ToEncoderWorker,
     answer: (m: FromEncoderWorker) => T[] | null,
   ): Promise<T[]> {
+    return this.whileBusy(() => this.spreadOnThreads(pixels, request, answer));
+  }
+
+  private async spreadOnThreads<T>(
+    pixels: readonly Uint8Array[],
+    request: (share: readonly Uint8Array[]) => ToEncoderWorker,
+    answer: (m: FromEncoderWorker) => T[] | null,
+  ): Promise<T[]> {
     const threads = await this.start();
     const shares = threads.map((t, w) => {
       const { lo, hi } = evenRange(pixels.length, w, threads.length);
@@ -142,8 +161,23 @@ export class EncoderPool implements FeatureEncoder {
     return (await Promise.all(shares)).flat();
   }
 
-  /** Stops the threads (if they were started). */
+  /** Runs `work` as a request: no idle stop meanwhile; the idle timer (with `idleMs`) restarts when the last ends. */
+  private async whileBusy<T>(work: () => Promise<T>): Promise<T> {
+    this.busy++;
+    clearTimeout(this.idleTimer);
+    try {
+      return await work();
+    } finally {
+      if (--this.busy === 0 && this.idleMs !== undefined) {
+        this.idleTimer = setTimeout(() => void this.close(), this.idleMs);
+        this.idleTimer.unref();
+      }
+    }
+  }
+
+  /** Stops the threads (if they were started); a later request starts them again. */
   async close(): Promise<void> {
+    clearTimeout(this.idleTimer);
     const spawned = this.spawned.splice(0);
     this.threads = null;
     this.generation++;
