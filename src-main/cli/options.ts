@@ -17,9 +17,9 @@ export function positiveInt(value: string): number {
 
 /** `--workers <n>` of caption and export: the threads that encode and caption (pipeline/caption-images.ts). */
 export function captionWorkersOption(): Option {
-  return new Option('--workers <n>', 'threads that encode and caption images on the wasm backend (1 = all in this thread; default: one per core)')
+  return new Option('--workers <n>', 'threads that encode and caption images on the wasm backend (1 = all in this thread)')
     .argParser(positiveInt)
-    .default(availableParallelism());
+    .default(availableParallelism(), `one per core: ${availableParallelism()}`);
 }
 
 /** Parses a non-negative integer option value. */
