@@ -3,8 +3,8 @@
  * into one contiguous share per worker thread (encoder-worker.ts: own wasm backend, own encoder) and puts the
  * features (and ImageNet tags, when asked for) back in order; given a caption model, `caption` does the same for
  * encode + beam search (each worker holds a copy of the model). The threads start on the first request, so a run
- * whose features are all cached pays nothing, and (with `idleMs`) stop after that long without one. Each image's results do not depend on which worker computed them
- * beyond floating-point detail.
+ * whose features are all cached pays nothing, and (with `idleMs`) stop after that long without one. Each image's
+ * results do not depend on which worker computed them beyond floating-point detail.
  */
 import { Worker } from 'node:worker_threads';
 import type { FeatureEncoder } from '../../data/feature-cache.ts';
