@@ -209,7 +209,7 @@ function randomModel(cfg: DecoderConfig, encoderId: string, seed: number): Capti
 }
 
 /** A photo-sized JPEG: a colour gradient with noise and a few shapes (different for each `i`). */
-async function generatedJpeg(i: number): Promise<Buffer> {
+export async function generatedJpeg(i: number): Promise<Buffer> {
   const w = 640;
   const h = 480;
   const rng = new Rng(100 + i);

@@ -5,7 +5,7 @@
  *   npm run bench [-- --only train,decode] [--quick] [--shared ../shared]
  *
  * Suites: train (decoder training step; the trainer's step with 1 worker and with one per core, and their
- * ratio; one line per other backend, timed where the automatic choice may take it, else why not), encoder (also images/s with 1 worker and one per core) (MobileNet forward, image decode), decode (greedy/beam, end to
+ * ratio; one line per other backend, timed where the automatic choice may take it, else why not), encoder (MobileNet forward, image decode; feature-extraction and captioning images/s with 1 worker and one per core, and their ratios), decode (greedy/beam, end to
  * end), trainer (train() loop, Adam, checkpoints, bundles), language (tokenise, metrics, beam bookkeeping),
  * data (dataset load, feature extraction, CSV export) and studio (the dataset editor at 20,000 images: open, one
  * save, item pages, captioning 500 images through the job path with the server's memory; then the same app in
@@ -70,7 +70,7 @@ const SUITES: Record<SuiteName, Suite> = {
     needs: null, // decodes generated JPEGs when the COCO images are absent
     run: async (quick, shared) => [
       ...(await runEncoderBench({ imagesDir: path.join(shared, 'data/coco/images'), ...(quick ? { repeats: 2, decodeImages: 16 } : {}) })),
-      ...(await runParallelEncodeBench(quick ? { images: 8, repeats: 1 } : {})),
+      ...(await runParallelEncodeBench(quick ? { images: 8, captionImages: 8, repeats: 1 } : {})),
     ],
   },
   decode: { needs: null, run: (quick) => runDecodeBench(quick ? { repeats: 2 } : {}) },

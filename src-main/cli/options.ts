@@ -1,7 +1,8 @@
 /** Option parsers and shared CLI plumbing: one-line errors, output streams, backend start-up. */
 import { existsSync } from 'node:fs';
 import path from 'node:path';
-import { InvalidArgumentError } from 'commander';
+import { availableParallelism } from 'node:os';
+import { InvalidArgumentError, Option } from 'commander';
 import { BUNDLE_MODEL_FILE } from '../engine/bundle.ts';
 import { describeBackend, initBackend, parsePreference } from '../engine/backend.ts';
 import { defaultModelDir } from '../util/paths.ts';
@@ -12,6 +13,13 @@ export function positiveInt(value: string): number {
   const n = Number(value);
   if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError(`expected a positive integer, got '${value}'`);
   return n;
+}
+
+/** `--workers <n>` of caption and export: the threads that encode and caption (pipeline/caption-images.ts). */
+export function captionWorkersOption(): Option {
+  return new Option('--workers <n>', 'threads that encode and caption images on the wasm backend (1 = all in this thread)')
+    .argParser(positiveInt)
+    .default(availableParallelism(), `one per core: ${availableParallelism()}`);
 }
 
 /** Parses a non-negative integer option value. */

@@ -15,6 +15,8 @@ export interface CaptionJobParams {
   readonly modelDir: string;
   readonly beamSize: number;
   readonly maxLength: number;
+  /** Threads that encode and caption (pipeline/caption-images.ts; default: one per core). */
+  readonly workers?: number;
 }
 
 export interface ExportJobParams {
@@ -30,6 +32,8 @@ export interface ExportJobParams {
   readonly modelDir: string;
   readonly beamSize: number;
   readonly includeReferences: boolean;
+  /** Threads that encode and caption (pipeline/caption-images.ts; default: one per core). */
+  readonly workers?: number;
 }
 
 export interface TrainJobParams {

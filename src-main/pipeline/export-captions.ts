@@ -55,6 +55,8 @@ export interface ExportCaptionsOptions {
    * output then gets a manifest beside it (`FILE.shard.json`) for `caption-studio merge`.
    */
   readonly shard?: ShardSpec;
+  /** Threads that encode and caption (pipeline/caption-images.ts; default 1: all in this thread). */
+  readonly workers?: number;
   /** Loads the model and its encoder once the inputs and the output have been checked. */
   readonly load: () => Promise<{ readonly model: CaptionModel; readonly encoder: ImageEncoder }>;
   readonly signal?: AbortSignal;
@@ -126,6 +128,7 @@ export async function exportModelCaptions(opts: ExportCaptionsOptions, events: E
       model,
       encoder,
       tags: 0,
+      ...(opts.workers !== undefined ? { workers: opts.workers } : {}),
       caption: {
         beamSize: opts.beamSize ?? EXPORT_DECODING.beamSize,
         blockRepeatedNgram: opts.blockRepeatedNgram ?? EXPORT_DECODING.blockRepeatedNgram,

@@ -117,6 +117,48 @@ describe('caption', () => {
     expect(r.stderr).not.toMatch(/^caption-studio:/m);
   });
 
+  it('--workers 2 (more than two chunks of files: worker threads) prints what --workers 1 prints, and exits', async () => {
+    const many = path.join(root, 'many');
+    await mkdir(many, { recursive: true });
+    const files: string[] = [];
+    for (const [i, colour] of (['red', 'green', 'blue', 'yellow'] as const).entries()) {
+      for (const [j, kind] of (['circle', 'square', 'triangle'] as const).entries()) {
+        for (const background of ['white', 'black'] as const) {
+          for (const variant of [1, 2]) {
+            const file = path.join(many, `${i}${j}-${background}-${variant}.jpg`);
+            await writeFile(file, await shapeJpeg(kind, colour, background, variant));
+            files.push(file);
+          }
+        }
+      }
+    }
+    const broken = path.join(many, 'broken.jpg');
+    await writeFile(broken, 'not a picture\n');
+    expect(files.length + 1).toBeGreaterThan(32); // the CLI's chunks hold 16
+    const parse = (stdout: string): Record<string, unknown>[] => stdout.trimEnd().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
+    const one = await runCli(['caption', many, '--model', modelDir, '--json', '--workers', '1']);
+    const two = await runCli(['caption', many, '--model', modelDir, '--json', '--workers', '2']);
+    expect(one.code).toBe(0);
+    expect(two.code).toBe(0); // …and the process ended: no thread left running
+    const [a, b] = [parse(one.stdout), parse(two.stdout)];
+    expect(b.map((l) => l.path)).toEqual(a.map((l) => l.path));
+    expect([...b.map((l) => l.path)].sort()).toEqual([...files, broken].sort());
+    expect(new Set(b.map((l) => l.caption)).size).toBeGreaterThan(2);
+    b.forEach((line, k) => {
+      if (line.path === broken) {
+        expect(line).toEqual({ path: broken, error: 'not an image (file content is text)' });
+        expect(a[k]).toEqual(line);
+        return;
+      }
+      const [x, y] = [line as unknown as CaptionLine, a[k] as unknown as CaptionLine];
+      expect(x.caption).toBe(y.caption);
+      expect(x.score).toBeCloseTo(y.score, 3);
+      expect(x.alternatives.map((c) => c.caption)).toEqual(y.alternatives.map((c) => c.caption));
+      expect(x.tags.map((t) => t.label)).toEqual(y.tags.map((t) => t.label));
+      x.tags.forEach((t, j) => expect(t.score).toBeCloseTo(y.tags[j]!.score, 3));
+    });
+  });
+
   it('--top 1 --tags 0: no alternatives and no tags, same best caption', async () => {
     const r = await runCli(['caption', good[0]!.file, '--model', modelDir, '--json', '--top', '1', '--tags', '0']);
     expect(r.code).toBe(0);

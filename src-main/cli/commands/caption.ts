@@ -10,7 +10,7 @@ import { ExplainWriter } from './caption-explain.ts';
 import type { ShardSpec } from '../../util/shard.ts';
 import { ProgressBar } from '../progress-bar.ts';
 import { SHARD_HELP, shardArg, shareOf } from '../shard-option.ts';
-import { ExitError, modelDirOf, nonNegativeInt, positiveInt, startBackend, type GlobalOptions } from '../options.ts';
+import { captionWorkersOption, ExitError, modelDirOf, nonNegativeInt, positiveInt, startBackend, type GlobalOptions } from '../options.ts';
 
 interface CaptionCommandOptions extends GlobalOptions {
   readonly model?: string;
@@ -22,6 +22,7 @@ interface CaptionCommandOptions extends GlobalOptions {
   readonly tags: number;
   readonly shard?: ShardSpec;
   readonly explain?: string;
+  readonly workers: number;
 }
 
 export function registerCaption(program: Command): void {
@@ -36,6 +37,7 @@ export function registerCaption(program: Command): void {
     .option('--block-ngram <n>', 'forbid repeating any n-gram of this size (0 = off)', nonNegativeInt, 2)
     .option('--tags <n>', 'ImageNet tags per image', nonNegativeInt, 5)
     .option('--shard <i/n>', SHARD_HELP, shardArg)
+    .addOption(captionWorkersOption())
     .option('--explain <dir>', 'also write, per image, <name>.explain.json and a heat-map overlay <name>.<k>-<word>.png per word into this folder')
     .option('--json', 'one JSON object per line: {path, caption, score, alternatives, tags} or {path, error}')
     .action(async (inputs: string[], _opts: unknown, cmd: Command) => {
@@ -60,6 +62,7 @@ async function runCaption(inputs: string[], opts: CaptionCommandOptions): Promis
       model,
       encoder,
       tags: opts.tags,
+      workers: opts.workers,
       caption: {
         beamSize: Math.max(opts.beam, opts.top),
         topN: opts.top,

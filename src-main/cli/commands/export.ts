@@ -12,7 +12,7 @@ import { ProgressBar } from '../progress-bar.ts';
 import { SHARD_HELP, shardArg } from '../shard-option.ts';
 import { SHARD_MANIFEST_SUFFIX } from '../../data/shard-manifest.ts';
 import type { ShardSpec } from '../../util/shard.ts';
-import { ExitError, modelDirOf, nonNegativeInt, MORE_PROBLEMS, note, positiveInt, problemLines, type GlobalOptions } from '../options.ts';
+import { captionWorkersOption, ExitError, modelDirOf, nonNegativeInt, MORE_PROBLEMS, note, positiveInt, problemLines, type GlobalOptions } from '../options.ts';
 
 interface ExportCommandOptions extends GlobalOptions {
   readonly out?: string;
@@ -24,6 +24,7 @@ interface ExportCommandOptions extends GlobalOptions {
   readonly dataset?: boolean;
   readonly overwrite?: boolean;
   readonly shard?: ShardSpec;
+  readonly workers: number;
 }
 
 export function registerExport(program: Command): void {
@@ -40,6 +41,7 @@ export function registerExport(program: Command): void {
     .option('--dataset', 'read the single input folder as a dataset (sidecar captions become references)')
     .option('--overwrite', 'sidecar: replace existing caption files')
     .option('--shard <i/n>', `${SHARD_HELP}; writes FILE${SHARD_MANIFEST_SUFFIX} for \`caption-studio merge\``, shardArg)
+    .addOption(captionWorkersOption())
     .action(async (inputs: string[], _opts: unknown, cmd: Command) => {
       await runExport(inputs, cmd.optsWithGlobals<ExportCommandOptions>());
     });
@@ -63,6 +65,7 @@ async function runExport(inputs: string[], opts: ExportCommandOptions): Promise<
         beamSize: opts.beam,
         blockRepeatedNgram: opts.blockNgram,
         ...(opts.shard ? { shard: opts.shard } : {}),
+        workers: opts.workers,
         load: loaded.load,
       },
       {

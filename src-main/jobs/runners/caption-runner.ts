@@ -1,8 +1,10 @@
 /**
  * The caption job: the shared pipeline (pipeline/caption-images: decode → encode with ImageNet tags → beam
  * search) over the files, one CaptionItem streamed per image as its chunk finishes. A file that cannot be read
- * becomes an inline error item; the others go on. Pause and cancel apply between chunks.
+ * becomes an inline error item; the others go on. Pause and cancel apply between chunks. On the wasm backend the
+ * images are encoded and captioned on one worker thread per core, started for the job and stopped when it ends.
  */
+import { availableParallelism } from 'node:os';
 import path from 'node:path';
 import type { CaptionItem, JobResult } from '../../contract/types.ts';
 import { captionImages } from '../../pipeline/caption-images.ts';
@@ -28,6 +30,7 @@ export async function runCaptionJob(params: CaptionJobParams, ctx: JobContext, e
     encoder,
     tags: TAGS,
     chunkSize: CHUNK,
+    workers: params.workers ?? availableParallelism(),
     caption: { beamSize: Math.max(params.beamSize, TOP_N), topN: TOP_N, maxLength: params.maxLength },
     checkpoint: () => ctx.gate.checkpoint(),
     onProgress: (progress) => ctx.update({ type: 'progress', progress }),

@@ -1,7 +1,9 @@
 /**
  * The export job: the shared `exportModelCaptions` use case (the CLI's `export`) with the job's options; images
- * that fail and rows the writer skips are listed, with the reason, in the result.
+ * that fail and rows the writer skips are listed, with the reason, in the result. Images are captioned on one
+ * worker thread per core (wasm backend), stopped when the job ends.
  */
+import { availableParallelism } from 'node:os';
 import type { JobResult } from '../../contract/types.ts';
 import { exportModelCaptions } from '../../pipeline/export-captions.ts';
 import type { EngineCache } from '../engine-cache.ts';
@@ -25,6 +27,7 @@ export async function runExportJob(params: ExportJobParams, ctx: JobContext, eng
       overwrite: params.overwrite,
       includeReferences: params.includeReferences,
       beamSize: params.beamSize,
+      workers: params.workers ?? availableParallelism(),
       load: async () => {
         const model = await engine.model(params.modelDir);
         return { model, encoder: await engine.encoder(model.encoderId) };
