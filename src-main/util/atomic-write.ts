@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { renameSync } from 'node:fs';
+import { appendFileSync, closeSync, fstatSync, openSync, readSync, renameSync } from 'node:fs';
 import { mkdir, open, readdir, rename, rm, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { FileChangedError, fileIdentity, fileIdentitySync, sameIdentity, type FileIdentity } from './file-identity.ts';
@@ -84,7 +84,8 @@ export async function writeFileSynced(file: string, data: string | Uint8Array, s
 export interface AtomicWriteOptions {
   /**
    * The target as the caller read it (null: it did not exist). Checked again right before the rename: when the
-   * file changed meanwhile, nothing is overwritten and FileChangedError is thrown.
+   * file changed meanwhile, nothing is overwritten and FileChangedError is thrown. Bytes another program appends
+   * after that check and before the rename are appended to the new content (`carryOverAppended`).
    */
   readonly unchangedSince?: FileIdentity | null;
 }
@@ -101,18 +102,56 @@ export async function writeFileAtomic(target: string, data: string | Uint8Array,
   inFlight.add(tmp);
   try {
     await writeFileSynced(tmp, data, target);
-    // The check and the rename run back to back, synchronously: no await between them where this process could
-    // stall (under load that window let another program's append slip in and be lost).
-    if (options.unchangedSince !== undefined && !sameIdentity(options.unchangedSince, fileIdentitySync(target))) throw new FileChangedError(target);
+    const expected = options.unchangedSince;
+    // The file being replaced stays open from before the check until after the rename: whatever another program
+    // appends to it in between (the check reads and hashes the whole file; the process may be descheduled) lands
+    // in it and is carried over into the new file below, so no appended line is ever lost.
+    const replaced = expected ? openExisting(target) : null;
     try {
-      renameSync(tmp, target);
-    } catch (err) {
-      throw writeError(target, err);
+      // The check and the rename run back to back, synchronously: no await between them.
+      if (expected !== undefined && !(sameIdentity(expected, fileIdentitySync(target)) && (replaced === null || fstatSync(replaced).ino === expected?.ino))) {
+        throw new FileChangedError(target);
+      }
+      try {
+        renameSync(tmp, target);
+      } catch (err) {
+        throw writeError(target, err);
+      }
+      if (replaced !== null && expected) carryOverAppended(replaced, expected.size, target);
+    } finally {
+      if (replaced !== null) closeSync(replaced);
     }
   } catch (err) {
     await rm(tmp, { force: true });
     throw err;
   } finally {
     inFlight.delete(tmp);
+  }
+}
+
+/** A read descriptor of `file`, or null when it does not exist. */
+function openExisting(file: string): number | null {
+  try {
+    return openSync(file, 'r');
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return null;
+    throw err;
+  }
+}
+
+/**
+ * Appends to `target` what was written into the replaced file (still open as `fd`) beyond `checkedSize`, the size
+ * the last check saw: lines another program appended between that check and the rename. They follow the new
+ * content, possibly after lines appended to the new file meanwhile — out of order at worst, never lost.
+ */
+export function carryOverAppended(fd: number, checkedSize: number, target: string): void {
+  const size = fstatSync(fd).size;
+  if (size <= checkedSize) return;
+  const tail = Buffer.alloc(size - checkedSize);
+  const read = readSync(fd, tail, 0, tail.length, checkedSize);
+  try {
+    appendFileSync(target, tail.subarray(0, read));
+  } catch (err) {
+    throw writeError(target, err);
   }
 }

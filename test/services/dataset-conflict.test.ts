@@ -1,7 +1,8 @@
 /**
  * Saving a dataset that another program writes to at the same time: the save checks, right before renaming its new
  * content over the file, that the file is still what it read (size, mtime, inode, SHA-256); when it is not, it
- * overwrites nothing and answers a conflict (HTTP 409) instead of dropping the other program's lines.
+ * overwrites nothing and answers a conflict (HTTP 409) instead of dropping the other program's lines. Lines appended
+ * after that check and before the rename are carried over into the new file.
  */
 import { spawn } from 'node:child_process';
 import { appendFile, mkdir, mkdtemp, readFile, rm, utimes, writeFile } from 'node:fs/promises';
@@ -11,7 +12,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DatasetStore } from '../../src-main/services/dataset-store.ts';
 import { describeError } from '../../src-main/contract/errors.ts';
 import { MediaAccess } from '../../src-main/services/media-access.ts';
-import { writeFileAtomic } from '../../src-main/util/atomic-write.ts';
+import { appendFileSync, closeSync, openSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { carryOverAppended, writeFileAtomic } from '../../src-main/util/atomic-write.ts';
 import { FileChangedError, fileIdentity } from '../../src-main/util/file-identity.ts';
 
 let root: string;
@@ -40,6 +42,26 @@ describe('writeFileAtomic with unchangedSince', () => {
     // Unchanged: written.
     await writeFileAtomic(file, 'image,caption\n', { unchangedSince: await fileIdentity(file) });
     expect(await readFile(file, 'utf8')).toBe('image,caption\n');
+  });
+});
+
+describe('lines appended between the last check and the rename', () => {
+  it('are carried over from the replaced file into the new one', () => {
+    const file = path.join(root, 'window.csv');
+    writeFileSync(file, 'image,caption\na.jpg,one\n');
+    const checkedSize = 'image,caption\na.jpg,one\n'.length;
+    const replaced = openSync(file, 'r'); // what writeFileAtomic holds open across its check and rename
+    try {
+      appendFileSync(file, 'a.jpg,appended in the window\n'); // after the check, before the rename
+      const tmp = path.join(root, '.window.csv.000000000000.tmp');
+      writeFileSync(tmp, 'image,caption\na.jpg,edited\n');
+      renameSync(tmp, file);
+      carryOverAppended(replaced, checkedSize, file);
+      carryOverAppended(replaced, checkedSize + 'a.jpg,appended in the window\n'.length, file); // nothing more: nothing added
+    } finally {
+      closeSync(replaced);
+    }
+    expect(readFileSync(file, 'utf8')).toBe('image,caption\na.jpg,edited\na.jpg,appended in the window\n');
   });
 });
 

@@ -148,7 +148,13 @@ function step(msg: ShardMessage): FromTrainWorker {
   const t1 = performance.now();
   barrier();
   const t2 = performance.now();
-  stats[2 * init.index] = reduceMySlice();
+  try {
+    stats[2 * init.index] = reduceMySlice();
+  } catch (err) {
+    failure ??= (err as Error).message;
+    stats[2 * init.index] = NaN;
+  }
+  // A failed worker's NaN makes every worker skip the update.
   stats[2 * init.index + 1] = failure === null && result ? result.loss : NaN;
   barrier();
   const t3 = performance.now();
