@@ -308,12 +308,12 @@ function meanNegLog(ps: Float32Array): number {
 }
 
 /**
- * An inverted-dropout mask (0 with probability p, else 1/(1−p)). One word of `rng` seeds a mulberry32 stream
- * for the elements: the mask is still a pure function of the rng state, at a fraction of the cost of one
- * xoshiro call per element.
+ * An inverted-dropout mask (0 with probability p, else 1/(1−p)), written into the first `size` elements of `into`
+ * when given (no allocation). One word of `rng` seeds a mulberry32 stream for the elements: the mask is still a pure
+ * function of the rng state, at a fraction of the cost of one xoshiro call per element.
  */
-export function dropoutMask(size: number, p: number, rng: Rng): Float32Array {
-  const mask = new Float32Array(size);
+export function dropoutMask(size: number, p: number, rng: Rng, into?: Float32Array): Float32Array {
+  const mask = into ? into.subarray(0, size) : new Float32Array(size);
   const keep = 1 / (1 - p);
   const threshold = Math.floor(p * 4294967296);
   let a = rng.nextUint32() | 0;

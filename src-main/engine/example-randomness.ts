@@ -8,6 +8,7 @@
 import { Rng } from '../util/rng.ts';
 import type { PackedBatch } from './decoder-batch.ts';
 import { END } from './model-types.ts';
+import { scratch } from './wasm-lstm.ts';
 
 /** Generators for rows firstRow … firstRow + count − 1 of the mini-batch whose seed is `batchSeed`. */
 export function exampleRngs(batchSeed: number, count: number, firstRow = 0): Rng[] {
@@ -33,8 +34,15 @@ export interface PassRandomness {
   readonly teacherForced: number;
 }
 
-/** Makes an inverted-dropout mask of `size` elements with drop probability p from one generator. */
-export type DropoutMaskMaker = (size: number, p: number, rng: Rng) => Float32Array;
+/** Makes an inverted-dropout mask of `size` elements with drop probability p from one generator (into `into` when given). */
+export type DropoutMaskMaker = (size: number, p: number, rng: Rng, into?: Float32Array) => Float32Array;
+
+/** One row's masks before they are scattered into packed order: reused from pass to pass (never given to a tensor). */
+let rowMask = new Float32Array(0);
+function rowMaskOf(size: number): Float32Array {
+  if (rowMask.length < size) rowMask = new Float32Array(size);
+  return rowMask;
+}
 
 /**
  * Draws a pass's masks and coins row by row: row b (original order) takes, from `rowRngs[b]`, its embedding
@@ -50,8 +58,9 @@ export function drawPerRow(
   const { E, H, dropout, epsilon } = dims;
   if (rowRngs.length !== pk.batchSize) throw new Error(`decoder: ${rowRngs.length} row generators for a batch of ${pk.batchSize} rows`);
   const N = pk.tokens;
-  const maskX = dropout > 0 ? new Float32Array(N * E) : null;
-  const maskH = dropout > 0 ? new Float32Array(N * H) : null;
+  // Every element is written below (each packed position is one row's one step). Reused on wasm (scratch).
+  const maskX = dropout > 0 ? scratch('dropout mask x', N * E) : null;
+  const maskH = dropout > 0 ? scratch('dropout mask h', N * H) : null;
   const teacher = new Uint8Array(N).fill(1);
   let decisions = 0;
   let teacherForced = 0;
@@ -61,13 +70,10 @@ export function drawPerRow(
     if (len === 0) continue;
     const rng = rowRngs[b]!;
     if (maskX && maskH) {
-      const mx = makeMask(len * E, dropout, rng);
-      const mh = makeMask(len * H, dropout, rng);
-      for (let t = 0; t < len; t++) {
-        const k = pk.offsetAt[t]! + r;
-        maskX.set(mx.subarray(t * E, (t + 1) * E), k * E);
-        maskH.set(mh.subarray(t * H, (t + 1) * H), k * H);
-      }
+      const mx = makeMask(len * E, dropout, rng, rowMaskOf(len * E));
+      for (let t = 0; t < len; t++) maskX.set(mx.subarray(t * E, (t + 1) * E), (pk.offsetAt[t]! + r) * E);
+      const mh = makeMask(len * H, dropout, rng, rowMaskOf(len * H));
+      for (let t = 0; t < len; t++) maskH.set(mh.subarray(t * H, (t + 1) * H), (pk.offsetAt[t]! + r) * H);
     }
     for (let t = 1; t < len; t++) {
       // A position whose target is <end> always gets the caption's own last word: <end> is right only after it, and

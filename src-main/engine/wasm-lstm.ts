@@ -73,10 +73,10 @@ export function gateBlocks(w: DecoderWeights, E: number, H: number): tf.Tensor[]
 export function injectedTerms(feats: tf.Tensor, w: DecoderWeights, H: number): (gate: number, n: number) => tf.Tensor {
   const kernels = lstmKernels(H);
   const projected = kernels ? kernels.transpose(tf.matMul(kernels.transpose(w.W_v), kernels.transpose(feats))) : tf.matMul(feats, w.W_v);
-  const all = projected.dataSync() as Float32Array; // [n0, 4H]
+  const all = heapValues(projected); // [n0, 4H], read before any tensor is made
   const n0 = feats.shape[0]!;
   const perGate = [0, 1, 2, 3].map((j) => {
-    const out = new Float32Array(n0 * H);
+    const out = scratch(`image term ${j}`, n0 * H); // every element is written
     for (let r = 0; r < n0; r++) copyRow(all, r * 4 * H + j * H, out, r * H, H, j === G_GATE ? 2 : 1);
     return out;
   });
@@ -107,7 +107,7 @@ export function lstmGates(z: tf.Tensor, blocks: readonly tf.Tensor[], injected: 
 
 /** The embedding rows of the words fed at packed positions off … off+n−1, times their dropout mask, as [n, E]. */
 export function embedRows(emb: Float32Array, fed: Int32Array, off: number, n: number, E: number, mask: Float32Array | null): tf.Tensor {
-  const xs = new Float32Array(n * E);
+  const xs = scratch('embedded rows', n * E); // every element is written
   for (let r = 0; r < n; r++) {
     const src = fed[off + r]! * E;
     if (mask) {
