@@ -30,7 +30,7 @@ afterAll(async () => {
 });
 
 const data = syntheticData(6, 1);
-// Batches of 13 rows: uneven shards (6 + 7), and a last batch of 72 mod 13 = 7 rows.
+// Batches of 13 rows: shards of different row counts, and a last batch of 72 mod 13 = 7 rows.
 const config = { ...SMALL_CONFIG, epochs: 1, batchSize: 13, valMaxImages: 0 };
 
 /** Weights and Adam moments of a run's latest checkpoint, as plain arrays. */

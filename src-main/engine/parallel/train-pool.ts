@@ -1,7 +1,7 @@
 /**
  * Data-parallel training on every core: a pool of worker threads (train-worker.ts), each with its own wasm
  * backend and a replica of the decoder. Per mini-batch the pool splits the rows into one contiguous shard per
- * worker, the workers compute their shards' gradients and reduce them through shared memory in a fixed order
+ * worker (of about as many target tokens each), the workers compute their shards' gradients and reduce them through shared memory in a fixed order
  * (train-protocol.ts), each computes the same global norm of the reduced gradient, and — unless the step
  * diverged — each takes the clipped Adam step (kernels/update-kernels.ts) for its own slice of the one shared copy of the
  * weights and moments, and every replica then copies the new weights: the replicas stay identical and no update
@@ -17,7 +17,7 @@ import type { Adam } from '../optimizer.ts';
 import type { AdamConfig } from '../train-config.ts';
 import {
   allocateShared,
-  evenRange,
+  balancedRanges,
   sharedViews,
   paramLayout,
   writeFlat,
@@ -157,12 +157,15 @@ export class TrainPool {
     opts: { readonly batchSeed: number; readonly epsilon: number; readonly sampling: 'sample' | 'argmax'; readonly lr: number; readonly clipNorm: number },
   ): Promise<PoolStep> {
     this.throwIfFailed();
-    const gradientTokens = packBatch(batch, this.cfg, 'train pool').tokens;
+    const packed = packBatch(batch, this.cfg, 'train pool');
+    const gradientTokens = packed.tokens;
     const F = this.cfg.featureDim;
     const L = batch.length;
     const features = batch.features.dataSync() as Float32Array;
+    // Shards of about as many target tokens each (captions differ in length), not of as many rows.
+    const shards = balancedRanges(packed.lengths, this.replicas.length);
     const replies = this.replicas.map((replica, w) => {
-      const { lo, hi } = evenRange(batch.batchSize, w, this.replicas.length);
+      const { lo, hi } = shards[w]!;
       const message: ShardMessage = {
         type: 'step',
         features: features.slice(lo * F, hi * F),

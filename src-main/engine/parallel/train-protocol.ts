@@ -139,6 +139,31 @@ export function evenRange(count: number, index: number, parts: number): { lo: nu
   return { lo: Math.floor((index * count) / parts), hi: Math.floor(((index + 1) * count) / parts) };
 }
 
+/**
+ * `parts` contiguous ranges covering [0, weights.length) whose sums of weights are as even as contiguous ranges
+ * allow (each boundary at the row nearest its share of the total; a range may be empty). The pool splits a
+ * mini-batch by target tokens this way, so that workers given captions of different lengths finish together.
+ * All weights zero: `evenRange`'s split.
+ */
+export function balancedRanges(weights: ArrayLike<number>, parts: number): { lo: number; hi: number }[] {
+  const n = weights.length;
+  const prefix = new Float64Array(n + 1);
+  for (let i = 0; i < n; i++) prefix[i + 1] = prefix[i]! + weights[i]!;
+  const total = prefix[n]!;
+  if (!(total > 0)) return Array.from({ length: parts }, (_, w) => evenRange(n, w, parts));
+  const bounds = [0];
+  for (let w = 1; w < parts; w++) {
+    const target = (total * w) / parts;
+    let b = bounds[w - 1]!;
+    while (b < n && prefix[b + 1]! <= target) b++;
+    // Now prefix[b] ≤ target < prefix[b + 1]: end at b + 1 when that is nearer the target.
+    if (b < n && prefix[b + 1]! - target < target - prefix[b]!) b++;
+    bounds.push(b);
+  }
+  bounds.push(n);
+  return Array.from({ length: parts }, (_, w) => ({ lo: bounds[w]!, hi: bounds[w + 1]! }));
+}
+
 export function allocateShared(workers: number, total: number): SharedBuffers {
   return {
     memory: allocateKernelMemory((workers + 3) * total * 4, `train pool of ${workers} workers`),
