@@ -10,11 +10,12 @@
  *   z_t = [x_t | h_{t-1} | 1]                                 [n_t, E+H+1]
  *   pre_t^j = z_t · [W_x; W_h; b][:, gate j] (+ v·W_v)        one matMul per gate j ∈ {i, f, g, o}
  *   p_t = softmax(dropout(h_t) · W_out + b_out)
- * Backward: per step dLogits_t = (p_t − onehot(target_t)) / tokens and dh_t = dLogits_t·W_outᵀ feed BPTT; then all steps at once:
- * d[W_x; W_h; b] = Zᵀ·dG, dW_out = Hdᵀ·dLogits, db_out = 1ᵀ·dLogits, dX = dG·W_xᵀ.
+ * Backward: per step dLogits_t = (p_t − onehot(target_t)) / tokens and dh_t = dLogits_t·W_outᵀ feed BPTT; then all
+ * steps at once: d[W_x; W_h; b] = Zᵀ·dG, dW_out = Hdᵀ·dLogits, db_out = 1ᵀ·dLogits, dX = dG·W_xᵀ.
  * The wasm workarounds (per-gate weight blocks with the g gate pre-scaled, tanh through σ, row taking / padding /
- * splitting without tf.slice, embedding lookup and scatter-add in JS, the output layer's gradient and the sampled words
- * read from the probabilities in place) live in wasm-lstm.ts.
+ * splitting without tf.slice, embedding lookup and scatter-add in JS, the output layer's gradient and the sampled
+ * words read from the probabilities in place) live in wasm-lstm.ts; the cell's backward step and the transposes run
+ * as kernels where they can (kernels/lstm-kernels.ts).
  * RNG order: dropout masks, then the coins, then the samples step by step.
  */
 import * as tf from '@tensorflow/tfjs';
@@ -39,7 +40,7 @@ export interface TrainingPassOptions {
   readonly rowRngs?: readonly Rng[];
   /** Divides the summed cross-entropy in the gradients (default: this batch's token count); a shard passes its whole mini-batch's. */
   readonly gradientTokens?: number;
-  /** false: the cell's backward step as tensor ops even where the fused kernel can run (for comparing the two). */
+  /** false: the cell's backward step and the transposes as tensor ops even where the kernels can run (for comparing the two). */
   readonly fusedCell?: boolean;
 }
 
@@ -207,7 +208,7 @@ export function trainingPass(
     // Backpropagation through time. Per step: dLogits_t = (softmax − onehot) / N and dh_t = dLogits_t·W_outᵀ
     // (per-step products instead of one big one: slicing a big tensor per step costs a full copy on wasm).
     // Rows only grow going backwards, so the carried terms are zero-padded.
-    // The cell's element-wise backward step and the transposes as kernels where they can run (kernels/lstm-kernels.ts), else tensor ops.
+    // The cell's element-wise backward step and the transposes as kernels where they can run, else tensor ops.
     const fusedCell = opts.fusedCell === false ? null : lstmKernels(H);
     const transpose = (x: tf.Tensor): tf.Tensor => (fusedCell ? fusedCell.transpose(x) : tf.transpose(x));
     const WoutT = transpose(w.W_out);

@@ -61,9 +61,7 @@ export class Adam {
    * by the data).
    */
   private applyInMemory(grads: Readonly<Record<string, tf.Tensor>>, lr: number, scale: number): void {
-    const largest = Math.max(...Object.values(this.params).map((p) => p.size));
-    this.kernels ??= updateKernels(allocateKernelMemory(4 * largest * 4, 'Adam'));
-    const k = this.kernels;
+    const k = (this.kernels ??= updateKernels(allocateKernelMemory(4 * Math.max(...Object.values(this.params).map((p) => p.size)) * 4, 'Adam')));
     for (const [name, g] of Object.entries(grads)) {
       const p = this.params[name]!;
       const m = this.m[name]!;

@@ -108,16 +108,16 @@ export async function writeFileAtomic(target: string, data: string | Uint8Array,
     // in it and is carried over into the new file below, so no appended line is ever lost.
     const replaced = expected ? openExisting(target) : null;
     try {
-      // The check and the rename run back to back, synchronously: no await between them.
-      if (expected !== undefined && !(sameIdentity(expected, fileIdentitySync(target)) && (replaced === null || fstatSync(replaced).ino === expected?.ino))) {
-        throw new FileChangedError(target);
-      }
+      // The check and the rename run back to back, synchronously: no await between them. The file held open must
+      // be the one checked, not one another program renamed into place since it was opened.
+      if (expected !== undefined && !sameIdentity(expected, fileIdentitySync(target))) throw new FileChangedError(target);
+      if (expected && replaced !== null && fstatSync(replaced).ino !== expected.ino) throw new FileChangedError(target);
       try {
         renameSync(tmp, target);
       } catch (err) {
         throw writeError(target, err);
       }
-      if (replaced !== null && expected) carryOverAppended(replaced, expected.size, target);
+      if (expected && replaced !== null) carryOverAppended(replaced, expected.size, target);
     } finally {
       if (replaced !== null) closeSync(replaced);
     }

@@ -1,11 +1,11 @@
 /**
  * Data-parallel training on every core: a pool of worker threads (train-worker.ts), each with its own wasm
  * backend and a replica of the decoder. Per mini-batch the pool splits the rows into one contiguous shard per
- * worker (of about as many target tokens each), the workers compute their shards' gradients and reduce them through shared memory in a fixed order
- * (train-protocol.ts), each computes the same global norm of the reduced gradient, and — unless the step
- * diverged — each takes the clipped Adam step (kernels/update-kernels.ts) for its own slice of the one shared copy of the
- * weights and moments, and every replica then copies the new weights: the replicas stay identical and no update
- * is computed twice. One message per worker and step, no round trip through this thread in between. The
+ * worker (of about as many target tokens each), the workers compute their shards' gradients and reduce them
+ * through shared memory in a fixed order (train-protocol.ts), each computes the same global norm of the reduced
+ * gradient, and — unless the step diverged — each takes the clipped Adam step (kernels/update-kernels.ts) for its
+ * own slice of the one shared copy of the weights and moments, and every replica then copies the new weights: the
+ * replicas stay identical and no update is computed twice. One message per worker and step, no round trip through this thread in between. The
  * caller's own weights and optimiser (the trainer's) are brought up to date with `syncInto` only when it needs
  * them (validation, checkpoints), from shared memory.
  */

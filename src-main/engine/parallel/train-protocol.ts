@@ -11,7 +11,8 @@
  * on timing) into slot 0's elements [lo_w, hi_w), writes its stats and arrives again; then every worker computes
  * the same global norm from all stats (in worker order) and, unless the step diverged (a loss or the norm not
  * finite: then nobody applies anything), takes the clipped Adam step for its elements [lo_w, hi_w) of `weights`,
- * `m` and `v` in place (kernels/update-kernels.ts), arrives a third time and copies the whole of `weights` into its replica.
+ * `m` and `v` in place (kernels/update-kernels.ts), arrives a third time and copies the whole of `weights` into its
+ * replica.
  */
 import type * as tf from '@tensorflow/tfjs';
 import { decoderWeightShapes } from '../decoder.ts';
@@ -90,7 +91,7 @@ export type FromTrainWorker =
       readonly gradNorm: number;
       /** Whether the update was applied (false: a loss or the norm was not finite, nothing changed). */
       readonly applied: boolean;
-      /** Where this worker's time went: its shard's pass, waiting at the barrier, its slice of the reduction. */
+      /** Where this worker's time went: its shard's pass, waiting at the barrier, its slice of the reduction and of the update. */
       readonly ms: StepTimes;
     }
   | { readonly type: 'error'; readonly message: string };

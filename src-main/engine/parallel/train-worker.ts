@@ -4,9 +4,9 @@
  * mini-batch, see example-randomness.ts) and writes them into its slot of shared memory; after the barrier it sums
  * its slice [lo, hi) of all slots in worker order; after the next, it computes the global norm from every worker's
  * share and — unless the step diverged — takes the clipped Adam step for its slice of the shared weights and
- * moments (kernels/update-kernels.ts: the same float32 arithmetic as the one-thread trainer's Adam); after the last, it copies
- * the whole updated weights into its replica and replies. The protocol and the shared layout are in
- * train-protocol.ts.
+ * moments (kernels/update-kernels.ts: the same float32 arithmetic as the one-thread trainer's Adam); after the
+ * last, it copies the whole updated weights into its replica and replies. The protocol and the shared layout are
+ * in train-protocol.ts.
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import * as tf from '@tensorflow/tfjs';
@@ -16,7 +16,7 @@ import { initBackend } from '../backend.ts';
 import { packBatch } from '../decoder-batch.ts';
 import { lossAndGradients } from '../decoder.ts';
 import { exampleRngs } from '../example-randomness.ts';
-import { END, type DecoderWeights } from '../model-types.ts';
+import { DECODER_WEIGHT_NAMES, END, type DecoderWeightName, type DecoderWeights } from '../model-types.ts';
 import { heapValues } from '../wasm-lstm.ts';
 import { Rng } from '../../util/rng.ts';
 import { threadCpuMs } from '../../util/thread-cpu.ts';
@@ -54,15 +54,21 @@ function barrier(): void {
   for (let seen = Atomics.load(arrivals, 0); seen < target; seen = Atomics.load(arrivals, 0)) Atomics.wait(arrivals, 0, seen);
 }
 
-/** The replica's weights as new tensors from the shared copy (tidy keeps the variables, frees the sources). */
-function variablesFromShared(): DecoderWeights {
-  const out = {} as Record<string, tf.Variable>;
-  for (const { name, offset, size, shape } of layout.entries) out[name] = tf.variable(tf.tensor(shared.weights.subarray(offset, offset + size), shape), true);
-  return out as DecoderWeights;
+/** The shared copy of the weights as new tensors of this worker's backend (wasm copies them into its memory). */
+function sharedWeightTensors(): Record<DecoderWeightName, tf.Tensor> {
+  const out = {} as Record<DecoderWeightName, tf.Tensor>;
+  for (const { name, offset, size, shape } of layout.entries) out[name] = tf.tensor(shared.weights.subarray(offset, offset + size), shape);
+  return out;
 }
 
 await initBackend({ prefer: 'wasm' });
-const weights = tf.tidy(variablesFromShared);
+/** The replica (tidy keeps the variables and frees the tensors they were made from). */
+const weights = tf.tidy(() => {
+  const from = sharedWeightTensors();
+  const out = {} as Record<DecoderWeightName, tf.Variable>;
+  for (const name of DECODER_WEIGHT_NAMES) out[name] = tf.variable(from[name], true);
+  return out as DecoderWeights;
+});
 /** Loss and gradients of this worker's shard, gradients written into its slot (zeros for an empty shard). */
 function computeShard(msg: ShardMessage): Pick<Extract<FromTrainWorker, { type: 'stepped' }>, 'loss' | 'tokens' | 'decisions' | 'teacherForced'> {
   if (msg.batchSize === 0) {
@@ -129,7 +135,8 @@ function update(msg: ShardMessage, norm: number): void {
     barrier();
   }
   tf.tidy(() => {
-    for (const { name, offset, size, shape } of layout.entries) weights[name].assign(tf.tensor(shared.weights.subarray(offset, offset + size), shape));
+    const from = sharedWeightTensors();
+    for (const name of DECODER_WEIGHT_NAMES) weights[name].assign(from[name]);
   });
 }
 
