@@ -4,7 +4,7 @@
  * (1 worker), then over a pool of N worker threads, one line each and a line with their ratio — all in one run, so
  * the ratio compares figures measured under the same load.
  *
- * Standalone: `npx tsx src-main/bench/parallel-train-bench.ts [--workers N] [--steps 6]`.
+ * Standalone: `npx tsx src-main/bench/parallel-train-bench.ts [--workers N] [--steps 7] [--warmup 24]`.
  */
 import { availableParallelism } from 'node:os';
 import { pathToFileURL } from 'node:url';
@@ -28,7 +28,15 @@ export interface ParallelTrainBenchOptions {
   readonly steps?: number;
   readonly config?: Partial<DecoderConfig>;
   readonly epsilon?: number;
+  /**
+   * Untimed steps before timing (default 24). A worker thread's isolate starts cold: V8 keeps optimising tfjs's
+   * functions for about the first 25 steps, on background threads that share the cores with the workers
+   * (measured with --trace-opt: ~1.2 s of compiling in the first step, still ~10–50 ms per step up to step ~25,
+   * little after). A training run takes thousands of steps, so the lines time the steady state; the warm-up
+   * steps' own median is in each line (`warmup_ms_per_step`).
+   */
   readonly warmup?: number;
+  /** Timed steps per line (default 7). */
   readonly repeats?: number;
 }
 
@@ -50,6 +58,9 @@ export interface WorkersLine {
       readonly thread_cpu_ms_per_step: number | null;
       readonly tokens_per_s: number;
       readonly steps_timed: number;
+      /** Untimed steps before the timed ones, and their median wall time (the cold start: see `warmup`). */
+      readonly warmup_steps: number;
+      readonly warmup_ms_per_step: number | null;
 }
 
 export type ParallelTrainBenchLine =
@@ -82,15 +93,15 @@ export async function runParallelTrainBench(options: ParallelTrainBenchOptions =
   const B = options.batchSize ?? 64;
   const T = options.steps ?? 16;
   const epsilon = options.epsilon ?? 0.75;
-  const warmup = options.warmup ?? 1;
-  const repeats = options.repeats ?? 5;
+  const warmup = options.warmup ?? 24;
+  const repeats = options.repeats ?? 7;
   const workers = options.workers ?? availableParallelism();
   const batch = syntheticBatch(cfg, B, T, new Rng(2024));
   const weights = initDecoderWeights(cfg, 1);
   const adam = new Adam(weights, ADAM);
   const seeds = new Rng(5);
   const lines: ParallelTrainBenchLine[] = [];
-  const line = (n: number, ms: number[], cpu: number[], threadCpu: number[], tokens: number): WorkersLine => ({
+  const line = (n: number, { ms, cpu, threadCpu, tokens, warmupMs }: StepTimings): WorkersLine => ({
     bench: 'train_workers',
     backend: report.backend,
     workers: n,
@@ -102,17 +113,19 @@ export async function runParallelTrainBench(options: ParallelTrainBenchOptions =
     thread_cpu_ms_per_step: threadCpu.length === ms.length ? round(median(threadCpu)) : null,
     tokens_per_s: Math.round((tokens / median(ms)) * 1000),
     steps_timed: ms.length,
+    warmup_steps: warmupMs.length,
+    warmup_ms_per_step: warmupMs.length > 0 ? round(median(warmupMs)) : null,
   });
   const time = (pool: TrainPool | null): Promise<StepTimings> => timeSteps({ weights, adam, decoderConfig: cfg, pool }, batch, seeds, { epsilon, warmup, repeats });
   try {
     const timed = await time(null);
-    const one = line(1, timed.ms, timed.cpu, timed.threadCpu, timed.tokens);
+    const one = line(1, timed);
     lines.push(one);
     if (workers >= 2 && report.tfjsBackend === 'wasm') {
       const pool = await TrainPool.start({ workers, decoderConfig: cfg, adamConfig: ADAM, weights, adam });
       try {
         const many = await time(pool);
-        const parallel = line(workers, many.ms, many.cpu, many.threadCpu, many.tokens);
+        const parallel = line(workers, many);
         lines.push(parallel);
         const ratio = parallel.tokens_per_s / one.tokens_per_s;
         lines.push({
@@ -142,6 +155,8 @@ interface StepTimings {
   readonly cpu: number[];
   readonly threadCpu: number[];
   readonly tokens: number;
+  /** Wall time of each untimed warm-up step. */
+  readonly warmupMs: number[];
 }
 
 /** Wall, process CPU and computing-thread CPU time of `warmup + repeats` trainer steps (the warm-up ones untimed). */
@@ -154,6 +169,7 @@ async function timeSteps(
   const ms: number[] = [];
   const cpu: number[] = [];
   const threadCpu: number[] = [];
+  const warmupMs: number[] = [];
   let tokens = 0;
   for (let i = 0; i < o.warmup + o.repeats; i++) {
     const t0 = performance.now();
@@ -171,10 +187,10 @@ async function timeSteps(
       const busiest = workerCpu?.every((x): x is number => x !== null) ? Math.max(...workerCpu) : null;
       const value = ctx.pool ? busiest : own0 !== null && own1 !== null ? own1 - own0 : null;
       if (value !== null) threadCpu.push(value);
-    }
+    } else warmupMs.push(performance.now() - t0);
     tokens = step.tokens;
   }
-  return { ms, cpu, threadCpu, tokens };
+  return { ms, cpu, threadCpu, tokens, warmupMs };
 }
 
 /**
@@ -211,6 +227,7 @@ export async function runOtherBackendsTrainBench(options: Pick<ParallelTrainBenc
 if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
   const workers = argValue('--workers');
   const repeats = argValue('--steps');
-  const lines = await runParallelTrainBench({ ...(workers ? { workers } : {}), ...(repeats ? { repeats } : {}) });
+  const warmup = argValue('--warmup');
+  const lines = await runParallelTrainBench({ ...(workers ? { workers } : {}), ...(repeats ? { repeats } : {}), ...(warmup !== undefined ? { warmup } : {}) });
   for (const l of lines) console.log(JSON.stringify(l));
 }
