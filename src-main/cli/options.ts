@@ -15,10 +15,21 @@ export function positiveInt(value: string): number {
   return n;
 }
 
+/**
+ * Parses `--workers <n>`: 1 to 4 threads per core. Every thread holds its own backend and model (a caption thread
+ * ~350 MB) and more threads than cores only share them, so a larger count is a typo, not a wish.
+ */
+export function workerCount(value: string, cores = availableParallelism()): number {
+  const n = positiveInt(value);
+  const most = 4 * cores;
+  if (n > most) throw new InvalidArgumentError(`expected at most ${most} threads (4 per core on this machine's ${cores}), got ${n}`);
+  return n;
+}
+
 /** `--workers <n>` of caption and export: the threads that encode and caption (pipeline/caption-images.ts). */
 export function captionWorkersOption(): Option {
   return new Option('--workers <n>', 'threads that encode and caption images on the wasm backend (1 = all in this thread)')
-    .argParser(positiveInt)
+    .argParser((value) => workerCount(value))
     .default(availableParallelism(), `one per core: ${availableParallelism()}`);
 }
 

@@ -51,6 +51,8 @@ export interface CaptionImagesOptions {
   /** Awaited between chunks (a job's pause gate); may throw to stop. */
   readonly checkpoint?: () => void | Promise<void>;
   readonly onProgress?: ProgressListener;
+  /** A line for the user when the run goes on differently than asked (threads that could not start). */
+  readonly onWarning?: (message: string) => void;
 }
 
 /** How long a paused run keeps its threads. */
@@ -94,13 +96,18 @@ export async function* captionImages(paths: readonly string[], opts: CaptionImag
   let ready = false;
   pool.ready().then(
     () => (ready = true),
-    () => {}, // threads that cannot start leave the work to this thread
+    // Threads that cannot start leave the work to this thread; the user hears why it is slower than asked.
+    (err: unknown) => opts.onWarning?.(`caption threads could not start (${firstLine(err)}); captioning in one thread`),
   );
   try {
     yield* captionChunks(paths, opts, poolChunkSize(opts, workers), true, (pixels) => (ready ? pool.caption(pixels, poolOptions(opts)) : inThread(pixels)));
   } finally {
     await pool.close();
   }
+}
+
+function firstLine(err: unknown): string {
+  return (err instanceof Error ? err.message : String(err)).split('\n')[0]!;
 }
 
 function poolOptions(opts: CaptionImagesOptions): WorkerCaptionOptions {

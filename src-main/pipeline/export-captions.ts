@@ -71,6 +71,8 @@ export interface ExportCaptionsEvents {
   readonly pausePoint?: () => void;
   /** An image that could not be captioned. */
   readonly onImageFailed?: (path: string, error: string) => void;
+  /** The run goes on differently than asked (caption threads that could not start; pipeline/caption-images.ts). */
+  readonly onWarning?: (message: string) => void;
 }
 
 export interface ExportCaptionsResult extends ExportReport {
@@ -137,6 +139,7 @@ export async function exportModelCaptions(opts: ExportCaptionsOptions, events: E
       ...(opts.signal ? { signal: opts.signal } : {}),
       ...(events.pausePoint ? { checkpoint: events.pausePoint } : {}),
       ...(events.onProgress ? { onProgress: events.onProgress } : {}),
+      ...(events.onWarning ? { onWarning: events.onWarning } : {}),
     },
   );
   for await (const r of results) {

@@ -175,6 +175,9 @@ describe('errors', () => {
     const badNumber = await runCli(['stats', sidecar, '--min-count', 'lots']);
     expect(badNumber.code).not.toBe(0);
     expect(badNumber.stderr).toContain("expected a positive integer, got 'lots'");
+    const tooMany = await runCli(['caption', sidecar, '--workers', '100000']);
+    expect(tooMany.code).not.toBe(0);
+    expect(tooMany.stderr).toMatch(/expected at most \d+ threads \(4 per core/);
   });
 });
 

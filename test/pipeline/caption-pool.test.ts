@@ -113,6 +113,25 @@ describe('captionImages on worker threads', () => {
     close.mockRestore();
   });
 
+  it('captions in this thread, saying so in one line, when the threads cannot start', async () => {
+    const one = await collect(paths, options(1));
+    const ready = vi.spyOn(EncoderPool.prototype, 'ready').mockRejectedValue(new Error('no memory for a thread\nat stack'));
+    const caption = vi.spyOn(EncoderPool.prototype, 'caption');
+    const warnings: string[] = [];
+    try {
+      expectSameResults(await collect(paths, { ...options(2), onWarning: (m) => warnings.push(m) }), one);
+      expect(caption).not.toHaveBeenCalled();
+      expect(warnings).toEqual(['caption threads could not start (no memory for a thread); captioning in one thread']);
+    } finally {
+      ready.mockRestore();
+      caption.mockRestore();
+    }
+    // Threads that start say nothing.
+    const quiet: string[] = [];
+    await collect(paths, { ...options(2), onWarning: (m) => quiet.push(m) });
+    expect(quiet).toEqual([]);
+  });
+
   it('stops between chunks when cancelled or left early, and stops its threads', async () => {
     const controller = new AbortController();
     const close = vi.spyOn(EncoderPool.prototype, 'close');

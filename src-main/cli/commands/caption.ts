@@ -70,6 +70,10 @@ async function runCaption(inputs: string[], opts: CaptionCommandOptions): Promis
         ...(opts.maxLength ? { maxLength: opts.maxLength } : {}),
       },
       onProgress: bar.listener,
+      onWarning: (message) => {
+        bar.stop();
+        process.stderr.write(`${message}\n`);
+      },
     });
     for await (const r of results) {
       if (r.ok) ok++;

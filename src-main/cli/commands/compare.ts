@@ -21,7 +21,7 @@ import { CancelledError } from '../../util/progress.ts';
 import { featureNotes } from '../loaded-model.ts';
 import { ProgressBar } from '../progress-bar.ts';
 import { cancelOnSigint, openTrainingEncoder } from '../training-session.ts';
-import { ExitError, finiteNumber, fraction, MORE_PROBLEMS, nonNegativeInt, note, positiveInt, problemLines, startBackend, type GlobalOptions } from '../options.ts';
+import { ExitError, finiteNumber, fraction, MORE_PROBLEMS, nonNegativeInt, note, positiveInt, problemLines, startBackend, workerCount, type GlobalOptions } from '../options.ts';
 
 interface CompareCommandOptions extends GlobalOptions {
   readonly schedules: string;
@@ -73,7 +73,7 @@ export function registerCompare(program: Command): void {
     .option('--val-fraction <x>', 'validation share when the dataset has no split', fraction, DEFAULT_SPLIT.valFraction)
     .option('--test-fraction <x>', 'held-out test share when the dataset has no split', fraction, DEFAULT_SPLIT.testFraction)
     .option('--cache <dir>', 'feature cache folder (default: the user cache dir)')
-    .option('--workers <n>', 'data-parallel training threads on the wasm backend (default: one per core)', positiveInt, availableParallelism())
+    .option('--workers <n>', 'data-parallel training threads on the wasm backend (default: one per core)', (value) => workerCount(value), availableParallelism())
     .addOption(new Option('--encoder <name>', 'image encoder the features come from').choices(Object.keys(BUNDLED_ENCODERS)).default(DEFAULT_ENCODER))
     .action(async (dataset: string, _opts: unknown, cmd: Command) => {
       await runCompare(dataset, cmd.optsWithGlobals<CompareCommandOptions>());

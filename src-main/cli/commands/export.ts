@@ -78,6 +78,10 @@ async function runExport(inputs: string[], opts: ExportCommandOptions): Promise<
           bar.stop();
           process.stderr.write(`${file}: ${error}\n`);
         },
+        onWarning: (message) => {
+          bar.stop();
+          process.stderr.write(`${message}\n`);
+        },
       },
     );
   } finally {

@@ -21,7 +21,7 @@ import { CancelledError } from '../../util/progress.ts';
 import { featureNotes } from '../loaded-model.ts';
 import { ProgressBar } from '../progress-bar.ts';
 import { cancelOnSigint, openTrainingEncoder } from '../training-session.ts';
-import { ExitError, finiteNumber, fraction, nonNegativeInt, MORE_PROBLEMS, note, positiveInt, problemLines, startBackend, type GlobalOptions } from '../options.ts';
+import { ExitError, finiteNumber, fraction, nonNegativeInt, MORE_PROBLEMS, note, positiveInt, problemLines, startBackend, workerCount, type GlobalOptions } from '../options.ts';
 
 const SCHEDULES = EPSILON_SCHEDULE_TYPES;
 type ScheduleName = (typeof SCHEDULES)[number];
@@ -137,7 +137,7 @@ export function registerTrain(program: Command): void {
     .option('--cache <dir>', 'feature cache folder (default: the user cache dir)')
     .addOption(new Option('--weights <type>', 'how the model stores its weights').choices(['float32', 'float16', 'uint8']).default('float32'))
     .option('--name <name>', 'model name shown in the app')
-    .option('--workers <n>', 'data-parallel training threads on the wasm backend (default: one per core)', positiveInt, availableParallelism())
+    .option('--workers <n>', 'data-parallel training threads on the wasm backend (default: one per core)', (value) => workerCount(value), availableParallelism())
     .addOption(new Option('--encoder <name>', 'image encoder the features come from').choices(Object.keys(BUNDLED_ENCODERS)).default(DEFAULT_ENCODER))
     .action(async (dataset: string, _opts: unknown, cmd: Command) => {
       const given = (name: string): boolean => {

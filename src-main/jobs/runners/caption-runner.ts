@@ -34,6 +34,7 @@ export async function runCaptionJob(params: CaptionJobParams, ctx: JobContext, e
     caption: { beamSize: Math.max(params.beamSize, TOP_N), topN: TOP_N, maxLength: params.maxLength },
     checkpoint: () => ctx.gate.checkpoint(),
     onProgress: (progress) => ctx.update({ type: 'progress', progress }),
+    onWarning: (message) => ctx.update({ type: 'progress', progress: { task: 'caption', done, total, message } }),
   });
   for await (const r of results) {
     const name = path.basename(r.path);

@@ -38,6 +38,7 @@ export async function runExportJob(params: ExportJobParams, ctx: JobContext, eng
       pausePoint: () => ctx.gate.checkpoint(),
       onProgress: (progress) => ctx.update({ type: 'progress', progress: { ...progress, task: 'export' } }),
       onImageFailed: (file, error) => problems.push(`${file}: ${error}`),
+      onWarning: (message) => problems.push(message),
     },
   );
   problems.push(...report.skipped.map((s) => `${s.path}: ${s.reason}`));
