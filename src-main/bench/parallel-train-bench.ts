@@ -52,7 +52,7 @@ export interface WorkersLine {
       readonly cpu_ms_per_step: number;
       /**
        * CPU time per step of the threads that compute (1 worker: this thread; N: each worker thread, the largest),
-       * median: the load-independent cost of one step's work, without the runtime's GC helper threads. Null where the
+       * median: the load-independent cost of one step's work, without the runtime's helper threads (JIT compiling, GC). Null where the
        * system does not report thread CPU time (util/thread-cpu.ts).
        */
       readonly thread_cpu_ms_per_step: number | null;
