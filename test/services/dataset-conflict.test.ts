@@ -12,7 +12,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DatasetStore } from '../../src-main/services/dataset-store.ts';
 import { describeError } from '../../src-main/contract/errors.ts';
 import { MediaAccess } from '../../src-main/services/media-access.ts';
-import { appendFileSync, closeSync, openSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { appendFileSync, closeSync, openSync, readFileSync, renameSync, statSync, writeFileSync, writeSync } from 'node:fs';
 import { carryOverAppended, writeFileAtomic } from '../../src-main/util/atomic-write.ts';
 import { FileChangedError, fileIdentity } from '../../src-main/util/file-identity.ts';
 
@@ -62,6 +62,24 @@ describe('lines appended between the last check and the rename', () => {
       closeSync(replaced);
     }
     expect(readFileSync(file, 'utf8')).toBe('image,caption\na.jpg,edited\na.jpg,appended in the window\n');
+  });
+});
+
+describe('a line written after the rename through a descriptor opened before it', () => {
+  it('is carried over into the new file', async () => {
+    const file = path.join(root, 'late.csv');
+    writeFileSync(file, 'image,caption\na.jpg,one\n');
+    const before = await fileIdentity(file);
+    const writer = openSync(file, 'a'); // another program's append, opened before the save renames
+    try {
+      const saving = writeFileAtomic(file, 'image,caption\na.jpg,edited\n', { unchangedSince: before });
+      while (statSync(file).ino === before!.ino) await new Promise((resolve) => setImmediate(resolve));
+      writeSync(writer, 'a.jpg,written just after the rename\n'); // lands in the replaced file
+      await saving;
+    } finally {
+      closeSync(writer);
+    }
+    expect(readFileSync(file, 'utf8')).toBe('image,caption\na.jpg,edited\na.jpg,written just after the rename\n');
   });
 });
 
