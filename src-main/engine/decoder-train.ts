@@ -20,11 +20,11 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import type { Rng } from '../util/rng.ts';
-import { lstmKernels } from './kernels/lstm-kernels.ts';
+import { lstmKernels, type LstmKernels } from './kernels/lstm-kernels.ts';
 import type { PackedBatch } from './decoder-batch.ts';
 import { drawPerRow } from './example-randomness.ts';
 import { END, type CaptionBatch, type DecoderConfig, type DecoderGrads, type DecoderWeights } from './model-types.ts';
-import { copyOf, embedRows, fastTanh, gateBlocks, heapValues, injectedTerms, lstmGates, padRows, scatterAddRows, softmaxCrossEntropyGradient, splitRows, takeRows } from './wasm-lstm.ts';
+import { copyOf, embedRows, fastTanh, gateWeights, heapValues, injectedTerms, lstmGates, padRows, scatterAddRows, softmaxCrossEntropyGradient, splitRows, takeRows } from './wasm-lstm.ts';
 
 /** How a training pass feeds its inputs and whether dropout is on. */
 export interface TrainingPassOptions {
@@ -40,7 +40,10 @@ export interface TrainingPassOptions {
   readonly rowRngs?: readonly Rng[];
   /** Divides the summed cross-entropy in the gradients (default: this batch's token count); a shard passes its whole mini-batch's. */
   readonly gradientTokens?: number;
-  /** false: the cell's backward step and the transposes as tensor ops even where the kernels can run (for comparing the two). */
+  /**
+   * false: the cell's backward step, the transposes and the transposed products (the gates, the image term) as
+   * plain tensor ops even where the kernels can run (for comparing the two).
+   */
   readonly fusedCell?: boolean;
 }
 
@@ -87,6 +90,8 @@ interface ForwardMode {
   readonly sampling: 'sample' | 'argmax';
   readonly rng: Rng | null;
   readonly rowRngs?: readonly Rng[];
+  /** The kernels (lstm-kernels.ts) the pass may use, or null for tensor ops only. */
+  readonly kernels: LstmKernels | null;
 }
 
 /** Call inside tf.tidy: every tensor it makes is left for the caller's tidy to collect or keep. */
@@ -132,8 +137,8 @@ function forward(w: DecoderWeights, cfg: DecoderConfig, batch: CaptionBatch, pk:
 
   const n0 = pk.rowsAt[0]!;
   const feats = tf.gather(batch.features, tf.tensor1d(pk.order.subarray(0, n0), 'int32'));
-  const injected = injectedTerms(feats, w, H);
-  const blocks = gateBlocks(w, E, H);
+  const injected = injectedTerms(feats, w, H, mode.kernels);
+  const gates = gateWeights(w, E, H, mode.kernels);
   const emb = copyOf(w.embedding, 'embedding');
 
   const cache: StepCache[] = [];
@@ -148,7 +153,7 @@ function forward(w: DecoderWeights, cfg: DecoderConfig, batch: CaptionBatch, pk:
     const z: tf.Tensor = tf.concat([x, hPrev, tf.ones([n, 1])], 1);
     // i, f, g, o = σ, σ, tanh, σ (z·[W_x; W_h; b] + v·W_v where the image enters)
     const inject = cfg.injection === 'every' || t === 0;
-    const { i, f, g, o } = lstmGates(z, blocks, inject ? (j) => injected(j, n) : null);
+    const { i, f, g, o } = lstmGates(z, gates, inject ? (j) => injected(j, n) : null);
     // c_t = f ⊙ c_{t−1} + i ⊙ g,  h_t = o ⊙ tanh(c_t)
     c = cPrev === null ? tf.mul(i, g) : tf.add(tf.mul(f, cPrev), tf.mul(i, g));
     const tc = fastTanh(c);
@@ -194,6 +199,8 @@ export function trainingPass(
   const N = pk.tokens;
   let loss = 0;
   let fraction = 1;
+  // The cell's element-wise backward step, the transposes and the transposed products as kernels where they can run, else tensor ops.
+  const fusedCell = opts.fusedCell === false ? null : lstmKernels(H);
   const grads = tf.tidy((): DecoderGrads => {
     const fw = forward(w, cfg, batch, pk, {
       dropout: opts.training ? cfg.dropout : 0,
@@ -201,6 +208,7 @@ export function trainingPass(
       sampling: opts.sampling,
       rng: opts.rng,
       ...(opts.rowRngs ? { rowRngs: opts.rowRngs } : {}),
+      kernels: fusedCell,
     });
     fraction = fw.decisions > 0 ? fw.teacherForced / fw.decisions : 1;
     loss = meanNegLog(targetProbabilities(fw.cache, pk, V));
@@ -208,8 +216,6 @@ export function trainingPass(
     // Backpropagation through time. Per step: dLogits_t = (softmax − onehot) / N and dh_t = dLogits_t·W_outᵀ
     // (per-step products instead of one big one: slicing a big tensor per step costs a full copy on wasm).
     // Rows only grow going backwards, so the carried terms are zero-padded.
-    // The cell's element-wise backward step and the transposes as kernels where they can run, else tensor ops.
-    const fusedCell = opts.fusedCell === false ? null : lstmKernels(H);
     const transpose = (x: tf.Tensor): tf.Tensor => (fusedCell ? fusedCell.transpose(x) : tf.transpose(x));
     const WoutT = transpose(w.W_out);
     const WhT = transpose(w.W_h);
@@ -273,7 +279,7 @@ export function trainingPass(
 /** Teacher-forced mean cross-entropy per target token, no dropout. `pk.tokens` must be > 0. */
 export function teacherForcedLoss(w: DecoderWeights, cfg: DecoderConfig, batch: CaptionBatch, pk: PackedBatch): number {
   return tf.tidy(() => {
-    const fw = forward(w, cfg, batch, pk, { dropout: 0, epsilon: 1, sampling: 'argmax', rng: null });
+    const fw = forward(w, cfg, batch, pk, { dropout: 0, epsilon: 1, sampling: 'argmax', rng: null, kernels: lstmKernels(cfg.hiddenDim) });
     return meanNegLog(targetProbabilities(fw.cache, pk, cfg.vocabSize));
   });
 }

@@ -1,8 +1,10 @@
 /**
  * The workarounds that make the LSTM's training pass fast on tfjs-backend-wasm, kept apart so that
  * decoder-train.ts reads as the LSTM equations:
- * - one plain matMul per gate, on per-gate weight blocks [W_x; W_h; b][:, gate] built in JS (tf.slice of columns
- *   copies the whole source on wasm, and matMul with transposes is 10–40× slower);
+ * - the gate products as one plain matMul [W_x; W_h; b]ᵀ·zᵀ whose rows are the gates, each gate's block transposed
+ *   back by the kernel (which packs zᵀ per step instead of the weights per pass), or, where the kernels cannot run,
+ *   one matMul per gate on per-gate weight blocks built in JS (tf.slice of columns copies the whole source on wasm,
+ *   and matMul with transposes is 10–40× slower);
  * - tanh through the sigmoid kernel (~10× faster there): tanh(x) = 2σ(2x) − 1, with the g gate's block and image
  *   term pre-scaled by 2 so that one σ gives it;
  * - rows taken, padded and split without tf.slice / tf.split / gather on big tensors (each copies its source);
@@ -10,7 +12,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
-import { lstmKernels } from './kernels/lstm-kernels.ts';
+import { lstmKernels, type LstmKernels } from './kernels/lstm-kernels.ts';
 import type { DecoderWeights } from './model-types.ts';
 
 /**
@@ -47,7 +49,7 @@ const G_GATE = 2;
  * The g block is scaled by 2 so that σ(pre) yields σ(2·pre_g) and tanh(pre_g) = 2σ(2·pre_g) − 1 (wasm's tanh
  * is ~10× slower than its sigmoid).
  */
-export function gateBlocks(w: DecoderWeights, E: number, H: number): tf.Tensor[] {
+function gateBlocks(w: DecoderWeights, E: number, H: number): tf.Tensor[] {
   // Every block is built from views of the weights before any tensor is made (making one may move the heap).
   const wx = heapValues(w.W_x);
   const wh = heapValues(w.W_h);
@@ -70,8 +72,7 @@ export function gateBlocks(w: DecoderWeights, E: number, H: number): tf.Tensor[]
  * transpose kernel runs it is computed as (W_vᵀ·vᵀ)ᵀ: a matMul packs its right operand first, and packing W_v
  * [F, 4H] for a product of a few dozen rows costs twice the product itself.
  */
-export function injectedTerms(feats: tf.Tensor, w: DecoderWeights, H: number): (gate: number, n: number) => tf.Tensor {
-  const kernels = lstmKernels(H);
+export function injectedTerms(feats: tf.Tensor, w: DecoderWeights, H: number, kernels: LstmKernels | null = lstmKernels(H)): (gate: number, n: number) => tf.Tensor {
   const projected = kernels ? kernels.transpose(tf.matMul(kernels.transpose(w.W_v), kernels.transpose(feats))) : tf.matMul(feats, w.W_v);
   const all = heapValues(projected); // [n0, 4H], read before any tensor is made
   const n0 = feats.shape[0]!;
@@ -93,14 +94,44 @@ export function injectedTerms(feats: tf.Tensor, w: DecoderWeights, H: number): (
 }
 
 /**
- * The four gate activations of one step, i, f, g, o = σ, σ, tanh, σ of z·block_j (+ the image term), from the
- * blocks of `gateBlocks` and, where the image enters at this step, `injected(j)`.
+ * The forward pass's gate weights: where the transpose kernel runs, [W_x; W_h; b]ᵀ as one [4H, E+H+1] tensor (g rows
+ * scaled by 2), whose product with zᵀ gives every gate's pre-activations transposed, each gate a block of rows; else
+ * the per-gate blocks of `gateBlocks`. A matMul packs its right operand before its first product: packing zᵀ
+ * ([E+H+1, n], per step) costs far less than packing the four [E+H+1, H] blocks (per pass, ~8 ms at H 512), and
+ * the products give the same bits (each element is the same dot product, summed in the same order).
  */
-export function lstmGates(z: tf.Tensor, blocks: readonly tf.Tensor[], injected: ((gate: number) => tf.Tensor) | null): { i: tf.Tensor; f: tf.Tensor; g: tf.Tensor; o: tf.Tensor } {
-  const [i, f, sg, o] = blocks.map((block, j) => {
-    const pre = tf.matMul(z, block);
-    return tf.sigmoid(injected ? tf.add(pre, injected(j)) : pre);
-  }) as [tf.Tensor, tf.Tensor, tf.Tensor, tf.Tensor];
+export type GateWeights = { readonly blocks: readonly tf.Tensor[] } | { readonly stackedT: tf.Tensor; readonly kernels: LstmKernels };
+
+/** The gate weights for `lstmGates` (see GateWeights; the blocks when `kernels` is null). Call inside tf.tidy. */
+export function gateWeights(w: DecoderWeights, E: number, H: number, kernels: LstmKernels | null = lstmKernels(H)): GateWeights {
+  if (!kernels) return { blocks: gateBlocks(w, E, H) };
+  const K = E + H + 1;
+  const G = 4 * H;
+  // [W_x; W_h; b] is the three tensors one after the other; read before any tensor is made (making one may move the heap).
+  const stacked = scratch('stacked gate weights', K * G);
+  stacked.set(heapValues(w.W_x), 0);
+  stacked.set(heapValues(w.W_h), E * G);
+  stacked.set(heapValues(w.b), (E + H) * G);
+  for (let r = 0; r < K; r++) {
+    const from = r * G + G_GATE * H;
+    for (let j = from; j < from + H; j++) stacked[j]! *= 2;
+  }
+  return { stackedT: kernels.transpose(tf.tensor2d(stacked, [K, G])), kernels };
+}
+
+/**
+ * The four gate activations of one step, i, f, g, o = σ, σ, tanh, σ of z·block_j (+ the image term), from
+ * `gateWeights` and, where the image enters at this step, `injected(j)`.
+ */
+export function lstmGates(z: tf.Tensor, weights: GateWeights, injected: ((gate: number) => tf.Tensor) | null): { i: tf.Tensor; f: tf.Tensor; g: tf.Tensor; o: tf.Tensor } {
+  let pre: tf.Tensor[];
+  if ('blocks' in weights) pre = weights.blocks.map((block) => tf.matMul(z, block));
+  else {
+    const H = weights.stackedT.shape[0]! / 4;
+    const preT = tf.matMul(weights.stackedT, weights.kernels.transpose(z)); // [4H, n]: gate j in rows jH … jH+H−1
+    pre = [0, 1, 2, 3].map((j) => weights.kernels.transposeRows(preT, j * H, H));
+  }
+  const [i, f, sg, o] = pre.map((p, j) => tf.sigmoid(injected ? tf.add(p, injected(j)) : p)) as [tf.Tensor, tf.Tensor, tf.Tensor, tf.Tensor];
   // The g block was scaled by 2: σ(2·pre_g)·2 − 1 = tanh(pre_g).
   return { i, f, g: tf.sub(tf.mul(sg, 2), 1), o };
 }

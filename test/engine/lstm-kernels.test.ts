@@ -1,6 +1,7 @@
 /**
  * The fused LSTM backward step and the transpose (engine/kernels/lstm-kernels): the committed bytes are the assembled .wat; a training
- * pass with it gives the same loss and the same gradient bits as with tensor ops — with dropout, scheduled sampling,
+ * pass with them (and the products they allow: the gates as [W_x; W_h; b]ᵀ·zᵀ, the image term as (W_vᵀ·vᵀ)ᵀ) gives
+ * the same loss and the same gradient bits as with tensor ops — with dropout, scheduled sampling,
  * captions of different lengths (the carried terms cover only the first rows) — and leaks no tensor; where it cannot
  * run (a hidden size not a multiple of 4, the cpu backend) the pass takes the tensor ops.
  */
@@ -60,7 +61,7 @@ describe('fused LSTM backward step', () => {
     expect(lstmKernels(18)).toBeNull();
   });
 
-  it('transposes like tf.transpose, whatever the shape (4×4 blocks and the edges), leaking nothing', () => {
+  it('transposes like tf.transpose, whatever the shape (4×4 blocks and the edges), a block of rows too, leaking nothing', () => {
     const k = lstmKernels(20)!;
     const before = tf.memory().numTensors;
     for (const [rows, cols] of [[1, 1], [3, 5], [4, 4], [8, 12], [9, 14], [13, 7], [64, 769]] as const) {
@@ -69,6 +70,13 @@ describe('fused LSTM backward step', () => {
         const t = k.transpose(x);
         expect(t.shape).toEqual([cols, rows]);
         expect(Array.from(t.dataSync())).toEqual(Array.from(tf.transpose(x).dataSync()));
+        // A block of rows, read where it lies (the gates' rows of the stacked product).
+        for (const [first, count] of [[0, rows], [rows >> 1, rows - (rows >> 1)], [rows - 1, 1], [0, 0]] as const) {
+          const block = k.transposeRows(x, first, count);
+          expect(block.shape).toEqual([cols, count]);
+          expect(Array.from(block.dataSync())).toEqual(Array.from(tf.transpose(tf.slice(x, [first, 0], [count, cols])).dataSync()));
+        }
+        expect(() => k.transposeRows(x, rows - 1, 2)).toThrow(/lstm kernel: rows/);
       });
     }
     expect(tf.memory().numTensors).toBe(before);

@@ -35,6 +35,8 @@ export interface LstmKernels {
   backwardStep(x: LstmBackwardStep): { dg4: tf.Tensor; dcPrev: tf.Tensor | null };
   /** xᵀ of a 2-D float32 tensor, as a new tensor (a plain copy of the elements: the same values as tf.transpose). */
   transpose(x: tf.Tensor): tf.Tensor;
+  /** Rows first … first+count−1 of a 2-D float32 tensor [R, C], transposed: a new [C, count] tensor (no slice made). */
+  transposeRows(x: tf.Tensor, first: number, count: number): tf.Tensor;
 }
 
 interface KernelExports {
@@ -72,10 +74,16 @@ export function lstmKernels(H: number): LstmKernels | null {
       return { dg4, dcPrev };
     },
     transpose(x) {
-      const [rows, cols] = x.shape as [number, number];
+      return this.transposeRows(x, 0, x.shape[0] ?? 0);
+    },
+    transposeRows(x, first, count) {
       if (x.rank !== 2 || x.dtype !== 'float32') throw new Error(`lstm kernel: transpose of a ${x.rank}-D ${x.dtype} tensor`);
-      const out = output([cols, rows]);
-      kernel.transpose(at(x), at(out), rows, cols);
+      const [rows, cols] = x.shape as [number, number];
+      if (!Number.isInteger(first) || !Number.isInteger(count) || first < 0 || count < 0 || first + count > rows) {
+        throw new Error(`lstm kernel: rows ${first} … ${first + count - 1} of a [${rows}, ${cols}] tensor`);
+      }
+      const out = output([cols, count]);
+      kernel.transpose(at(x) + 4 * first * cols, at(out), count, cols);
       return out;
     },
   };
