@@ -24,6 +24,7 @@ export const settingsPatchSchema = z.strictObject({
   theme: z.enum(THEMES).optional(),
   modelId: id.nullable().optional(),
   trainWorkers: z.int().min(1).max(256).nullable().optional(),
+  captionWorkers: z.int().min(1).max(256).nullable().optional(),
 });
 
 /** Where a dataset comes from: a folder (sidecar captions) or a file in one of the formats the CLI reads. */

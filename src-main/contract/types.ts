@@ -41,6 +41,8 @@ export interface Settings {
   readonly modelId: string | null;
   /** Data-parallel training threads on the wasm backend; null = one per core. */
   readonly trainWorkers: number | null;
+  /** Threads that encode and caption images (caption and export jobs) on the wasm backend; null = one per core. */
+  readonly captionWorkers: number | null;
 }
 
 /** What the inference worker actually runs on (null until it has started once). */

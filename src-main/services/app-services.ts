@@ -264,7 +264,17 @@ export class AppServices {
         await Promise.all([...paths, ...linked].map((p) => this.media.allow(p)));
         const title = files.length === 1 ? `Caption ${path.basename(files[0]!)}` : `Caption ${files.length} images`;
         const job = this.jobs.start(
-          { kind: 'caption', params: { paths: files, modelId: model.id, modelDir: model.dir, beamSize: beamSize ?? s.beamSize, maxLength: s.maxLength } },
+          {
+            kind: 'caption',
+            params: {
+              paths: files,
+              modelId: model.id,
+              modelDir: model.dir,
+              beamSize: beamSize ?? s.beamSize,
+              maxLength: s.maxLength,
+              ...(s.captionWorkers !== null ? { workers: s.captionWorkers } : {}),
+            },
+          },
           title,
         );
         // Uploaded copies are removed once this job has read them.
@@ -369,6 +379,7 @@ export class AppServices {
               modelDir: model.dir,
               beamSize: req.beamSize ?? s.beamSize,
               includeReferences: req.includeReferences ?? false,
+              ...(s.captionWorkers !== null ? { workers: s.captionWorkers } : {}),
             },
           },
           format === 'sidecar' ? `Caption files in ${path.basename(source)}` : `Export ${path.basename(outPath)}`,

@@ -17,6 +17,7 @@ export const DEFAULT_SETTINGS: Settings = {
   theme: 'system', // follow the OS light/dark preference
   modelId: null, // the shipped default model
   trainWorkers: null, // one training thread per core
+  captionWorkers: null, // one caption thread per core
 };
 
 const storedSchema = z.object({
@@ -26,6 +27,7 @@ const storedSchema = z.object({
   theme: z.enum(THEMES).catch(DEFAULT_SETTINGS.theme),
   modelId: z.string().min(1).nullable().catch(DEFAULT_SETTINGS.modelId),
   trainWorkers: z.int().min(1).max(256).nullable().catch(DEFAULT_SETTINGS.trainWorkers),
+  captionWorkers: z.int().min(1).max(256).nullable().catch(DEFAULT_SETTINGS.captionWorkers),
 });
 
 export type SettingsPatch = z.output<typeof settingsPatchSchema>;

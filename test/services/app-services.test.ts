@@ -157,6 +157,31 @@ describe('AppServices', () => {
     expect(events.some((e) => e.type === 'models')).toBe(true);
   });
 
+  it('gives caption and export jobs the caption threads of Settings (one per core when unset)', async () => {
+    const dir = path.join(root, 'threads');
+    await writeImage(path.join(dir, 'one.png'), [200, 40, 40]);
+    const start = vi.spyOn(services.jobs, 'start');
+    try {
+      const set = await ok(services.call('settings.update', { captionWorkers: 1 }));
+      expect(set.captionWorkers).toBe(1);
+      expect(JSON.parse(await readFile(path.join(root, 'data', 'settings.json'), 'utf8'))).toMatchObject({ captionWorkers: 1 });
+      const caption = await ok(services.call('caption.start', { paths: [dir] }));
+      const exported = await ok(services.call('export.start', { source: { path: dir }, format: 'csv', outPath: path.join(root, 'threads.csv') }));
+      for (const job of [caption, exported]) expect((await services.jobs.wait(job.id)).state).toBe('done');
+      expect(start.mock.calls.map(([spec]) => [spec.kind, 'workers' in spec.params ? spec.params.workers : 'unset'])).toEqual([
+        ['caption', 1],
+        ['export', 1],
+      ]);
+      await ok(services.call('settings.update', { captionWorkers: null }));
+      const unset = await ok(services.call('caption.start', { paths: [dir] }));
+      await services.jobs.wait(unset.id);
+      expect('workers' in start.mock.calls[2]![0].params).toBe(false); // the runner takes one per core
+      expect(await services.call('settings.update', { captionWorkers: 0 })).toMatchObject({ ok: false, code: 'validation' });
+    } finally {
+      start.mockRestore();
+    }
+  });
+
   it('keeps settings on disk and reports the backend the worker actually runs', async () => {
     const next = await ok(services.call('settings.update', { beamSize: 5, theme: 'dark' }));
     expect(next).toMatchObject({ beamSize: 5, theme: 'dark', backend: 'auto' });
