@@ -31,9 +31,14 @@ export interface FeatureEncoder {
 /** Turns a file's bytes into the encoder's pixels; `path` names the file in errors. Default: `images.ts`. */
 export type PixelDecoder = (data: Uint8Array, path: string) => Promise<Uint8Array>;
 
-/** The cache folder when none is given: `CAPTION_STUDIO_CACHE`, else the user's cache dir (XDG_CACHE_HOME on Linux). */
+/**
+ * The cache folder when none is given: `CAPTION_STUDIO_CACHE_DIR` (the app's name for it, services/app-dirs.ts),
+ * else `CAPTION_STUDIO_CACHE` (the CLI's earlier name, still read), else the user's cache dir (XDG_CACHE_HOME on
+ * Linux) — the app's cache folder too.
+ */
 export function defaultCacheDir(env: Readonly<Record<string, string | undefined>> = process.env): string {
-  if (env.CAPTION_STUDIO_CACHE) return path.resolve(env.CAPTION_STUDIO_CACHE);
+  const chosen = env.CAPTION_STUDIO_CACHE_DIR || env.CAPTION_STUDIO_CACHE;
+  if (chosen) return path.resolve(chosen);
   if (env.XDG_CACHE_HOME) return path.join(env.XDG_CACHE_HOME, 'caption-studio');
   return envPaths('caption-studio', { suffix: '' }).cache;
 }

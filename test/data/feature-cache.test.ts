@@ -11,6 +11,7 @@ import {
   type FeatureResult,
   type PixelDecoder,
 } from '../../src-main/data/feature-cache.ts';
+import { appDirs } from '../../src-main/services/app-dirs.ts';
 import { CancelledError, type ProgressEvent } from '../../src-main/util/progress.ts';
 import { rejection, tempDir, writeTree } from './fixtures.ts';
 
@@ -197,8 +198,11 @@ describe('extractFeatures', () => {
 });
 
 describe('defaultCacheDir', () => {
-  it('prefers CAPTION_STUDIO_CACHE, then XDG_CACHE_HOME', () => {
+  it('prefers CAPTION_STUDIO_CACHE_DIR (the app\'s name), then CAPTION_STUDIO_CACHE, then XDG_CACHE_HOME', () => {
+    expect(defaultCacheDir({ CAPTION_STUDIO_CACHE_DIR: '/tmp/cs-app', CAPTION_STUDIO_CACHE: '/tmp/cs-cache', XDG_CACHE_HOME: '/x' })).toBe('/tmp/cs-app');
+    expect(appDirs({ CAPTION_STUDIO_CACHE_DIR: '/tmp/cs-app', CAPTION_STUDIO_CACHE: '/tmp/cs-cache' }).cacheDir).toBe('/tmp/cs-app');
     expect(defaultCacheDir({ CAPTION_STUDIO_CACHE: '/tmp/cs-cache', XDG_CACHE_HOME: '/x' })).toBe('/tmp/cs-cache');
+    expect(appDirs({ CAPTION_STUDIO_CACHE: '/tmp/cs-cache' }).cacheDir).toBe('/tmp/cs-cache');
     expect(defaultCacheDir({ XDG_CACHE_HOME: '/home/u/.cache' })).toBe('/home/u/.cache/caption-studio');
     expect(defaultCacheDir({})).toMatch(/caption-studio/);
   });
