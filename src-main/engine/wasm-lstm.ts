@@ -12,7 +12,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
-import { lstmKernels, type LstmKernels } from './kernels/lstm-kernels.ts';
+import type { LstmKernels } from './kernels/lstm-kernels.ts';
 import type { DecoderWeights } from './model-types.ts';
 
 /**
@@ -68,11 +68,11 @@ function gateBlocks(w: DecoderWeights, E: number, H: number): tf.Tensor[] {
 }
 
 /**
- * The image term v·W_v split per gate (g scaled by 2), as tensors of the first n rows, made on demand. Where the
- * transpose kernel runs it is computed as (W_vᵀ·vᵀ)ᵀ: a matMul packs its right operand first, and packing W_v
+ * The image term v·W_v split per gate (g scaled by 2), as tensors of the first n rows, made on demand. With
+ * `kernels` (lstmKernels; null: tensor ops only) it is computed as (W_vᵀ·vᵀ)ᵀ: a matMul packs its right operand first, and packing W_v
  * [F, 4H] for a product of a few dozen rows costs twice the product itself.
  */
-export function injectedTerms(feats: tf.Tensor, w: DecoderWeights, H: number, kernels: LstmKernels | null = lstmKernels(H)): (gate: number, n: number) => tf.Tensor {
+export function injectedTerms(feats: tf.Tensor, w: DecoderWeights, H: number, kernels: LstmKernels | null): (gate: number, n: number) => tf.Tensor {
   const projected = kernels ? kernels.transpose(tf.matMul(kernels.transpose(w.W_v), kernels.transpose(feats))) : tf.matMul(feats, w.W_v);
   const all = heapValues(projected); // [n0, 4H], read before any tensor is made
   const n0 = feats.shape[0]!;
@@ -103,7 +103,7 @@ export function injectedTerms(feats: tf.Tensor, w: DecoderWeights, H: number, ke
 export type GateWeights = { readonly blocks: readonly tf.Tensor[] } | { readonly stackedT: tf.Tensor; readonly kernels: LstmKernels };
 
 /** The gate weights for `lstmGates` (see GateWeights; the blocks when `kernels` is null). Call inside tf.tidy. */
-export function gateWeights(w: DecoderWeights, E: number, H: number, kernels: LstmKernels | null = lstmKernels(H)): GateWeights {
+export function gateWeights(w: DecoderWeights, E: number, H: number, kernels: LstmKernels | null): GateWeights {
   if (!kernels) return { blocks: gateBlocks(w, E, H) };
   const K = E + H + 1;
   const G = 4 * H;
