@@ -13,6 +13,8 @@ const empty = z.strictObject({});
 const path = z.string().min(1, 'path must not be empty').max(4096);
 const id = z.string().min(1).max(200);
 const beamSize = z.int().min(1).max(20);
+/** A thread-count setting: 1 to 256 threads, or null for one per core. */
+export const threadCountSchema = z.int().min(1).max(256).nullable();
 
 /** The engine's ε-schedule schema, validity checks included (engine/schedules.ts). */
 export { epsilonScheduleSchema };
@@ -23,8 +25,8 @@ export const settingsPatchSchema = z.strictObject({
   maxLength: z.int().min(2).max(60).optional(),
   theme: z.enum(THEMES).optional(),
   modelId: id.nullable().optional(),
-  trainWorkers: z.int().min(1).max(256).nullable().optional(),
-  captionWorkers: z.int().min(1).max(256).nullable().optional(),
+  trainWorkers: threadCountSchema.optional(),
+  captionWorkers: threadCountSchema.optional(),
 });
 
 /** Where a dataset comes from: a folder (sidecar captions) or a file in one of the formats the CLI reads. */

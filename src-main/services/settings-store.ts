@@ -5,7 +5,7 @@
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { z } from 'zod';
-import { settingsPatchSchema } from '../contract/schemas.ts';
+import { settingsPatchSchema, threadCountSchema } from '../contract/schemas.ts';
 import { BACKEND_CHOICES, THEMES, type Settings } from '../contract/types.ts';
 import { writeFileAtomic } from '../util/atomic-write.ts';
 
@@ -26,8 +26,8 @@ const storedSchema = z.object({
   maxLength: z.int().min(2).max(60).catch(DEFAULT_SETTINGS.maxLength),
   theme: z.enum(THEMES).catch(DEFAULT_SETTINGS.theme),
   modelId: z.string().min(1).nullable().catch(DEFAULT_SETTINGS.modelId),
-  trainWorkers: z.int().min(1).max(256).nullable().catch(DEFAULT_SETTINGS.trainWorkers),
-  captionWorkers: z.int().min(1).max(256).nullable().catch(DEFAULT_SETTINGS.captionWorkers),
+  trainWorkers: threadCountSchema.catch(DEFAULT_SETTINGS.trainWorkers),
+  captionWorkers: threadCountSchema.catch(DEFAULT_SETTINGS.captionWorkers),
 });
 
 export type SettingsPatch = z.output<typeof settingsPatchSchema>;
